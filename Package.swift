@@ -1,0 +1,49 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+/// Hot loops need real SIMD: SwiftPM targets plain x86-64 (SSE2) by default, which turns
+/// SIMD FMAs into libm calls. Haswell (AVX2 + FMA) is the portable floor; see docs/machine.md.
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell", "-enforce-exclusivity=unchecked"],
+                 .when(configuration: .release)),
+    .unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .debug)),
+]
+
+let package = Package(
+    name: "a2ats-eval",
+    products: [
+        .executable(name: "a2ats-eval", targets: ["a2ats-eval"]),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
+
+        // Library modules; arrows point one way:
+        // Support → Tensor → Model → Methods → Tasks → Scoring → Reports → Harness → CLI.
+        .target(name: "A2ATSSupport", dependencies: ["CJSONC"]),
+        .target(name: "A2ATSTensor", dependencies: ["COpenBLAS", "A2ATSSupport"], swiftSettings: fastMath),
+        .target(name: "A2ATSModel", dependencies: ["A2ATSTensor", "A2ATSSupport"], swiftSettings: fastMath),
+        .target(name: "A2ATSMethods", dependencies: ["A2ATSModel", "A2ATSTensor", "A2ATSSupport"], swiftSettings: fastMath),
+        .target(name: "A2ATSTasks", dependencies: ["A2ATSModel", "A2ATSSupport"],
+                resources: [.copy("Data")]),
+        .target(name: "A2ATSScoring", dependencies: ["A2ATSSupport"]),
+        .target(name: "A2ATSReports", dependencies: ["A2ATSScoring", "A2ATSSupport"]),
+        .target(name: "A2ATSHarness",
+                dependencies: ["A2ATSModel", "A2ATSMethods", "A2ATSTasks", "A2ATSScoring", "A2ATSReports", "A2ATSSupport"],
+                swiftSettings: fastMath),
+        .executableTarget(name: "a2ats-eval", dependencies: ["A2ATSHarness"]),
+        .executableTarget(name: "a2ats-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/a2ats-bench",
+                          swiftSettings: fastMath),
+
+        // Tests mirror the modules; fixtures live in Tests/Fixtures.
+        .testTarget(name: "A2ATSSupportTests", dependencies: ["A2ATSSupport"]),
+        .testTarget(name: "A2ATSTensorTests", dependencies: ["A2ATSTensor"]),
+        .testTarget(name: "A2ATSModelTests", dependencies: ["A2ATSModel"]),
+        .testTarget(name: "A2ATSMethodsTests", dependencies: ["A2ATSMethods", "A2ATSModel"]),
+        .testTarget(name: "A2ATSTasksTests", dependencies: ["A2ATSTasks"]),
+        .testTarget(name: "A2ATSScoringTests", dependencies: ["A2ATSScoring"]),
+        .testTarget(name: "A2ATSReportsTests", dependencies: ["A2ATSReports"]),
+        .testTarget(name: "A2ATSHarnessTests", dependencies: ["A2ATSHarness"]),
+    ]
+)

@@ -1,0 +1,65 @@
+/// The shape of a Llama-family model, read from GGUF metadata or a Hugging Face
+/// `config.json`. Names follow Hugging Face's so the two loaders map onto one struct.
+public struct ModelConfig: Equatable, Sendable {
+    public var architecture: String
+    public var layerCount: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var headDim: Int
+    public var vocabSize: Int
+    /// The context the model was trained for (before any RoPE scaling).
+    public var contextLength: Int
+    public var ropeTheta: Float
+    public var ropeScaling: RoPEScaling?
+    public var rmsNormEpsilon: Float
+    public var tiedEmbeddings: Bool
+
+    public init(architecture: String = "llama", layerCount: Int, hiddenSize: Int, intermediateSize: Int,
+                headCount: Int, kvHeadCount: Int, headDim: Int, vocabSize: Int, contextLength: Int,
+                ropeTheta: Float, ropeScaling: RoPEScaling? = nil, rmsNormEpsilon: Float, tiedEmbeddings: Bool) {
+        self.architecture = architecture
+        self.layerCount = layerCount
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.headDim = headDim
+        self.vocabSize = vocabSize
+        self.contextLength = contextLength
+        self.ropeTheta = ropeTheta
+        self.ropeScaling = ropeScaling
+        self.rmsNormEpsilon = rmsNormEpsilon
+        self.tiedEmbeddings = tiedEmbeddings
+    }
+
+    /// Query heads that share one KV head (GQA).
+    public var groupSize: Int { headCount / kvHeadCount }
+
+    /// The longest prompt + generation the model can run, with RoPE scaling if it has one.
+    public var maxPositions: Int {
+        guard let ropeScaling else { return contextLength }
+        return Int(Float(ropeScaling.originalContextLength ?? contextLength) * ropeScaling.factor)
+    }
+}
+
+/// RoPE frequency scaling, as Hugging Face's `rope_scaling` (or GGUF `rope.scaling.*`) states it.
+public struct RoPEScaling: Equatable, Sendable {
+    public enum Kind: String, Sendable { case linear, llama3 }
+    public var kind: Kind
+    public var factor: Float
+    /// llama3 only.
+    public var lowFrequencyFactor: Float = 1
+    public var highFrequencyFactor: Float = 4
+    public var originalContextLength: Int?
+
+    public init(kind: Kind, factor: Float, lowFrequencyFactor: Float = 1, highFrequencyFactor: Float = 4,
+                originalContextLength: Int? = nil) {
+        self.kind = kind
+        self.factor = factor
+        self.lowFrequencyFactor = lowFrequencyFactor
+        self.highFrequencyFactor = highFrequencyFactor
+        self.originalContextLength = originalContextLength
+    }
+}

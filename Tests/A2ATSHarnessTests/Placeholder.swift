@@ -1,0 +1,6 @@
+import XCTest
+@testable import A2ATSHarness
+
+final class HarnessSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import A2ATSMethods
+
+final class MethodsSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

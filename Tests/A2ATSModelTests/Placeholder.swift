@@ -1,0 +1,6 @@
+import XCTest
+@testable import A2ATSModel
+
+final class ModelSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

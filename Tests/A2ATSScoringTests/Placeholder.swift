@@ -1,0 +1,6 @@
+import XCTest
+@testable import A2ATSScoring
+
+final class ScoringSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import A2ATSSupport
+
+final class SupportSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

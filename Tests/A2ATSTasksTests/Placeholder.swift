@@ -1,0 +1,6 @@
+import XCTest
+@testable import A2ATSTasks
+
+final class TasksSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}
