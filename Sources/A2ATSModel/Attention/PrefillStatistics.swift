@@ -7,8 +7,10 @@ public final class PrefillStatistics {
     public let observationWindow: Int
     public let hasAccumulatedAttention: Bool
 
-    private var observation: [[Float]]   // per layer: heads × window × promptLength
-    private var accumulated: [[Float]]   // per layer: heads × promptLength
+    /// Per layer: heads × window × promptLength, zero-initialized.
+    private let observation: [UnsafeMutablePointer<Float>]
+    /// Per layer: heads × promptLength, zero-initialized.
+    private let accumulated: [UnsafeMutablePointer<Float>]
 
     public init(layerCount: Int, headCount: Int, promptLength: Int, needs: PrefillNeeds) {
         self.layerCount = layerCount
@@ -16,10 +18,19 @@ public final class PrefillStatistics {
         self.promptLength = promptLength
         observationWindow = min(needs.observationWindow, promptLength)
         hasAccumulatedAttention = needs.accumulatedAttention
-        observation = Array(repeating: [Float](repeating: 0, count: headCount * observationWindow * promptLength),
-                            count: observationWindow > 0 ? layerCount : 0)
-        accumulated = Array(repeating: [Float](repeating: 0, count: headCount * promptLength),
-                            count: needs.accumulatedAttention ? layerCount : 0)
+        func zeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            pointer.initialize(repeating: 0, count: count)
+            return pointer
+        }
+        let observationSize = headCount * observationWindow * promptLength
+        observation = (0..<(observationWindow > 0 ? layerCount : 0)).map { _ in zeroed(observationSize) }
+        accumulated = (0..<(needs.accumulatedAttention ? layerCount : 0)).map { _ in zeroed(headCount * promptLength) }
+    }
+
+    deinit {
+        observation.forEach { $0.deallocate() }
+        accumulated.forEach { $0.deallocate() }
     }
 
     /// Attention probabilities of the last `observationWindow` prompt queries of `head`:
@@ -28,27 +39,23 @@ public final class PrefillStatistics {
     public func observedAttention(layer: Int, head: Int) -> UnsafeBufferPointer<Float> {
         precondition(observationWindow > 0, "observation window was not requested")
         let size = observationWindow * promptLength
-        return observation[layer].withUnsafeBufferPointer {
-            UnsafeBufferPointer(rebasing: $0[head * size ..< (head + 1) * size])
-        }
+        return UnsafeBufferPointer(start: observation[layer] + head * size, count: size)
     }
 
     /// Attention each prompt token received from all prompt queries of `head`, summed.
     public func accumulatedAttention(layer: Int, head: Int) -> UnsafeBufferPointer<Float> {
         precondition(hasAccumulatedAttention, "accumulated attention was not requested")
-        return accumulated[layer].withUnsafeBufferPointer {
-            UnsafeBufferPointer(rebasing: $0[head * promptLength ..< (head + 1) * promptLength])
-        }
+        return UnsafeBufferPointer(start: accumulated[layer] + head * promptLength, count: promptLength)
     }
 
     /// Mutable access for the prefill that fills the rows (and for tests that build a case by hand);
     /// same layout as `observedAttention`, all heads back to back.
     public func withObservation<R>(layer: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-        observation[layer].withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+        body(observation[layer])
     }
 
     /// Mutable access to all heads' accumulated attention, laid out as `accumulatedAttention`.
     public func withAccumulated<R>(layer: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-        accumulated[layer].withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+        body(accumulated[layer])
     }
 }

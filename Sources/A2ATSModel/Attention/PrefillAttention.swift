@@ -1,0 +1,74 @@
+import A2ATSTensor
+import Foundation
+
+/// Causal softmax attention for a whole prompt, blocked by query rows: each block of `blockRows`
+/// queries scores against the keys up to its last row (`rows × end`, never `n × n`), takes a
+/// row softmax, and multiplies by the values — both products as one sgemm. Query heads run in
+/// parallel on the machine's cores with single-threaded BLAS inside.
+///
+/// The same pass records what eviction methods need: the attention rows of the last
+/// `observationWindow` queries and the attention each token accumulates over all queries.
+struct PrefillAttention {
+    let config: ModelConfig
+    let blockRows: Int
+
+    /// `queries`: row r (position r) at `queries + r·queryStride`, heads back to back, after RoPE.
+    /// Keys and values are read from `cache` (already filled for positions 0..<count).
+    /// `output`: `count × headCount·headDim`.
+    func run(queries: UnsafePointer<Float>, queryStride: Int, count: Int, layer: Int, cache: KVCache,
+             statistics: PrefillStatistics, output: UnsafeMutablePointer<Float>) {
+        let d = config.headDim, heads = config.headCount
+        let outputStride = heads * d
+        let scale = 1 / Float(d).squareRoot()
+        let window = statistics.observationWindow
+        let firstObserved = count - window
+        let accumulate = statistics.hasAccumulatedAttention
+        let observation = window > 0 ? statistics.withObservation(layer: layer) { SendablePointer($0) } : nil
+        let accumulated = accumulate ? statistics.withAccumulated(layer: layer) { SendablePointer($0) } : nil
+        let queries = SendablePointer(UnsafeMutablePointer(mutating: queries))
+        let output = SendablePointer(output)
+
+        let savedThreads = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = savedThreads }
+        let workers = min(heads, ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * count)
+            defer { scores.deallocate() }
+            for head in stride(from: worker, to: heads, by: workers) {
+                let kvHead = head / config.groupSize
+                let keys = cache.keys(layer: layer, kvHead: kvHead)
+                let values = cache.values(layer: layer, kvHead: kvHead)
+                for blockStart in stride(from: 0, to: count, by: blockRows) {
+                    let rows = min(blockRows, count - blockStart)
+                    let columns = blockStart + rows
+                    BLAS.multiplyTransposedB(m: rows, n: columns, k: d, alpha: scale,
+                                             a: queries.pointer + blockStart * queryStride + head * d, lda: queryStride,
+                                             b: keys, ldb: d, c: scores, ldc: columns)
+                    for row in 0..<rows {
+                        let position = blockStart + row
+                        let line = scores + row * columns
+                        softmaxInPlace(line, position + 1)
+                        (line + position + 1).update(repeating: 0, count: columns - position - 1)
+                        if let accumulated {
+                            let target = accumulated.pointer + head * count
+                            for j in 0...position { target[j] += line[j] }
+                        }
+                        if let observation, position >= firstObserved {
+                            let target = observation.pointer + (head * window + position - firstObserved) * count
+                            target.update(from: line, count: columns)
+                        }
+                    }
+                    BLAS.multiply(m: rows, n: d, k: columns, a: scores, lda: columns, b: values, ldb: d,
+                                  c: output.pointer + blockStart * outputStride + head * d, ldc: outputStride)
+                }
+            }
+        }
+    }
+}
+
+/// A raw pointer that may cross into `concurrentPerform`; each worker writes disjoint rows.
+struct SendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+}

@@ -1,0 +1,62 @@
+import A2ATSTensor
+import Foundation
+
+/// A Llama-family decoder (RMSNorm, RoPE, GQA attention, SwiGLU MLP) on f32 weights.
+///
+/// Prefill pushes the whole prompt through `cblas_sgemm`; attention over long prompts is
+/// blocked by query rows so no n×n matrix ever exists. Decode reuses the KV cache and hands
+/// the choice of tokens to read to a `CacheMethod` (see `DecodeAttention`).
+public final class LlamaModel {
+    public let config: ModelConfig
+    let weights: LlamaWeights
+    let rope: RotaryEmbedding
+
+    /// Query rows per attention block in prefill: large enough for efficient sgemm,
+    /// small enough that a block's score rows (`rows × n`) stay in cache-friendly sizes.
+    static let prefillBlockRows = 128
+
+    public init(source: WeightSource) throws {
+        config = source.config
+        weights = try LlamaWeights(source: source)
+        rope = RotaryEmbedding(config: config)
+    }
+
+    var qkvWidth: Int { (config.headCount + 2 * config.kvHeadCount) * config.headDim }
+
+    /// Logits of the LM head for one normalized hidden state.
+    func lmHead(_ hidden: UnsafePointer<Float>, into logits: UnsafeMutablePointer<Float>) {
+        let matrix = weights.lmHead ?? weights.embedding
+        matrix.withUnsafeBufferPointer {
+            BLAS.matrixVector(rows: config.vocabSize, cols: config.hiddenSize, a: $0.baseAddress!,
+                              lda: config.hiddenSize, x: hidden, y: logits)
+        }
+    }
+
+    /// Copies token embeddings into `rows × hidden`.
+    func embed(_ tokens: [Int], into x: UnsafeMutablePointer<Float>) {
+        let hidden = config.hiddenSize
+        weights.embedding.withUnsafeBufferPointer { table in
+            for (row, token) in tokens.enumerated() {
+                (x + row * hidden).update(from: table.baseAddress! + token * hidden, count: hidden)
+            }
+        }
+    }
+
+    /// Splits one token's fused QKV row: stores pre-RoPE keys, rotates Q and K in place, and
+    /// writes K/V into the cache at `position`.
+    func storeKeysAndValues(qkvRow: UnsafeMutablePointer<Float>, layer: Int, position: Int, cache: KVCache,
+                            cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+        let d = config.headDim
+        let keyRow = qkvRow + config.headCount * d
+        let valueRow = keyRow + config.kvHeadCount * d
+        for kvHead in 0..<config.kvHeadCount {
+            (cache.preRoPEKeys(layer: layer, kvHead: kvHead) + position * d).update(from: keyRow + kvHead * d, count: d)
+        }
+        rope.rotate(qkvRow, heads: config.headCount, cos: cos, sin: sin)
+        rope.rotate(keyRow, heads: config.kvHeadCount, cos: cos, sin: sin)
+        for kvHead in 0..<config.kvHeadCount {
+            (cache.keys(layer: layer, kvHead: kvHead) + position * d).update(from: keyRow + kvHead * d, count: d)
+            (cache.values(layer: layer, kvHead: kvHead) + position * d).update(from: valueRow + kvHead * d, count: d)
+        }
+    }
+}
