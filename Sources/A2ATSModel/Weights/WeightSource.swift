@@ -1,0 +1,20 @@
+/// A model's weights as the forward pass needs them: a config plus named f32 tensors. GGUF is
+/// one implementation; a safetensors/`config.json` loader is meant to be another, mapping its
+/// tensor names onto the GGUF names used here so the forward pass never knows the format.
+///
+/// Tensor names (GGUF convention): `token_embd.weight`, `blk.N.attn_norm.weight`,
+/// `blk.N.attn_q.weight`, `blk.N.attn_k.weight`, `blk.N.attn_v.weight`,
+/// `blk.N.attn_output.weight`, `blk.N.ffn_norm.weight`, `blk.N.ffn_gate.weight`,
+/// `blk.N.ffn_up.weight`, `blk.N.ffn_down.weight`, `output_norm.weight`, and
+/// `output.weight` unless `config.tiedEmbeddings`. Q/K rows are in llama.cpp's order
+/// (RoPE rotates adjacent pairs).
+public protocol WeightSource: AnyObject {
+    var config: ModelConfig { get }
+    /// Where the weights came from (file or directory), for messages and manifests.
+    var location: String { get }
+    /// Tensor `name` as f32, `shape[0]` fastest: a matrix of shape `[in, out]` is `out` rows of
+    /// `in` floats, so y = W·x reads row r at `r * in`.
+    func tensor(_ name: String) throws -> [Float]
+    /// Dimensions of `name` in ggml order (ne0 first), nil if the model has no such tensor.
+    func shape(_ name: String) -> [Int]?
+}
