@@ -39,9 +39,9 @@ final class Decoder {
             x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in w.attentionNorm.withUnsafeBufferPointer {
                 rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
             } } }
-            normed.withUnsafeBufferPointer { h in w.qkv.withUnsafeBufferPointer { m in qkv.withUnsafeMutableBufferPointer { y in
-                BLAS.matrixVector(rows: model.qkvWidth, cols: hidden, a: m.baseAddress!, lda: hidden, x: h.baseAddress!, y: y.baseAddress!)
-            } } }
+            normed.withUnsafeBufferPointer { h in qkv.withUnsafeMutableBufferPointer { y in
+                w.decode.qkv.multiply(h.baseAddress!, into: y.baseAddress!)
+            } }
             qkv.withUnsafeMutableBufferPointer { qkv in preRoPEQueries.withUnsafeMutableBufferPointer { pre in
                 pre.baseAddress!.update(from: qkv.baseAddress!, count: c.headCount * d)
                 angles.cos.withUnsafeBufferPointer { cos in angles.sin.withUnsafeBufferPointer { sin in
@@ -55,24 +55,29 @@ final class Decoder {
                 }
             } }
             readSlots += c.kvHeadCount
-            attended.withUnsafeBufferPointer { a in w.output.withUnsafeBufferPointer { m in x.withUnsafeMutableBufferPointer { y in
-                BLAS.matrixVector(rows: hidden, cols: c.headCount * d, a: m.baseAddress!, lda: c.headCount * d,
-                                  x: a.baseAddress!, beta: 1, y: y.baseAddress!)
-            } } }
+            attended.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { y in
+                w.decode.output.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
+            } }
             x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in w.ffnNorm.withUnsafeBufferPointer {
                 rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
             } } }
-            normed.withUnsafeBufferPointer { h in w.gateUp.withUnsafeBufferPointer { m in gateUp.withUnsafeMutableBufferPointer { y in
-                BLAS.matrixVector(rows: 2 * ffn, cols: hidden, a: m.baseAddress!, lda: hidden, x: h.baseAddress!, y: y.baseAddress!)
+            normed.withUnsafeBufferPointer { h in gateUp.withUnsafeMutableBufferPointer { y in
+                w.decode.gateUp.multiply(h.baseAddress!, into: y.baseAddress!)
                 swiGLU(gate: y.baseAddress!, up: y.baseAddress! + ffn, count: ffn)
-            } } }
-            gateUp.withUnsafeBufferPointer { a in w.down.withUnsafeBufferPointer { m in x.withUnsafeMutableBufferPointer { y in
-                BLAS.matrixVector(rows: hidden, cols: ffn, a: m.baseAddress!, lda: ffn, x: a.baseAddress!, beta: 1, y: y.baseAddress!)
-            } } }
+            } }
+            gateUp.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { y in
+                w.decode.down.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
+            } }
         }
         x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in model.weights.outputNorm.withUnsafeBufferPointer {
             rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
         } } }
-        normed.withUnsafeBufferPointer { h in logits.withUnsafeMutableBufferPointer { model.lmHead(h.baseAddress!, into: $0.baseAddress!) } }
+        normed.withUnsafeBufferPointer { h in logits.withUnsafeMutableBufferPointer { logits in
+            if let head = model.weights.outputHead {
+                head.multiply(h.baseAddress!, into: logits.baseAddress!)
+            } else {
+                model.lmHead(h.baseAddress!, into: logits.baseAddress!)
+            }
+        } }
     }
 }

@@ -24,7 +24,7 @@ extension LlamaModel {
         let cache = prefill.cache
         let promptLength = prefill.tokens.count
         cache.truncate(to: promptLength)
-        precondition(promptLength + maxNewTokens <= cache.capacity, "prefill made without room to decode")
+        precondition(promptLength + maxNewTokens - 1 <= cache.capacity, "prefill made without room to decode")
         if let method {
             for layer in 0..<config.layerCount {
                 try method.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics)

@@ -1,15 +1,5 @@
 import A2ATSTensor
 
-/// Where a model's named tensors come from (GGUF today, safetensors beside it). Names are
-/// GGUF's (`blk.3.attn_q.weight`); matrices are `out × in` rows, dequantized to f32.
-public protocol WeightSource {
-    var config: ModelConfig { get }
-    /// Row-major values of a tensor, its first GGUF dimension fastest.
-    func tensor(_ name: String) throws -> [Float]
-    /// GGUF dimensions (fastest first), or nil when the tensor is absent.
-    func shape(_ name: String) -> [Int]?
-}
-
 /// One transformer block's weights, with projections fused so each step is one BLAS call.
 struct LayerWeights {
     /// `hidden`
@@ -24,6 +14,17 @@ struct LayerWeights {
     var gateUp: [Float]
     /// `hidden × intermediate`
     var down: [Float]
+    /// The same four matrices for decode, compact where the file stores them compactly.
+    var decode: DecodeMatrices
+}
+
+/// Matrices decode reads once per token; kept in the file's block format when possible,
+/// since a decode step is bound by the bytes of weights it streams.
+struct DecodeMatrices {
+    var qkv: QuantizedMatrix
+    var output: QuantizedMatrix
+    var gateUp: QuantizedMatrix
+    var down: QuantizedMatrix
 }
 
 /// All weights of a Llama-family model in f32.
@@ -35,6 +36,8 @@ struct LlamaWeights {
     var outputNorm: [Float]
     /// `vocab × hidden`; nil when tied to the embedding.
     var lmHead: [Float]?
+    /// The LM head for decode in compact form, when the file stores it so.
+    var outputHead: QuantizedMatrix?
 
     init(source: WeightSource) throws {
         let config = source.config
@@ -52,18 +55,33 @@ struct LlamaWeights {
         embedding = try load("token_embd.weight", count: config.vocabSize * hidden)
         layers = try (0..<config.layerCount).map { layer in
             let prefix = "blk.\(layer)."
+            let qkv = try load(prefix + "attn_q.weight", count: qRows * hidden)
+                + load(prefix + "attn_k.weight", count: kvRows * hidden)
+                + load(prefix + "attn_v.weight", count: kvRows * hidden)
+            let output = try load(prefix + "attn_output.weight", count: hidden * qRows)
+            let gateUp = try load(prefix + "ffn_gate.weight", count: ffn * hidden)
+                + load(prefix + "ffn_up.weight", count: ffn * hidden)
+            let down = try load(prefix + "ffn_down.weight", count: hidden * ffn)
+            /// Compact when every part is stored compactly in the same format, else f32.
+            func decodeMatrix(_ names: [String], dense: [Float], cols: Int) -> QuantizedMatrix {
+                let parts = names.compactMap { source.compactMatrix(prefix + $0) }
+                return (parts.count == names.count ? QuantizedMatrix.stacked(parts) : nil)
+                    ?? QuantizedMatrix(rows: dense.count / cols, cols: cols, values: dense)
+            }
             return LayerWeights(
                 attentionNorm: try load(prefix + "attn_norm.weight", count: hidden),
-                qkv: try load(prefix + "attn_q.weight", count: qRows * hidden)
-                    + load(prefix + "attn_k.weight", count: kvRows * hidden)
-                    + load(prefix + "attn_v.weight", count: kvRows * hidden),
-                output: try load(prefix + "attn_output.weight", count: hidden * qRows),
+                qkv: qkv, output: output,
                 ffnNorm: try load(prefix + "ffn_norm.weight", count: hidden),
-                gateUp: try load(prefix + "ffn_gate.weight", count: ffn * hidden)
-                    + load(prefix + "ffn_up.weight", count: ffn * hidden),
-                down: try load(prefix + "ffn_down.weight", count: hidden * ffn))
+                gateUp: gateUp, down: down,
+                decode: DecodeMatrices(
+                    qkv: decodeMatrix(["attn_q.weight", "attn_k.weight", "attn_v.weight"], dense: qkv, cols: hidden),
+                    output: decodeMatrix(["attn_output.weight"], dense: output, cols: qRows),
+                    gateUp: decodeMatrix(["ffn_gate.weight", "ffn_up.weight"], dense: gateUp, cols: hidden),
+                    down: decodeMatrix(["ffn_down.weight"], dense: down, cols: ffn)))
         }
         outputNorm = try load("output_norm.weight", count: hidden)
+        outputHead = source.shape("output.weight") == nil ? source.compactMatrix("token_embd.weight")
+            : source.compactMatrix("output.weight")
         lmHead = source.shape("output.weight") == nil ? nil : try load("output.weight", count: config.vocabSize * hidden)
     }
 }

@@ -8,6 +8,8 @@
 /// `blk.N.ffn_up.weight`, `blk.N.ffn_down.weight`, `output_norm.weight`, and
 /// `output.weight` unless `config.tiedEmbeddings`. Q/K rows are in llama.cpp's order
 /// (RoPE rotates adjacent pairs).
+import A2ATSTensor
+
 public protocol WeightSource: AnyObject {
     var config: ModelConfig { get }
     /// Where the weights came from (file or directory), for messages and manifests.
@@ -17,4 +19,12 @@ public protocol WeightSource: AnyObject {
     func tensor(_ name: String) throws -> [Float]
     /// Dimensions of `name` in ggml order (ne0 first), nil if the model has no such tensor.
     func shape(_ name: String) -> [Int]?
+    /// Matrix `name` in its stored block format when the decode kernels can use it as is
+    /// (Q4_1, Q8_0), so decode streams compact weights; nil means "use `tensor(_:)`".
+    func compactMatrix(_ name: String) -> QuantizedMatrix?
+}
+
+extension WeightSource {
+    /// Default: no compact form; decode multiplies the f32 tensor.
+    public func compactMatrix(_ name: String) -> QuantizedMatrix? { nil }
 }
