@@ -37,8 +37,8 @@ struct GGUFHeaderParser {
         }
         let version = try read(UInt32.self, "version")
         guard version == 2 || version == 3 else { throw ModelLoadError.unsupportedVersion(path: path, version: version) }
-        let tensorCount = try readCount("tensor count", minimumBytesEach: 8 + 4 + 8 + 4 + 8)
-        let kvCount = try readCount("metadata count", minimumBytesEach: 8 + 4 + 1)
+        let tensorCount = try readCount("the tensor table", minimumBytesEach: 8 + 4 + 8 + 4 + 8)
+        let kvCount = try readCount("the metadata", minimumBytesEach: 8 + 4 + 1)
 
         var metadata: [String: GGUFValue] = [:]
         var keys: [String] = []
@@ -138,8 +138,9 @@ struct GGUFHeaderParser {
     private mutating func readCount(_ what: String, minimumBytesEach: Int) throws -> Int {
         let count = try read(UInt64.self, what)
         guard count <= UInt64(size - offset) / UInt64(minimumBytesEach) else {
-            throw ModelLoadError.malformed(path: path, problem:
-                "\(what) \(count) at offset \(offset - 8) cannot fit in the remaining \(size - offset) bytes")
+            // A count the rest of the file cannot hold: either the file is cut short or the
+            // count is corrupt; both read as "runs past end of file".
+            throw ModelLoadError.truncated(path: path, reading: "\(count) entries of \(what)", offset: offset - 8, fileSize: size)
         }
         return Int(count)
     }
@@ -178,7 +179,7 @@ struct GGUFHeaderParser {
             guard let elementSize = Self.minimumSize(ofType: elementType) else {
                 throw ModelLoadError.invalidMetadata(path: path, key: key, problem: "unknown array element type \(elementType)")
             }
-            let count = try readCount("array length of \(key)", minimumBytesEach: elementSize)
+            let count = try readCount("array \(key)", minimumBytesEach: elementSize)
             var items: [GGUFValue] = []
             items.reserveCapacity(count)
             for _ in 0..<count { items.append(try readValue(typeID: elementType, key: key, depth: depth + 1)) }
