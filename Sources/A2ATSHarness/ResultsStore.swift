@@ -31,6 +31,8 @@ public enum ResultsStoreError: Error, CustomStringConvertible, Equatable {
     /// Results exist and the user did not ask to resume; nothing is touched.
     case existingResults(path: String)
     case missingKeyField(field: String, line: Int?, path: String?)
+    /// Another process holds the file open for writing.
+    case busy(path: String)
     case io(path: String, problem: String)
 
     public var description: String {
@@ -40,6 +42,8 @@ public enum ResultsStoreError: Error, CustomStringConvertible, Equatable {
         case .missingKeyField(let field, let line, let path):
             let location = path.map { $0 + (line.map { ":\($0)" } ?? "") + ": " } ?? ""
             return "\(location)results row lacks the resume-key field \"\(field)\""
+        case .busy(let path):
+            return "\(path) is being written by another a2ats-eval process; wait for it or choose another --out"
         case .io(let path, let problem):
             return "\(path): \(problem)"
         }
@@ -60,28 +64,31 @@ public final class ResultsStore {
     public private(set) var droppedTailBytes = 0
     private let descriptor: Int32
 
-    /// Opens `directory/results.jsonl`, creating the directory. Without `resume`, an existing
+    /// Opens `directory/fileName`, creating the directory. Without `resume`, an existing
     /// non-empty file is an error; with it, the file is repaired and its keys collected.
-    public init(directory: String, resume: Bool) throws {
-        path = (directory as NSString).appendingPathComponent("results.jsonl")
+    /// The file is locked (flock) while the store is open, so two processes resuming the
+    /// same run cannot interleave or repeat rows; shards should write to separate files.
+    public init(directory: String, fileName: String = "results.jsonl", resume: Bool) throws {
+        path = (directory as NSString).appendingPathComponent(fileName)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw ResultsStoreError.io(path: directory, problem: "cannot create directory")
         }
-        var info = stat()
-        let exists = stat(path, &info) == 0
-        if exists && info.st_size > 0 && !resume { throw ResultsStoreError.existingResults(path: path) }
         descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw ResultsStoreError.io(path: path, problem: Self.lastError("cannot open")) }
-        if exists && info.st_size > 0 {
-            do {
+        do {
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw ResultsStoreError.busy(path: path) }
+            var info = stat()
+            guard fstat(descriptor, &info) == 0 else { throw ResultsStoreError.io(path: path, problem: Self.lastError("cannot stat")) }
+            if info.st_size > 0 {
+                guard resume else { throw ResultsStoreError.existingResults(path: path) }
                 try cutIncompleteTail(size: Int(info.st_size))
                 try collectKeys()
-            } catch {
-                close(descriptor)
-                throw error
             }
+        } catch {
+            close(descriptor)
+            throw error
         }
     }
 

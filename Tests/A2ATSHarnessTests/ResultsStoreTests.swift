@@ -97,6 +97,18 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertNoThrow(try ResultsStore(directory: directory, resume: false))
     }
 
+    func testSecondWriterIsRefusedWhileTheFirstIsOpen() throws {
+        var first: ResultsStore? = try ResultsStore(directory: directory, resume: true)
+        XCTAssertThrowsError(try ResultsStore(directory: directory, resume: true)) { error in
+            XCTAssertEqual(error as? ResultsStoreError, .busy(path: resultsPath))
+        }
+        try first?.append(row(0))
+        first = nil  // closing releases the lock
+        XCTAssertEqual(try ResultsStore(directory: directory, resume: true).finishedKeys.count, 1)
+        let shardStore = try ResultsStore(directory: directory, fileName: "results-1-of-4.jsonl", resume: false)
+        XCTAssertTrue(shardStore.path.hasSuffix("/results-1-of-4.jsonl"))
+    }
+
     func testDamagedCompleteLinesAreErrors() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try (JSONValue.object(row(0)).compactText + "\nnot json\n").write(toFile: resultsPath, atomically: false, encoding: .utf8)
