@@ -10,17 +10,25 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw DataFileError(file: path, problem: "cannot create directory \(directory)")
+        }
+        // Unique per call, so two threads writing the same target never share a temporary.
+        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         guard let file = fopen(temporary, "wb") else {
             throw DataFileError(file: path, problem: "cannot write (\(String(cString: strerror(errno))))")
         }
         let written = data.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        let flushed = fflush(file) == 0 && fsync(fileno(file)) == 0
+        // errno is captured right at the failing call: fclose/unlink below may overwrite it.
+        var failure: Int32 = written == data.count ? 0 : errno
+        if failure == 0 && (fflush(file) != 0 || fsync(fileno(file)) != 0) { failure = errno }
         fclose(file)
-        guard written == data.count, flushed, rename(temporary, path) == 0 else {
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        guard failure == 0 else {
             unlink(temporary)
-            throw DataFileError(file: path, problem: "cannot write (\(String(cString: strerror(errno))))")
+            throw DataFileError(file: path, problem: "cannot write (\(String(cString: strerror(failure))))")
         }
     }
 }

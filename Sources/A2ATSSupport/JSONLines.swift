@@ -48,14 +48,18 @@ public struct JSONLinesReader: Sequence {
 
     public struct Iterator: IteratorProtocol {
         private let path: String
-        private var file: UnsafeMutablePointer<FILE>?
+        private var source: LineSource?
+        /// Why `fopen` failed, captured at once: `errno` is not stable until the first read.
+        private var openError: Int32?
         private var lineNumber = 0
-        private var openFailed = false
 
         init(path: String) {
             self.path = path
-            file = fopen(path, "rb")
-            openFailed = file == nil
+            if let file = fopen(path, "rb") {
+                source = LineSource(file: file)
+            } else {
+                openError = errno
+            }
         }
 
         /// Sequence conformance for callers that have already validated the file; stops at
@@ -64,23 +68,17 @@ public struct JSONLinesReader: Sequence {
 
         /// The next record, `nil` at end of file, or an error naming file and line.
         public mutating func nextRecord() throws -> Record? {
-            if openFailed {
-                openFailed = false
-                throw DataFileError(file: path, problem: "cannot open file (\(String(cString: strerror(errno))))")
+            if let code = openError {
+                openError = nil
+                throw DataFileError(file: path, problem: "cannot open file (\(String(cString: strerror(code))))")
             }
-            guard let file else { return nil }
-            var buffer: UnsafeMutablePointer<CChar>? = nil
-            var capacity = 0
-            defer { free(buffer) }
+            guard let source else { return nil }
             while true {
-                let length = getline(&buffer, &capacity, file)
-                if length < 0 {
-                    fclose(file)
-                    self.file = nil
+                guard let bytes = source.nextLine() else {
+                    self.source = nil  // closes the file now rather than when the iterator dies
                     return nil
                 }
                 lineNumber += 1
-                let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
                 if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { continue }
                 let value: JSONValue
                 do {
@@ -94,6 +92,28 @@ public struct JSONLinesReader: Sequence {
                 return Record(line: lineNumber, object: object)
             }
         }
+    }
+}
+
+/// Owns the open file and the line buffer, so that an iterator abandoned before the end of
+/// the file still closes it, and the buffer is reused from line to line.
+private final class LineSource {
+    private let file: UnsafeMutablePointer<FILE>
+    private var buffer: UnsafeMutablePointer<CChar>?
+    private var capacity = 0
+
+    init(file: UnsafeMutablePointer<FILE>) { self.file = file }
+
+    deinit {
+        fclose(file)
+        free(buffer)
+    }
+
+    /// The next line including its newline, valid until the next call; nil at end of file.
+    func nextLine() -> UnsafeRawBufferPointer? {
+        let length = getline(&buffer, &capacity, file)
+        guard length >= 0 else { return nil }
+        return UnsafeRawBufferPointer(start: buffer, count: length)
     }
 }
 

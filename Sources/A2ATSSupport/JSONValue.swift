@@ -106,9 +106,12 @@ extension JSONValue {
             throw JSONParseError(message: "empty input")
         }
         var parsed = json_tokener_parse_ex(tokener, base, Int32(bytes.count))
+        var consumedAll = false
         if parsed == nil && json_tokener_get_error(tokener) == json_tokener_continue {
-            // A bare number or literal is only complete once a delimiter follows.
+            // A bare number or literal is only complete once a delimiter follows. After this
+            // second chunk the parse end counts within " ", not the input, which was all read.
             parsed = json_tokener_parse_ex(tokener, " ", 1)
+            consumedAll = true
         }
         guard let object = parsed else {
             let error = json_tokener_get_error(tokener)
@@ -118,7 +121,7 @@ extension JSONValue {
         }
         defer { json_object_put(object) }
         let end = Int(json_tokener_get_parse_end(tokener))
-        if end < bytes.count, bytes[end...].contains(where: { !($0 == 32 || $0 == 9 || $0 == 10 || $0 == 13) }) {
+        if !consumedAll, end < bytes.count, bytes[end...].contains(where: { !($0 == 32 || $0 == 9 || $0 == 10 || $0 == 13) }) {
             throw JSONParseError(message: "trailing characters after JSON value at byte \(end)")
         }
         return convert(object)

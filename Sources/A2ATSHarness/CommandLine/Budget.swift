@@ -1,0 +1,66 @@
+import A2ATSSupport
+
+/// What one head may read per decode step (contract.md, "Budgets and accounting"): a token
+/// count, or a fraction of the sample's prompt tokens.
+public enum Budget: Hashable, CustomStringConvertible {
+    case tokens(Int)
+    /// Strictly between 0 and 1.
+    case fraction(Double)
+
+    /// Parses one item: an integer ≥ 1 is a token count (`1` is one token); a decimal in
+    /// (0, 1) is a fraction. Anything else — 0, negatives, `1.5`, `1.0` (a token count or the
+    /// whole prompt?), exponents that land ≥ 1, words — is an error rather than a guess.
+    public init(parsing item: String) throws {
+        let text = item.trimmingWhitespace
+        let allowed = Set("0123456789.eE+-")
+        guard !text.isEmpty, text.allSatisfy({ allowed.contains($0) }) else {
+            throw UsageError("budget '\(item)' is not a number; use a token count (256) or a fraction of the prompt (0.03)")
+        }
+        if let count = Int(text) {
+            guard count >= 1 else { throw UsageError("budget '\(item)' must be at least 1 token (or a fraction in (0, 1))") }
+            self = .tokens(count)
+            return
+        }
+        guard let value = Double(text), value.isFinite else {
+            throw UsageError("budget '\(item)' is not a number; use a token count (256) or a fraction of the prompt (0.03)")
+        }
+        guard value > 0 else { throw UsageError("budget '\(item)' must be positive") }
+        guard value < 1 else {
+            throw UsageError("budget '\(item)': a token count is written as an integer (256), a fraction lies strictly between 0 and 1 (0.03)")
+        }
+        self = .fraction(value)
+    }
+
+    /// Tokens for a prompt of `promptTokens`: a count is returned as asked (methods clamp
+    /// to what the cache holds); a fraction is ⌊f·n⌋, the rule A²ATS uses for its top-k,
+    /// but at least 1 so that a tiny prompt never gets an empty budget.
+    public func resolve(promptTokens: Int) -> Int {
+        switch self {
+        case .tokens(let count): return count
+        case .fraction(let fraction): return max(1, Int((fraction * Double(promptTokens)).rounded(.down)))
+        }
+    }
+
+    /// The budget as asked, for results files: `256` or `0.03`.
+    public var jsonValue: JSONValue {
+        switch self {
+        case .tokens(let count): return .int(count)
+        case .fraction(let fraction): return .double(fraction)
+        }
+    }
+
+    /// Short text for progress lines and tables (`256`, `0.03`).
+    public var description: String { jsonValue.compactText }
+}
+
+/// Parses a `--budgets` list such as `64,256,0.03`; a budget listed twice is an error,
+/// since its rows would share a resume key.
+public func parseBudgetList(_ text: String) throws -> [Budget] {
+    var budgets: [Budget] = []
+    for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+        let budget = try Budget(parsing: String(item))
+        guard !budgets.contains(budget) else { throw UsageError("budget '\(budget)' is listed twice in '\(text)'") }
+        budgets.append(budget)
+    }
+    return budgets
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import A2ATSSupport
-
-final class SupportSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}
