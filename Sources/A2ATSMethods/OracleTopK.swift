@@ -1,0 +1,92 @@
+import A2ATSModel
+import COpenBLAS
+
+/// Oracle top-k: exact scores q·k over every cached token, each query head reads its true top B
+/// (the ceiling for retrieval methods; A²ATS, arXiv 2502.12665, §2 and its "exact top-k"
+/// baseline). Reference settings: B per query head, union over the GQA group; `sinks=0`,
+/// `window=0` so that it is the pure top-k (`oracle:sinks=8,window=64` adds A²ATS's protected set).
+///
+/// Scores use the post-RoPE query and the cached post-RoPE keys, i.e. exactly the logits the
+/// attention softmax sees (the 1/√d scale does not change the ranking). Ties go to the lower index.
+public final class OracleTopK: CacheMethod {
+    public static let parameterSpecs = [
+        ParameterSpec(name: "sinks", defaultValue: "0", help: "first tokens always read, on top of the budget"),
+        ParameterSpec(name: "window", defaultValue: "0", help: "most recent tokens always read, on top of the budget"),
+    ]
+
+    public static let descriptor = MethodDescriptor(
+        name: "oracle", summary: "exact top-B by true q·k per query head, union over the GQA group", kind: .retrieval,
+        parameters: parameterSpecs, takesBudget: true
+    ) { parameters, budget, model in
+        let p = try MethodParameters(parameters, specs: parameterSpecs, method: "oracle")
+        return OracleTopK(model: model, budget: budget ?? 0, sinks: try p.int("sinks"), window: try p.int("window"))
+    }
+
+    public let budget: Int
+    public let sinks: Int
+    public let window: Int
+    private let kvHeads: Int
+    private let groupSize: Int
+    private let headDim: Int
+    private var scores: [Float] = []
+    private var order: [Int32] = []
+
+    public init(model: ModelConfig, budget: Int, sinks: Int, window: Int) {
+        self.budget = budget
+        self.sinks = sinks
+        self.window = window
+        kvHeads = model.kvHeadCount
+        groupSize = model.groupSize
+        headDim = model.headDim
+    }
+
+    public var kind: CacheMethodKind { .retrieval }
+    public var prefillNeeds: PrefillNeeds { .none }
+
+    public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {}
+
+    public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
+        let n = cache.length
+        guard budget < n else { return .all(kvHeads: kvHeads) }
+        if scores.count < n {
+            scores = [Float](repeating: 0, count: cache.capacity)
+            order = [Int32](repeating: 0, count: cache.capacity)
+        }
+        var perKVHead: [[Int32]?] = []
+        perKVHead.reserveCapacity(kvHeads)
+        for kvHead in 0..<kvHeads {
+            var chosen: [Int32] = []
+            chosen.reserveCapacity(groupSize * budget + sinks + window)
+            let keys = cache.keys(layer: query.layer, kvHead: kvHead)
+            for head in (kvHead * groupSize)..<((kvHead + 1) * groupSize) {
+                scores.withUnsafeMutableBufferPointer { s in
+                    order.withUnsafeMutableBufferPointer { o in
+                        // s[0..<n] = K · q, K row-major n × headDim.
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(headDim), 1, keys, Int32(headDim),
+                                    query.queries + head * headDim, 1, 0, s.baseAddress!, 1)
+                        for j in 0..<n { o[j] = Int32(j) }
+                        TopK.partition(o.baseAddress!, count: n, k: budget, scores: s.baseAddress!)
+                        chosen.append(contentsOf: o[0..<budget])
+                    }
+                }
+            }
+            chosen.append(contentsOf: (0..<min(sinks, n)).map { Int32($0) })
+            chosen.append(contentsOf: (max(0, n - window)..<n).map { Int32($0) })
+            chosen.sort()
+            perKVHead.append(uniqued(chosen))
+        }
+        return TokenSelection(perKVHead: perKVHead)
+    }
+
+    public func memoryFootprint(cache: KVCache) -> MemoryFootprint {
+        MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken, sideBytes: 0)
+    }
+}
+
+/// Drops repeats from an ascending list.
+func uniqued(_ sorted: [Int32]) -> [Int32] {
+    var out: [Int32] = []
+    out.reserveCapacity(sorted.count)
+    for value in sorted where out.last != value { out.append(value) }
+    return out
+}

@@ -1,0 +1,21 @@
+@testable import A2ATSMethods
+import Foundation
+import XCTest
+
+/// configs/methods.json documents each method's reference defaults; it must say what the registry
+/// does (methods the file does not list yet, such as A²ATS, are the lead's to add).
+final class MethodConfigTests: XCTestCase {
+    func testConfigMatchesRegistryDefaults() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../configs/methods.json")
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        XCTAssertEqual(root["version"] as? Int, 1)
+        let methods = try XCTUnwrap(root["methods"] as? [String: [String: Any]])
+        for (name, entry) in methods {
+            let descriptor = try MethodRegistry.descriptor(named: name)
+            let parameters = try XCTUnwrap(entry["parameters"] as? [String: String], name)
+            XCTAssertEqual(parameters, Dictionary(uniqueKeysWithValues: descriptor.parameters.map { ($0.name, $0.defaultValue) }),
+                           name)
+        }
+    }
+}
