@@ -40,8 +40,13 @@ public enum ResultsCSV {
                 } else if cell.isEmpty {
                     if name != "source_index" { object[name] = .null }
                 } else {
+                    // Parsed inside brackets: `JSONValue.parse` rejects some bare numbers
+                    // (json-c reports their end within the padding it was fed).
                     do {
-                        object[name] = try JSONValue.parse(cell)
+                        guard let value = try JSONValue.parse("[" + cell + "]").arrayValue, value.count == 1 else {
+                            throw DataFileError(file: file, line: line, field: name, problem: "not one JSON value: \(cell)")
+                        }
+                        object[name] = value[0]
                     } catch {
                         throw DataFileError(file: file, line: line, field: name, problem: "not a JSON value: \(cell)")
                     }
