@@ -29,6 +29,10 @@ enum ScorePlot {
         let xs = points.values.flatMap { $0.map(\.x) }
         var lowX = xs.min() ?? 1, highX = xs.max() ?? 1024
         if lowX == highX { lowX /= 2; highX *= 2 }
+        // A margin of a tenth of the span (at least a quarter octave) keeps end markers off the frame.
+        let pad = max(0.25, 0.1 * log2(highX / lowX))
+        lowX /= pow(2, pad)
+        highX *= pow(2, pad)
         let logLow = log2(lowX), logHigh = log2(highX)
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         func px(_ x: Double) -> Double { left + (log2(x) - logLow) / (logHigh - logLow) * plotWidth }
