@@ -1,0 +1,148 @@
+import Foundation
+
+/// The markdown report: per task a methods × budgets table of "score (Δ vs full)", the
+/// plot, the accounting table (attended fraction, KV bytes, time) and length buckets;
+/// first an average over tasks. Text only depends on the summary, so output is stable.
+enum MarkdownReport {
+    static func render(_ summary: ResultSummary, title: String, manifestNotes: [String],
+                       plotFiles: [String: String]) -> String {
+        var out = "# \(title)\n\n"
+        for note in manifestNotes { out += "- \(note)\n" }
+        if !manifestNotes.isEmpty { out += "\n" }
+        out += """
+        Scores are the benchmark's metric × 100, averaged over samples; a cell reads \
+        "score (Δ vs full attention on the same task)". Compare methods on the attended \
+        fraction (distinct cached tokens read per step ÷ prompt tokens), not on the budget \
+        alone. Prefill time is shared between the rows forked from one prefill: \
+        `prefill_seconds` repeats on each of them and `seconds` is decode time only.
+
+
+        """
+        if summary.tasks.count > 1 {
+            out += "## Average over tasks\n\n"
+            out += averageTable(summary)
+        }
+        for task in summary.tasks {
+            out += "## \(escape(task.task))\n\n"
+            let samples = Set(task.cells.values.map(\.n)).sorted().map(String.init).joined(separator: "/")
+            out += "Samples per cell: \(samples).\n\n"
+            out += scoreTable(task)
+            if let plot = plotFiles[task.task] {
+                out += "![\(escape(task.task)): score against budget](\(plot))\n\n"
+            }
+            out += accountingTable(task)
+            if !task.lengthGroups.isEmpty {
+                let generated = task.lengthGroups.first?.label.hasPrefix("length") ?? false
+                out += generated ? "### By target length\n\n" : "### By length (LongBench-E buckets of prompt tokens)\n\n"
+                out += lengthTable(task)
+            }
+        }
+        return out
+    }
+
+    static func scoreTable(_ task: TaskSummary) -> String {
+        var lines = [row(["method"] + task.budgets.map(budgetLabel)), row(Array(repeating: "---", count: task.budgets.count + 1))]
+        for method in task.methods {
+            let cells = task.budgets.map { budget -> String in
+                guard let cell = task.cell(method, budget) else { return "—" }
+                return scoreCell(cell.score, reference: isReferenceCell(task, cell) ? nil : task.reference?.score)
+            }
+            lines.append(row([escape(method)] + cells))
+        }
+        return lines.joined(separator: "\n") + "\n\n"
+    }
+
+    static func averageTable(_ summary: ResultSummary) -> String {
+        var lines = [row(["method"] + summary.budgets.map(budgetLabel)),
+                     row(Array(repeating: "---", count: summary.budgets.count + 1))]
+        let taskCount = summary.tasks.count
+        for method in summary.methods {
+            let cells = summary.budgets.map { budget -> String in
+                guard let average = summary.average(method, budget) else { return "—" }
+                let isReference = isFullAttention(method) && budget == nil
+                var text = scoreCell(average.score, delta: isReference ? nil : average.delta)
+                if average.tasks < taskCount { text += " [\(average.tasks) of \(taskCount) tasks]" }
+                return text
+            }
+            lines.append(row([escape(method)] + cells))
+        }
+        return lines.joined(separator: "\n") + "\n\n"
+    }
+
+    static func accountingTable(_ task: TaskSummary) -> String {
+        var lines = [
+            row(["method", "budget", "n", "score", "budget tokens", "attended tokens", "attended fraction",
+                 "KV bytes", "side bytes", "decode s", "prefill s"]),
+            row(Array(repeating: "---", count: 11)),
+        ]
+        for method in task.methods {
+            for budget in task.budgets {
+                guard let cell = task.cell(method, budget) else { continue }
+                lines.append(row([
+                    escape(method), budgetLabel(budget), String(cell.n), fixed(cell.score, 1),
+                    cell.budgetTokens.map { fixed($0, 0) } ?? "—", fixed(cell.attendedTokens, 1),
+                    percent(cell.attendedFraction), bytes(cell.kvBytes), bytes(cell.sideBytes),
+                    fixed(cell.seconds, 2), fixed(cell.prefillSeconds, 2),
+                ]))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n\n"
+    }
+
+    static func lengthTable(_ task: TaskSummary) -> String {
+        let labels = task.lengthGroups.map(\.label)
+        var lines = [row(["method", "budget"] + labels), row(Array(repeating: "---", count: labels.count + 2))]
+        for method in task.methods {
+            for budget in task.budgets where task.cell(method, budget) != nil {
+                let key = TaskSummary.Key(method: method, budget: budget)
+                let cells = task.lengthGroups.map { group -> String in
+                    guard let cell = group.cells[key] else { return "—" }
+                    return "\(fixed(cell.score, 1)) (n=\(cell.n))"
+                }
+                lines.append(row([escape(method), budgetLabel(budget)] + cells))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n\n"
+    }
+
+    // MARK: - Formatting
+
+    private static func isReferenceCell(_ task: TaskSummary, _ cell: CellSummary) -> Bool {
+        task.reference.map { $0.method == cell.method && $0.budget == cell.budget } ?? false
+    }
+
+    static func scoreCell(_ score: Double, reference: Double?) -> String {
+        scoreCell(score, delta: reference.map { score - $0 })
+    }
+
+    /// "85.0 (−5.0)", "90.0 (+2.5)", "80.0 (±0.0)": the sign is always shown, with U+2212.
+    static func scoreCell(_ score: Double, delta: Double?) -> String {
+        guard let delta else { return fixed(score, 1) }
+        let magnitude = fixed(abs(delta), 1)
+        let sign = magnitude == "0.0" ? "±" : (delta < 0 ? "\u{2212}" : "+")
+        return "\(fixed(score, 1)) (\(sign)\(magnitude))"
+    }
+
+    static func budgetLabel(_ budget: ResultRecord.Budget?) -> String { budget?.description ?? "full" }
+
+    static func fixed(_ value: Double, _ digits: Int) -> String {
+        let text = String(format: "%.\(digits)f", value)
+        return text.hasPrefix("-") && Double(text) == 0 ? String(text.dropFirst()) : text
+    }
+
+    static func percent(_ fraction: Double) -> String { fixed(100 * fraction, 1) + "%" }
+
+    /// Bytes in binary units with one decimal ("1.5 MiB"); exact below 1 KiB.
+    static func bytes(_ value: Double) -> String {
+        let units = ["KiB", "MiB", "GiB", "TiB"]
+        guard value >= 1024 else { return fixed(value, 0) + " B" }
+        var scaled = value / 1024
+        var unit = 0
+        while scaled >= 1024 && unit < units.count - 1 { scaled /= 1024; unit += 1 }
+        return fixed(scaled, 1) + " " + units[unit]
+    }
+
+    static func escape(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+
+    private static func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
+}

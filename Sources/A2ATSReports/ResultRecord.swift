@@ -1,0 +1,212 @@
+import A2ATSSupport
+import Foundation
+
+/// One line of `results.jsonl`: one sample × method × budget, with the exact field names of
+/// docs/contract.md. Encoding writes the fields in one fixed order (then any extra fields
+/// kept from decoding), so files diff cleanly and resumed runs reproduce them byte for byte.
+public struct ResultRecord: Equatable, Sendable {
+    /// A budget as the user asked for it: a token count (`256`) or a fraction of the
+    /// prompt (`0.03`). Kept as asked so reports label columns the way the run was invoked.
+    public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
+        case tokens(Int)
+        case fraction(Double)
+
+        public var jsonValue: JSONValue {
+            switch self {
+            case .tokens(let n): return .int(n)
+            case .fraction(let f): return .double(f)
+            }
+        }
+
+        /// `256` or `0.03`, as the command line spells it.
+        public var description: String { jsonValue.compactText }
+
+        /// Reads a JSON number: an integer ≥ 1 is tokens, a number in (0, 1) a fraction.
+        public init?(json: JSONValue) {
+            if let n = json.intValue, n >= 1 { self = .tokens(n); return }
+            if let f = json.doubleValue, f > 0, f < 1 { self = .fraction(f); return }
+            return nil
+        }
+
+        /// Fractions (ascending) before token counts (ascending): columns read small to large
+        /// within each kind, and the two kinds are not comparable.
+        public static func < (lhs: Budget, rhs: Budget) -> Bool {
+            switch (lhs, rhs) {
+            case let (.fraction(a), .fraction(b)): return a < b
+            case let (.tokens(a), .tokens(b)): return a < b
+            case (.fraction, .tokens): return true
+            case (.tokens, .fraction): return false
+            }
+        }
+    }
+
+    /// Identifies a row for `--resume` and for merging shards: (task, length, id, method
+    /// spec, budget), per docs/contract.md.
+    public struct ResumeKey: Hashable, Sendable {
+        public let task: String
+        public let length: Int?
+        public let id: String
+        public let method: String
+        public let budget: Budget?
+    }
+
+    public var id: String
+    public var task: String
+    /// Canonical method spec with its non-default parameters (`snapkv:kernel=7`).
+    public var method: String
+    /// Every parameter of the method with its value, defaults included.
+    public var params: JSONObject
+    public var budget: Budget?
+    public var budgetTokens: Int?
+    /// Target length for generated tasks, else nil.
+    public var length: Int?
+    public var prediction: String
+    public var references: [String]
+    /// 0–100: the metric × 100.
+    public var score: Double
+    public var promptTokens: Int
+    /// Mean over decode steps, layers and KV heads of distinct cached tokens read.
+    public var attendedTokens: Double
+    public var kvBytes: Int
+    public var sideBytes: Int
+    /// This row's decode time.
+    public var seconds: Double
+    /// The prefill this row used; shared between the rows forked from one prefill.
+    public var prefillSeconds: Double
+    /// RULER's own `index` field, kept beside our 0-based line id.
+    public var sourceIndex: Int?
+    /// Fields this type does not know, kept so that decoding then encoding loses nothing.
+    public var extra: JSONObject
+
+    public init(id: String, task: String, method: String, params: JSONObject = [:], budget: Budget?,
+                budgetTokens: Int?, length: Int?, prediction: String, references: [String], score: Double,
+                promptTokens: Int, attendedTokens: Double, kvBytes: Int, sideBytes: Int, seconds: Double,
+                prefillSeconds: Double, sourceIndex: Int? = nil, extra: JSONObject = [:]) {
+        self.id = id
+        self.task = task
+        self.method = method
+        self.params = params
+        self.budget = budget
+        self.budgetTokens = budgetTokens
+        self.length = length
+        self.prediction = prediction
+        self.references = references
+        self.score = score
+        self.promptTokens = promptTokens
+        self.attendedTokens = attendedTokens
+        self.kvBytes = kvBytes
+        self.sideBytes = sideBytes
+        self.seconds = seconds
+        self.prefillSeconds = prefillSeconds
+        self.sourceIndex = sourceIndex
+        self.extra = extra
+    }
+
+    public var resumeKey: ResumeKey {
+        ResumeKey(task: task, length: length, id: id, method: method, budget: budget)
+    }
+
+    /// Field names in the order they are written.
+    public static let fieldNames = [
+        "id", "task", "method", "params", "budget", "budget_tokens", "length", "prediction", "references",
+        "score", "prompt_tokens", "attended_tokens", "kv_bytes", "side_bytes", "seconds", "prefill_seconds",
+        "source_index",
+    ]
+
+    /// The record as a JSON object, fields in `fieldNames` order (`source_index` only when set).
+    public var jsonObject: JSONObject {
+        var object = JSONObject()
+        object["id"] = .string(id)
+        object["task"] = .string(task)
+        object["method"] = .string(method)
+        object["params"] = .object(params)
+        object["budget"] = budget?.jsonValue ?? .null
+        object["budget_tokens"] = budgetTokens.map(JSONValue.int) ?? .null
+        object["length"] = length.map(JSONValue.int) ?? .null
+        object["prediction"] = .string(prediction)
+        object["references"] = .array(references.map(JSONValue.string))
+        object["score"] = .double(score)
+        object["prompt_tokens"] = .int(promptTokens)
+        object["attended_tokens"] = .double(attendedTokens)
+        object["kv_bytes"] = .int(kvBytes)
+        object["side_bytes"] = .int(sideBytes)
+        object["seconds"] = .double(seconds)
+        object["prefill_seconds"] = .double(prefillSeconds)
+        if let sourceIndex { object["source_index"] = .int(sourceIndex) }
+        for (key, value) in extra where object[key] == nil { object[key] = value }
+        return object
+    }
+
+    /// One line of results.jsonl, without the newline.
+    public var jsonLine: String { JSONValue.object(jsonObject).compactText }
+
+    /// Reads a record from a parsed line; errors name the file, line and field.
+    public init(object: JSONObject, file: String, line: Int?) throws {
+        func fail(_ field: String, _ problem: String) -> DataFileError {
+            DataFileError(file: file, line: line, field: field, problem: problem)
+        }
+        func value(_ field: String) throws -> JSONValue {
+            guard let value = object[field] else { throw fail(field, "missing") }
+            return value
+        }
+        func required<T>(_ field: String, _ type: String, _ extract: (JSONValue) -> T?) throws -> T {
+            let found = try value(field)
+            guard let result = extract(found) else { throw fail(field, "expected \(type), found \(found.typeName)") }
+            return result
+        }
+        func optional<T>(_ field: String, _ type: String, _ extract: (JSONValue) -> T?) throws -> T? {
+            guard let found = object[field], !found.isNull else { return nil }
+            guard let result = extract(found) else { throw fail(field, "expected \(type) or null, found \(found.typeName)") }
+            return result
+        }
+
+        // RULER ids are line numbers; accept an integer id and keep it as its decimal text.
+        id = try required("id", "string") { $0.stringValue ?? $0.intValue.map(String.init) }
+        task = try required("task", "string") { $0.stringValue }
+        method = try required("method", "string") { $0.stringValue }
+        params = try optional("params", "object") { $0.objectValue } ?? [:]
+        let budgetValue = try value("budget")
+        if budgetValue.isNull {
+            budget = nil
+        } else {
+            guard let parsed = Budget(json: budgetValue) else {
+                throw fail("budget", "expected an integer ≥ 1, a number in (0, 1) or null, found \(budgetValue.compactText)")
+            }
+            budget = parsed
+        }
+        budgetTokens = try optional("budget_tokens", "integer") { $0.intValue }
+        length = try optional("length", "integer") { $0.intValue }
+        prediction = try required("prediction", "string") { $0.stringValue }
+        references = try required("references", "array of strings") { value in
+            guard let items = value.arrayValue else { return nil }
+            let strings = items.compactMap(\.stringValue)
+            return strings.count == items.count ? strings : nil
+        }
+        score = try required("score", "number") { $0.doubleValue }
+        promptTokens = try required("prompt_tokens", "integer") { $0.intValue }
+        attendedTokens = try required("attended_tokens", "number") { $0.doubleValue }
+        kvBytes = try required("kv_bytes", "integer") { $0.intValue }
+        sideBytes = try optional("side_bytes", "integer") { $0.intValue } ?? 0
+        seconds = try required("seconds", "number") { $0.doubleValue }
+        prefillSeconds = try optional("prefill_seconds", "number") { $0.doubleValue } ?? 0
+        sourceIndex = try optional("source_index", "integer") { $0.intValue }
+        var extra = JSONObject()
+        let known = Set(Self.fieldNames)
+        for (key, value) in object where !known.contains(key) { extra[key] = value }
+        self.extra = extra
+    }
+
+    /// Parses one results.jsonl line.
+    public init(line text: String, file: String, line: Int?) throws {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(text)
+        } catch let error as JSONParseError {
+            throw DataFileError(file: file, line: line, problem: "invalid JSON: \(error.message)")
+        }
+        guard let object = value.objectValue else {
+            throw DataFileError(file: file, line: line, problem: "expected a JSON object, found \(value.typeName)")
+        }
+        try self.init(object: object, file: file, line: line)
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import A2ATSScoring
-
-final class ScoringSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}
