@@ -162,6 +162,15 @@ def fixture_strings():
         n = rng.randint(1, 6)
         s.append("".join(rng.choice(["<|im_start|>", "<|im_end|>", "hello", " ", "\n", "42", "é"])
                          for _ in range(n)))
+    # Long words take the heap-based merge path (over 64 bytes).
+    s.append("a" * 3000)
+    s.append(" " * 500 + "x")
+    s.append("abc" * 40)
+    s.append("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(2000)))
+    s.append("".join(rng.choice("etaoinshrdlu") for _ in range(300)))
+    s.append("".join(rng.choice("абвгдежзийклмнопрст") for _ in range(200)))
+    s.append("".join(rng.choice("日本語中文字한국어") for _ in range(400)))
+    s.append("=" * 200 + "\n" + "-+" * 100)
     return s
 
 

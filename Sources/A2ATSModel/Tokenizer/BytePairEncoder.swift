@@ -22,7 +22,13 @@ final class BytePairEncoder: @unchecked Sendable {
         var symbols: [Int32] = []
         var pairRanks: [UInt32] = []
         var pairMerged: [Int32] = []
+        var next: [Int32] = []
+        var prev: [Int32] = []
+        var heap: [UInt64] = []
     }
+
+    /// Words longer than this (in bytes) merge with a heap instead of rescanning all pairs.
+    private static let longWord = 64
 
     init(tokens: [String], merges mergeTexts: [String], ignoreMerges: Bool) throws {
         var idOfToken = [String: Int32](minimumCapacity: tokens.count)
@@ -91,7 +97,7 @@ final class BytePairEncoder: @unchecked Sendable {
         return (UInt32(entry >> 32), Int32(truncatingIfNeeded: entry))
     }
 
-    /// Leaves the merged ids of `word` in `scratch.symbols`. Quadratic in the word's length
+    /// Leaves the merged ids of `word` in `scratch.symbols`. Short words: quadratic in the word's length
     /// with a tiny constant (one linear scan of pair ranks per merge, no hashing in the scan).
     private func merge(_ word: ArraySlice<UInt8>, _ scratch: inout Scratch) {
         scratch.symbols.removeAll(keepingCapacity: true)
@@ -99,9 +105,13 @@ final class BytePairEncoder: @unchecked Sendable {
             let id = byteTokenIDs[Int(byte)]
             if id >= 0 { scratch.symbols.append(id) }
         }
+        guard scratch.symbols.count > 1 else { return }
+        if scratch.symbols.count > BytePairEncoder.longWord {
+            mergeLong(&scratch)
+            return
+        }
         scratch.pairRanks.removeAll(keepingCapacity: true)
         scratch.pairMerged.removeAll(keepingCapacity: true)
-        guard scratch.symbols.count > 1 else { return }
         for k in 0..<(scratch.symbols.count - 1) {
             let (rank, merged) = lookup(scratch.symbols[k], scratch.symbols[k + 1])
             scratch.pairRanks.append(rank)
@@ -130,6 +140,81 @@ final class BytePairEncoder: @unchecked Sendable {
                 (scratch.pairRanks[best - 1], scratch.pairMerged[best - 1]) =
                     lookup(scratch.symbols[best - 1], scratch.symbols[best])
             }
+        }
+    }
+
+    /// The same merges for long words in O(n log n), as Hugging Face does it: symbols in a
+    /// linked list, candidate pairs in a min-heap keyed (rank, left position), entries made
+    /// stale by earlier merges skipped when popped.
+    private func mergeLong(_ scratch: inout Scratch) {
+        let n = scratch.symbols.count
+        scratch.next = Array(1...Int32(n))
+        scratch.prev = Array(-1..<Int32(n - 1))
+        scratch.heap.removeAll(keepingCapacity: true)
+        for k in 0..<(n - 1) {
+            let rank = lookup(scratch.symbols[k], scratch.symbols[k + 1]).rank
+            if rank != UInt32.max { BinaryHeap.push(UInt64(rank) << 32 | UInt64(k), &scratch.heap) }
+        }
+        var removed = [Bool](repeating: false, count: n)
+        while let top = BinaryHeap.pop(&scratch.heap) {
+            let position = Int(top & 0xFFFF_FFFF)
+            let right = Int(scratch.next[position])
+            guard !removed[position], right < n else { continue }
+            let (rank, merged) = lookup(scratch.symbols[position], scratch.symbols[right])
+            guard UInt64(rank) == top >> 32 else { continue }
+            scratch.symbols[position] = merged
+            removed[right] = true
+            let after = Int(scratch.next[right])
+            scratch.next[position] = Int32(after)
+            if after < n {
+                scratch.prev[after] = Int32(position)
+                let r = lookup(merged, scratch.symbols[after]).rank
+                if r != UInt32.max { BinaryHeap.push(UInt64(r) << 32 | UInt64(position), &scratch.heap) }
+            }
+            let before = Int(scratch.prev[position])
+            if before >= 0 {
+                let r = lookup(scratch.symbols[before], merged).rank
+                if r != UInt32.max { BinaryHeap.push(UInt64(r) << 32 | UInt64(before), &scratch.heap) }
+            }
+        }
+        var kept = 0
+        var k = 0
+        while k < n {
+            scratch.symbols[kept] = scratch.symbols[k]
+            kept += 1
+            k = Int(scratch.next[k])
+        }
+        scratch.symbols.removeLast(n - kept)
+    }
+}
+
+/// A min-heap of UInt64 keys in an array (the standard library has none).
+enum BinaryHeap {
+    static func push(_ key: UInt64, _ heap: inout [UInt64]) {
+        heap.append(key)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            if heap[parent] <= heap[child] { break }
+            heap.swapAt(parent, child)
+            child = parent
+        }
+    }
+
+    static func pop(_ heap: inout [UInt64]) -> UInt64? {
+        guard let last = heap.popLast() else { return nil }
+        guard !heap.isEmpty else { return last }
+        let top = heap[0]
+        heap[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count && heap[left] < heap[smallest] { smallest = left }
+            if right < heap.count && heap[right] < heap[smallest] { smallest = right }
+            if smallest == parent { return top }
+            heap.swapAt(parent, smallest)
+            parent = smallest
         }
     }
 }
