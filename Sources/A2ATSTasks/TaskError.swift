@@ -9,6 +9,8 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
     case unknownTask(name: String, suggestions: [String], available: [String])
     /// The requested length cannot hold even the smallest prompt of the task.
     case lengthTooShort(task: String, length: Int, minimum: Int)
+    /// A target length beyond the model's context (generation alone needs only the tokenizer).
+    case lengthExceedsContext(task: String, length: Int, context: Int)
     /// A prompt longer than the model can hold while truncation is off.
     case promptTooLong(task: String, id: String, tokens: Int, limit: Int)
     /// A task that has no generator (LongBench and custom tasks need a data file).
@@ -26,6 +28,8 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
             return text + "\nvalid tasks: \(available.joined(separator: ", "))"
         case .lengthTooShort(let task, let length, let minimum):
             return "task \(task): length \(length) is too short; the smallest prompt plus the answer tokens needs \(minimum) tokens"
+        case .lengthExceedsContext(let task, let length, let context):
+            return "task \(task): length \(length) exceeds the model's context of \(context) tokens"
         case .promptTooLong(let task, let id, let tokens, let limit):
             return "task \(task), sample \(id): prompt has \(tokens) tokens, more than the limit of \(limit) and the task does not truncate"
         case .notGeneratable(let task):
