@@ -9,6 +9,8 @@ final class TestTokenizer: TextTokenizer {
     let bosTokenID: Int?
     let stopTokenIDs: Set<Int> = []
     let chatWrapper: ((String) -> String)?
+    /// How many times `encode` ran: the generator's cost with a real tokenizer.
+    private(set) var encodeCalls = 0
 
     init(bos: Int? = nil, chat: ((String) -> String)? = nil) {
         bosTokenID = bos
@@ -16,6 +18,7 @@ final class TestTokenizer: TextTokenizer {
     }
 
     func encode(_ text: String) -> [Int] {
+        encodeCalls += 1
         var result: [Int] = []
         var run = ""
         func flush() {

@@ -11,7 +11,7 @@ final class QAFamily: RulerFamily {
 
     func prepare(seed: UInt64, length: Int, maxNewTokens: Int) throws {}
     var minimumSize: Int { 2 }
-    func partialLimit(size: Int) -> Int { 64 }
+    func partialLimit(size: Int) -> Int { 4096 }
 
     func render(random start: SeededRandom, sample: Int, size: Int, partial: Int) -> RulerRendering {
         var random = start
@@ -28,9 +28,15 @@ final class QAFamily: RulerFamily {
         var docs = chosen.map { set.docs[$0] }
         random.shuffle(&docs)
         if partial > 0 {
-            // One more distractor, cut to `partial` words, so the prompt can reach 98% of L.
-            let extra = set.docs[others.isEmpty ? 0 : others[random.int(in: 0...(others.count - 1))]]
-            docs.append(extra.split(separator: " ").prefix(partial).joined(separator: " "))
+            // One more distractor document made of the first `partial` words of further
+            // distractors, so the prompt can reach 98% of L (tokens jump by whole documents).
+            var pool = others.isEmpty ? Array(0..<set.docs.count) : others
+            random.shuffle(&pool)
+            var words: [Substring] = []
+            for index in pool where words.count < partial {
+                words += set.docs[index].split(separator: " ").prefix(partial - words.count)
+            }
+            docs.append(words.joined(separator: " "))
         }
         let context = docs.enumerated().map { "Document \($0.offset + 1):\n\($0.element)" }.joined(separator: "\n\n")
         let text = formatTemplate(template, ["context": context, "query": item.query])
