@@ -83,7 +83,8 @@ public struct PromptBuilder {
                            chatTemplated: chatTemplated)
     }
 
-    /// LongBench's `prompt_format.format(**json_obj)` for the two fields its templates use.
+    /// LongBench's `prompt_format.format(**json_obj)` for the two fields its templates use;
+    /// `{question}` is accepted for `{input}` in custom task templates.
     public static func fill(_ template: String, context: String, input: String) -> String {
         // Replace placeholders in one left-to-right pass so that braces inside the context
         // or question are never taken for placeholders.
@@ -98,6 +99,9 @@ public struct PromptBuilder {
             } else if after.hasPrefix("{input}") {
                 result += input
                 rest = after.dropFirst("{input}".count)
+            } else if after.hasPrefix("{question}") {
+                result += input
+                rest = after.dropFirst("{question}".count)
             } else {
                 result += "{"
                 rest = after.dropFirst()

@@ -7,8 +7,9 @@ import A2ATSSupport
 public struct TaskCatalog: Sendable {
     public private(set) var tasks: [TaskDefinition] = []
 
-    public init(tasks: [TaskDefinition] = []) {
-        for task in tasks { try? add(task) }
+    /// A catalog of the given tasks; a name given twice is an error.
+    public init(tasks: [TaskDefinition] = []) throws {
+        for task in tasks { try add(task) }
     }
 
     /// Loads every `*.json` file of `directory`, in name order.

@@ -91,7 +91,7 @@ public struct TaskDefinition: Equatable, Sendable {
         }
         let template = try string("template")
         if source != .ruler {
-            guard template.contains("{context}") || template.contains("{input}") else {
+            guard template.contains("{context}") || template.contains("{input}") || template.contains("{question}") else {
                 throw fail("template", "needs a {context} or {input} placeholder")
             }
         }

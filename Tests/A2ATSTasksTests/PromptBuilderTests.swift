@@ -69,5 +69,6 @@ final class PromptBuilderTests: XCTestCase {
     func testTemplateFillLeavesBracesInDataAlone() {
         XCTAssertEqual(PromptBuilder.fill("A {context} B {input}", context: "x {input} y", input: "{context}"),
                        "A x {input} y B {context}")
+        XCTAssertEqual(PromptBuilder.fill("{context} Q: {question}", context: "c", input: "q"), "c Q: q")
     }
 }
