@@ -1,3 +1,4 @@
+import A2ATSReports
 import A2ATSSupport
 import Foundation
 

@@ -1,3 +1,4 @@
+import A2ATSReports
 import Foundation
 
 /// One progress line per finished unit of work, on stderr:

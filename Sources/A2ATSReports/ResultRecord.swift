@@ -1,44 +1,46 @@
 import A2ATSSupport
 import Foundation
 
+/// A budget as the user asked for it: a token count (`256`) or a fraction of the
+/// prompt (`0.03`). Kept as asked so reports label columns the way the run was invoked.
+public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
+    case tokens(Int)
+    case fraction(Double)
+
+    public var jsonValue: JSONValue {
+        switch self {
+        case .tokens(let n): return .int(n)
+        case .fraction(let f): return .double(f)
+        }
+    }
+
+    /// `256` or `0.03`, as the command line spells it.
+    public var description: String { jsonValue.compactText }
+
+    /// Reads a JSON number: an integer ≥ 1 is tokens, a number in (0, 1) a fraction.
+    public init?(json: JSONValue) {
+        if let n = json.intValue, n >= 1 { self = .tokens(n); return }
+        if let f = json.doubleValue, f > 0, f < 1 { self = .fraction(f); return }
+        return nil
+    }
+
+    /// Fractions (ascending) before token counts (ascending): columns read small to large
+    /// within each kind, and the two kinds are not comparable.
+    public static func < (lhs: Budget, rhs: Budget) -> Bool {
+        switch (lhs, rhs) {
+        case let (.fraction(a), .fraction(b)): return a < b
+        case let (.tokens(a), .tokens(b)): return a < b
+        case (.fraction, .tokens): return true
+        case (.tokens, .fraction): return false
+        }
+    }
+}
+
 /// One line of `results.jsonl`: one sample × method × budget, with the exact field names of
 /// docs/contract.md. Encoding writes the fields in one fixed order (then any extra fields
 /// kept from decoding), so files diff cleanly and resumed runs reproduce them byte for byte.
 public struct ResultRecord: Equatable, Sendable {
-    /// A budget as the user asked for it: a token count (`256`) or a fraction of the
-    /// prompt (`0.03`). Kept as asked so reports label columns the way the run was invoked.
-    public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
-        case tokens(Int)
-        case fraction(Double)
-
-        public var jsonValue: JSONValue {
-            switch self {
-            case .tokens(let n): return .int(n)
-            case .fraction(let f): return .double(f)
-            }
-        }
-
-        /// `256` or `0.03`, as the command line spells it.
-        public var description: String { jsonValue.compactText }
-
-        /// Reads a JSON number: an integer ≥ 1 is tokens, a number in (0, 1) a fraction.
-        public init?(json: JSONValue) {
-            if let n = json.intValue, n >= 1 { self = .tokens(n); return }
-            if let f = json.doubleValue, f > 0, f < 1 { self = .fraction(f); return }
-            return nil
-        }
-
-        /// Fractions (ascending) before token counts (ascending): columns read small to large
-        /// within each kind, and the two kinds are not comparable.
-        public static func < (lhs: Budget, rhs: Budget) -> Bool {
-            switch (lhs, rhs) {
-            case let (.fraction(a), .fraction(b)): return a < b
-            case let (.tokens(a), .tokens(b)): return a < b
-            case (.fraction, .tokens): return true
-            case (.tokens, .fraction): return false
-            }
-        }
-    }
+    public typealias Budget = A2ATSReports.Budget
 
     /// Identifies a row for `--resume` and for merging shards: (task, length, id, method
     /// spec, budget), per docs/contract.md.

@@ -1,6 +1,7 @@
 import A2ATSSupport
 import XCTest
 @testable import A2ATSHarness
+import A2ATSReports
 
 /// Reference: the budget rules in docs/contract.md, resolved by hand (⌊f·n⌋, at least 1).
 final class BudgetTests: XCTestCase {

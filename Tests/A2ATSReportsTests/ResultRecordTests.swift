@@ -52,24 +52,4 @@ final class ResultRecordTests: XCTestCase {
         }
     }
 
-    func testResultsLogResumeCutsTheHalfWrittenLine() throws {
-        let path = NSTemporaryDirectory() + "results-\(UUID().uuidString).jsonl"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        var record = sample()
-        for id in 0..<3 {
-            record.id = String(id)
-            try ResultsLog.append(record, to: path)
-        }
-        // A kill in the middle of the fourth append.
-        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
-        handle.seekToEndOfFile()
-        handle.write(Data("{\"id\": \"3\", \"task\": \"v".utf8))
-        handle.closeFile()
-        XCTAssertEqual(try ResultsLog.openForResume(path).map(\.id), ["0", "1", "2"])
-        record.id = "3"
-        try ResultsLog.append(record, to: path)
-        let reread = try readResultsFile(path)
-        XCTAssertEqual(reread.records.map(\.id), ["0", "1", "2", "3"])
-        XCTAssertFalse(reread.truncatedLastLine)
-    }
 }

@@ -1,12 +1,10 @@
 import A2ATSSupport
 
-/// What one head may read per decode step (contract.md, "Budgets and accounting"): a token
-/// count, or a fraction of the sample's prompt tokens.
-public enum Budget: Hashable, CustomStringConvertible {
-    case tokens(Int)
-    /// Strictly between 0 and 1.
-    case fraction(Double)
+import A2ATSReports
 
+/// Parsing and resolving budgets (contract.md, "Budgets and accounting"): what one head may
+/// read per decode step, a token count or a fraction of the sample's prompt tokens.
+extension Budget {
     /// Parses one item: an integer ≥ 1 is a token count (`1` is one token); a decimal in
     /// (0, 1) is a fraction. Anything else — 0, negatives, `1.5`, `1.0` (a token count or the
     /// whole prompt?), exponents that land ≥ 1, words — is an error rather than a guess.
@@ -40,17 +38,6 @@ public enum Budget: Hashable, CustomStringConvertible {
         case .fraction(let fraction): return max(1, Int((fraction * Double(promptTokens)).rounded(.down)))
         }
     }
-
-    /// The budget as asked, for results files: `256` or `0.03`.
-    public var jsonValue: JSONValue {
-        switch self {
-        case .tokens(let count): return .int(count)
-        case .fraction(let fraction): return .double(fraction)
-        }
-    }
-
-    /// Short text for progress lines and tables (`256`, `0.03`).
-    public var description: String { jsonValue.compactText }
 }
 
 /// Parses a `--budgets` list such as `64,256,0.03`; a budget listed twice is an error,
