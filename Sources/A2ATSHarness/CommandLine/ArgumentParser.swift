@@ -224,3 +224,8 @@ public func levenshtein(_ a: String, _ b: String) -> Int {
     }
     return previous[b.count]
 }
+
+extension StringProtocol {
+    /// The text without surrounding spaces and newlines (list items such as ` 256`).
+    var trimmingWhitespace: String { String(self).trimmingCharacters(in: .whitespacesAndNewlines) }
+}
