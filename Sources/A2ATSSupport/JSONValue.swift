@@ -34,6 +34,11 @@ public struct JSONObject: Equatable, Sendable, Sequence, ExpressibleByDictionary
         }
     }
 
+    /// An object with `pairs` in order (a later duplicate key replaces the earlier value).
+    public init(_ pairs: [(String, JSONValue)]) {
+        for (key, value) in pairs { self[key] = value }
+    }
+
     public var count: Int { keys.count }
 
     public func makeIterator() -> AnyIterator<(key: String, value: JSONValue)> {

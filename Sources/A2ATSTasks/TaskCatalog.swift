@@ -14,6 +14,12 @@ public struct TaskCatalog: Sendable {
 
     /// Loads every `*.json` file of `directory`, in name order.
     public init(directory: String) throws {
+        try load(directory: directory)
+    }
+
+    /// Adds every `*.json` file of `directory`, in name order (a user's own task definitions
+    /// beside the built-in ones).
+    public mutating func load(directory: String) throws {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)

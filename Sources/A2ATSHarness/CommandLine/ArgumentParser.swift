@@ -55,9 +55,12 @@ public struct PositionalSpec {
     public let name: String
     public let help: String
     public let isOptional: Bool
+    /// Takes every remaining argument (only the last positional may).
+    public let isVariadic: Bool
 
-    public init(_ name: String, help: String, isOptional: Bool = false) {
+    public init(_ name: String, help: String, isOptional: Bool = false, isVariadic: Bool = false) {
         self.name = name
+        self.isVariadic = isVariadic
         self.help = help
         self.isOptional = isOptional
     }
@@ -156,7 +159,7 @@ extension CommandSpec {
             }
         }
         let required = positionals.filter { !$0.isOptional }.count
-        if parsed.positionals.count > positionals.count {
+        if parsed.positionals.count > positionals.count && positionals.last?.isVariadic != true {
             let extra = parsed.positionals[positionals.count]
             throw UsageError("unexpected argument '\(extra)'" + (positionals.isEmpty ? " (\(name) takes no positional arguments)" : ""))
         }

@@ -1,0 +1,156 @@
+import A2ATSMethods
+import A2ATSModel
+import A2ATSReports
+import A2ATSScoring
+import A2ATSSupport
+import A2ATSTasks
+import Foundation
+
+/// Runs tasks × samples × methods × budgets on one model and writes `results.jsonl`,
+/// `manifest.json` and `report.md` into the output directory.
+///
+/// Each sample is prefilled once with full attention (collecting the statistics every
+/// requested method needs); each method × budget then forks a decode from that prefill.
+/// Rows are appended and fsynced one by one, so `--resume` continues where a run stopped.
+public final class EvaluationRunner {
+    public let configuration: RunConfiguration
+    private let log: (String) -> Void
+
+    public init(configuration: RunConfiguration, log: @escaping (String) -> Void = ProgressReporter.standardError) {
+        self.configuration = configuration
+        self.log = log
+    }
+
+    /// What a finished run wrote.
+    public struct Outcome {
+        public let resultsFile: String
+        public let reportFile: String
+        public let manifestFile: String
+        public let records: [ResultRecord]
+    }
+
+    public func run() throws -> Outcome {
+        let config = configuration
+        let methodRuns = try MethodRun.plan(methods: config.methods, budgets: config.budgets)
+        var catalog = try TaskCatalog.builtIn()
+        if let directory = config.taskDirectory { try catalog.load(directory: directory) }
+        let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
+
+        log("loading model \(config.modelPath)")
+        let loaded = try LanguageModel.load(path: config.modelPath)
+        let model = loaded.model
+        let maxPositions = model.config.maxPositions
+        let inputs = try config.tasks.map {
+            try TaskInput.resolve($0, catalog: catalog, configuration: config, tokenizer: loaded.tokenizer,
+                                  contextLength: maxPositions)
+        }
+        let work = try inputs.map { ($0, try $0.samples(limit: config.samples, shard: config.shard)) }
+        let total = work.reduce(0) { $0 + $1.1.count } * methodRuns.count
+        let progress = ProgressReporter(total: total, alreadyDone: store.resumedRowCount, unit: "rows")
+
+        for (input, samples) in work {
+            let task = input.definition
+            let scorer = try Scorer(task: task)
+            let maxPrompt = min(config.maxLength ?? Int.max, maxPositions - task.maxNewTokens)
+            let builder = PromptBuilder(tokenizer: loaded.tokenizer, maxPromptTokens: maxPrompt, chatTemplate: config.chatTemplate)
+            for (_, sample) in samples {
+                let pending = methodRuns.filter { run in
+                    !store.contains(try! ResumeKey(row: Self.keyRow(task: task.name, length: input.generatedLength,
+                                                                    id: sample.id, method: run.canonical, budget: run.budget)))
+                }
+                if pending.isEmpty { continue }
+                let prompt = try builder.build(sample, task: task)
+                let promptTokens = prompt.tokenIDs.count
+                let instances = try pending.map { run -> CacheMethod in
+                    try run.descriptor.instantiate(parameters: run.spec.parameters,
+                                                   budgetTokens: run.budget?.resolve(promptTokens: promptTokens),
+                                                   model: model.config)
+                }
+                let needs = instances.reduce(PrefillNeeds.none) { $0.merged(with: $1.prefillNeeds) }
+                let prefill = try model.prefill(prompt.tokenIDs, extraCapacity: task.maxNewTokens, needs: needs)
+                for (run, method) in zip(pending, instances) {
+                    let generation = try model.generate(from: prefill, method: method, maxNewTokens: task.maxNewTokens,
+                                                        stopTokens: loaded.tokenizer.stopTokenIDs)
+                    let prediction = loaded.tokenizer.decode(generation.tokens)
+                    let record = ResultRecord(
+                        id: sample.id, task: task.name, method: run.canonical,
+                        params: run.parametersJSON,
+                        budget: run.budget, budgetTokens: run.budget?.resolve(promptTokens: promptTokens),
+                        length: input.generatedLength, prediction: prediction, references: sample.references,
+                        score: 100 * scorer.score(prediction: prediction, sample: sample),
+                        promptTokens: promptTokens, attendedTokens: generation.attendedTokens,
+                        kvBytes: generation.memory.kvBytes, sideBytes: generation.memory.sideBytes,
+                        seconds: generation.seconds, prefillSeconds: prefill.seconds, sourceIndex: sample.sourceIndex)
+                    try store.append(record.jsonObject)
+                    progress.advance(context: [task.name, ProgressReporter.label(method: run.canonical, budget: run.budget)])
+                }
+            }
+        }
+        return try finish(store: store, loaded: loaded, inputs: inputs, methodRuns: methodRuns)
+    }
+
+    /// Writes the manifest and the report once every row is in.
+    private func finish(store: ResultsStore, loaded: LanguageModel, inputs: [TaskInput],
+                        methodRuns: [MethodRun]) throws -> Outcome {
+        let config = configuration
+        let records = try readResultsFile(store.path).records
+        var seeds = JSONObject()
+        seeds["generation"] = .int(Int(config.seed))
+        var methods: [JSONValue] = []
+        var seen = Set<String>()
+        for run in methodRuns where seen.insert(run.canonical).inserted {
+            methods.append(.object(["method": .string(run.canonical),
+                                    "params": .object(run.parametersJSON)]))
+        }
+        var extra = JSONObject()
+        extra["tasks"] = .array(inputs.map { input in
+            .object(["name": .string(input.definition.name), "version": .int(input.definition.version),
+                     "metric": .string(input.definition.metric), "max_new_tokens": .int(input.definition.maxNewTokens),
+                     "length": input.generatedLength.map(JSONValue.int) ?? .null])
+        })
+        extra["samples"] = config.samples.map(JSONValue.int) ?? .null
+        extra["max_length"] = config.maxLength.map(JSONValue.int) ?? .null
+        extra["decoding"] = "greedy"
+        extra["prefill"] = "one full-attention prefill per sample, shared by every method × budget forked from it"
+        let parts = ManifestParts(
+            commandLine: config.commandLine,
+            model: try FingerprintedFile(hashing: loaded.weightsFile),
+            tokenizer: "GGUF byte-level BPE (\(loaded.tokenizer.preTokenizerName)), vocab \(loaded.tokenizer.vocabularySize)",
+            chatTemplate: config.chatTemplate.rawValue + " (auto: base for RULER, per dataset for LongBench)",
+            truncation: "middle, to min(--max-length, context − max new tokens) prompt tokens",
+            taskFiles: try inputs.map { try FingerprintedFile(hashing: $0.dataFile) },
+            seeds: seeds, methods: methods, budgets: config.budgets,
+            shard: config.shard, shardOrigin: config.shardOrigin, extra: extra)
+        try Manifest.write(Manifest.build(parts, git: .current(directory: FileManager.default.currentDirectoryPath),
+                                                             machine: .current()), toDirectory: config.outputDirectory)
+        let written = try ReportWriter.write(records: records, to: config.outputDirectory, title: "a2ats-eval run",
+                                             manifestNotes: ["model: \(loaded.location)",
+                                                             "prefill time is shared between the rows forked from one prefill"])
+        return Outcome(resultsFile: store.path, reportFile: written[0], manifestFile: config.outputDirectory + "/manifest.json", records: records)
+    }
+
+    /// The five resume-key fields of a row, as results.jsonl writes them.
+    static func keyRow(task: String, length: Int?, id: String, method: String, budget: Budget?) -> JSONObject {
+        ["task": .string(task), "length": length.map(JSONValue.int) ?? .null, "id": .string(id),
+         "method": .string(method), "budget": budget?.jsonValue ?? .null]
+    }
+}
+
+/// Applies a task's official metric: LongBench's per-dataset rules where the task is one of
+/// its datasets (first-line rule, all_classes), else the task's metric by name.
+struct Scorer {
+    let dataset: DatasetScorer
+
+    init(task: TaskDefinition) throws {
+        if let known = try? DatasetScorer.named(task.name) {
+            dataset = known
+        } else {
+            dataset = DatasetScorer(dataset: task.name, metric: try Metric.named(task.metric))
+        }
+    }
+
+    /// 0–1.
+    func score(prediction: String, sample: EvalSample) -> Double {
+        dataset.score(prediction: prediction, references: sample.references, allClasses: sample.allClasses ?? [])
+    }
+}

@@ -1,0 +1,56 @@
+import A2ATSModel
+import A2ATSSupport
+import A2ATSTasks
+import Foundation
+
+/// One task of a run, resolved to a data file: a user's JSONL file, or a RULER task generated
+/// at the run's length and seed into `<out>/data/` (so the exact prompts are kept and hashed).
+struct TaskInput {
+    let definition: TaskDefinition
+    let dataFile: String
+    /// The target length when the data was generated, else nil (results' `length`).
+    let generatedLength: Int?
+
+    /// Resolves `name` (a built-in/`tasks/` name or a path to a JSONL file).
+    static func resolve(_ name: String, catalog: TaskCatalog, configuration: RunConfiguration,
+                        tokenizer: TextTokenizer, contextLength: Int) throws -> TaskInput {
+        if name.hasSuffix(".jsonl") || FileManager.default.fileExists(atPath: name) {
+            let reader = try SampleReader(path: name)
+            return TaskInput(definition: try catalog.task(named: reader.task), dataFile: name, generatedLength: nil)
+        }
+        let definition = try catalog.task(named: name)
+        guard definition.generator != nil else {
+            throw TaskError.notGeneratable(task: name)
+        }
+        try RulerGenerator.requireContext(length: configuration.length, task: name, contextLength: contextLength)
+        let count = configuration.samples ?? RunDefaults.generatedSamples
+        let file = "\(configuration.outputDirectory)/data/\(name)-\(configuration.length)-seed\(configuration.seed)-n\(count).jsonl"
+        if !FileManager.default.fileExists(atPath: file) {
+            let samples = try RulerGenerator(task: definition, tokenizer: tokenizer)
+                .generate(length: configuration.length, samples: count, seed: configuration.seed)
+            try RulerGenerator.write(samples, to: file)
+        }
+        return TaskInput(definition: definition, dataFile: file, generatedLength: configuration.length)
+    }
+
+    /// The samples of this task that belong to `shard`, with their 0-based position in the file.
+    func samples(limit: Int?, shard: ShardSpec) throws -> [(index: Int, sample: EvalSample)] {
+        var reader = try SampleReader(path: dataFile, task: definition.name)
+        var selected: [(Int, EvalSample)] = []
+        var index = 0
+        while let sample = try reader.next() {
+            if let limit, index >= limit { break }
+            if shard.contains(sampleIndex: index) { selected.append((index, sample)) }
+            index += 1
+        }
+        return selected
+    }
+}
+
+/// Defaults of `a2ats-eval run` that the help text and the README quote.
+public enum RunDefaults {
+    public static let length = 1024
+    public static let generatedSamples = 10
+    public static let seed: UInt64 = 42
+    public static let methods = "full"
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// A model ready to evaluate: the forward pass, its own tokenizer, and where it came from.
+public final class LanguageModel {
+    /// Absolute path of the model file or directory the user named.
+    public let location: String
+    /// The weights file actually read.
+    public let weightsFile: String
+    public let model: LlamaModel
+    public let tokenizer: BPETokenizer
+    public var config: ModelConfig { model.config }
+
+    init(location: String, weightsFile: String, model: LlamaModel, tokenizer: BPETokenizer) {
+        self.location = location
+        self.weightsFile = weightsFile
+        self.model = model
+        self.tokenizer = tokenizer
+    }
+
+    /// The default model: SmolLM2-135M-Instruct (Q4_1 GGUF) that `scripts/setup` installs under
+    /// `${A2ATS_EVAL_HOME:-$HOME/.cache/a2ats-eval}/models/`.
+    public static var defaultModelPath: String {
+        cacheHome + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    }
+
+    /// `${A2ATS_EVAL_HOME:-$HOME/.cache/a2ats-eval}`: models, codebooks.
+    public static var cacheHome: String {
+        ProcessInfo.processInfo.environment["A2ATS_EVAL_HOME"] ?? (NSHomeDirectory() + "/.cache/a2ats-eval")
+    }
+
+    /// Loads a GGUF file, or the single GGUF inside a directory.
+    public static func load(path: String) throws -> LanguageModel {
+        let location = URL(fileURLWithPath: path).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory) else {
+            if location == defaultModelPath {
+                throw ModelLoadError.fileNotFound(path: location + " (the default model; run ./scripts/setup to fetch it)")
+            }
+            throw ModelLoadError.fileNotFound(path: location)
+        }
+        var weightsFile = location
+        if isDirectory.boolValue {
+            let ggufs = ((try? FileManager.default.contentsOfDirectory(atPath: location)) ?? [])
+                .filter { $0.hasSuffix(".gguf") }.sorted()
+            guard ggufs.count == 1 else {
+                throw ModelLoadError.malformed(path: location, problem: ggufs.isEmpty
+                    ? "directory holds no .gguf file (Hugging Face safetensors layouts are not supported yet)"
+                    : "directory holds several .gguf files (\(ggufs.joined(separator: ", "))); name one")
+            }
+            weightsFile = location + "/" + ggufs[0]
+        }
+        let source = try GGUFModelSource(path: weightsFile)
+        let tokenizer = try BPETokenizer(tokens: source.tokenizerTokens, merges: source.tokenizerMerges,
+                                         tokenTypes: source.tokenTypes, preTokenizer: source.preTokenizer,
+                                         bosTokenID: source.bosTokenID, eosTokenID: source.eosTokenID,
+                                         addBOS: source.addBOS, chatTemplate: source.chatTemplate)
+        return LanguageModel(location: location, weightsFile: weightsFile, model: try LlamaModel(source: source),
+                             tokenizer: tokenizer)
+    }
+}

@@ -1,0 +1,82 @@
+import A2ATSHarness
+import A2ATSMethods
+import A2ATSModel
+import A2ATSReports
+import A2ATSTasks
+import Foundation
+
+/// `run`: evaluate tasks under cache-reduction methods and budgets.
+enum RunCommand: Subcommand {
+    static let spec = CommandSpec(
+        name: "a2ats-eval run",
+        abstract: "Run tasks × methods × budgets on a model; write results.jsonl, manifest.json and report.md.",
+        usage: "a2ats-eval run --task niah_single_1,vt --methods full,streamingllm,a2ats --budgets 64,256,0.03 --out runs/x",
+        options: [
+            OptionSpec("task", alias: "tasks", valueName: "list",
+                       help: "comma-separated task names (see `a2ats-eval tasks`) or JSONL files written by RULER's prepare.py or LongBench"),
+            CommonOptions.model,
+            OptionSpec("methods", alias: "method", valueName: "list",
+                       help: "methods with optional parameters: full,snapkv:window=32,kernel=7,a2ats (an item with '=' but no ':' continues the previous method). Known: \(MethodRegistry.names.joined(separator: ", "))",
+                       defaultValue: RunDefaults.methods),
+            OptionSpec("budgets", alias: "budget", valueName: "list",
+                       help: "per-head token budgets: integers are tokens (256), numbers in (0,1) are fractions of the prompt (0.03); methods without a budget run once"),
+            OptionSpec("length", valueName: "tokens",
+                       help: "RULER max_seq_length for generated tasks: prompt + max new tokens fit in it", defaultValue: String(RunDefaults.length)),
+            OptionSpec("samples", valueName: "n",
+                       help: "samples per task: how many to generate, or the first n of a file (default: \(RunDefaults.generatedSamples) generated, all of a file)"),
+            OptionSpec("seed", valueName: "n", help: "seed of generated tasks", defaultValue: String(RunDefaults.seed)),
+            OptionSpec("out", alias: "o", valueName: "dir", help: "output directory", defaultValue: "runs/latest"),
+            OptionSpec("resume", kind: .flag, help: "continue a run in --out: finished rows are kept and skipped"),
+            OptionSpec("shard", valueName: "I/N",
+                       help: "run the I-th (0-based) of N disjoint parts (sample k goes to shard k mod N); also read from Slurm array and Kubernetes Indexed Job variables"),
+            OptionSpec("chat-template", valueName: "auto|on|off",
+                       help: "wrap prompts in the model's chat template: auto follows each task (RULER: off)", defaultValue: "auto"),
+            OptionSpec("max-length", valueName: "tokens", help: "cap on prompt tokens for any task (LongBench truncates in the middle)"),
+            OptionSpec("tasks-dir", valueName: "dir", help: "extra task definitions (JSON) beside the built-in ones"),
+        ])
+
+    static func execute(_ arguments: ParsedArguments) throws {
+        guard let taskList = arguments.value("task") else {
+            throw UsageError("run needs --task (for example --task niah_single_1); see `a2ats-eval tasks`")
+        }
+        let tasks = taskList.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        let methods = try MethodSpec.parseList(arguments.value("methods")!)
+        let budgets = try arguments.value("budgets").map(parseBudgetList) ?? []
+        guard let length = try arguments.intValue("length"), length > 0 else { throw UsageError("--length must be a positive integer") }
+        let samples = try arguments.intValue("samples")
+        if let samples, samples < 1 { throw UsageError("--samples must be at least 1") }
+        guard let seed = UInt64(arguments.value("seed")!) else { throw UsageError("--seed must be a non-negative integer") }
+        guard let chatTemplate = ChatTemplateMode(rawValue: arguments.value("chat-template")!) else {
+            throw UsageError("--chat-template takes auto, on or off")
+        }
+        let maxLength = try arguments.intValue("max-length")
+        let (shard, origin) = try ShardSpec.resolve(flag: arguments.value("shard"), environment: ProcessInfo.processInfo.environment)
+        var out = arguments.value("out")!
+        if shard.count > 1 && !arguments.isSet("out") { out += "/shard-\(shard.index)-of-\(shard.count)" }
+        let configuration = RunConfiguration(
+            modelPath: arguments.value("model") ?? LanguageModel.defaultModelPath, tasks: tasks, length: length,
+            samples: samples, seed: seed, methods: methods, budgets: budgets, outputDirectory: out,
+            resume: arguments.flag("resume"), shard: shard, shardOrigin: origin, chatTemplate: chatTemplate,
+            maxLength: maxLength, taskDirectory: arguments.value("tasks-dir"), commandLine: CommandLine.arguments)
+        let outcome = try EvaluationRunner(configuration: configuration).run()
+        printSummary(outcome.records)
+        print("results: \(outcome.resultsFile)")
+        print("report:  \(outcome.reportFile)")
+        print("manifest: \(outcome.manifestFile)")
+    }
+
+    /// Mean score per task × method × budget, as the run's last words on the terminal.
+    private static func printSummary(_ records: [ResultRecord]) {
+        var groups: [String: [Double]] = [:]
+        var order: [String] = []
+        for record in records {
+            let key = "\(record.task)  \(record.method)" + (record.budget.map { "@\($0)" } ?? "")
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(record.score)
+        }
+        for key in order {
+            let scores = groups[key]!
+            print(String(format: "%@  mean score %.1f  (n=%d)", key, scores.reduce(0, +) / Double(scores.count), scores.count))
+        }
+    }
+}
