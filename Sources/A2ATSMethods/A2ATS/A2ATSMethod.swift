@@ -8,8 +8,9 @@ import A2ATSTensor
 ///
 /// Each pre-RoPE key has a 16-bit code per KV head. A decode step builds, per query head, the table
 /// T = q̃·Cᵀ/√d (q̃ = q R_b, one `sgemm` for the GQA group), scores every non-sink, non-window token
-/// as T[code_j], keeps the top ⌊topk·n⌋ (or the run's per-head budget) by partial selection, and
-/// reads the union over the group plus sinks and window; attention over it is the engine's exact one.
+/// as T[code_j], keeps the top ⌊topk·n⌋ (or the run's per-head budget) by partial selection over the
+/// C distinct table values (`CodeSelection`), and reads the union over the group plus sinks and
+/// window; attention over it is the engine's exact one.
 ///
 /// Codes: the prompt's keys are encoded in `didPrefill`; a decoded token's key is encoded at the
 /// first `select` after it was appended (its own step), so every cached token has a code while it
@@ -23,15 +24,12 @@ public final class A2ATSMethod: CacheMethod {
     public let budgetTokens: Int?
     private let headCount: Int, kvHeadCount: Int, headDim: Int, groupSize: Int
     private let rope: WindowedRoPE
-    private let selector = TopKSelector()
+    private let codeSelection: CodeSelection
     private var codes: [UnsafeMutablePointer<UInt16>] = []   // per (layer, KV head): capacity codes
     private var encodedCount: [Int] = []
     private var capacity = 0
     private let rotated: UnsafeMutablePointer<Float>        // groupSize × headDim
     private let table: UnsafeMutablePointer<Float>          // groupSize × C
-    private var scores: UnsafeMutablePointer<Float>         // capacity
-    private var picks: UnsafeMutablePointer<Int32>          // capacity
-    private var marks: UnsafeMutablePointer<UInt8>          // capacity
 
     public init(parameters: A2ATSParameters, codebooks: CodebookSet, config: ModelConfig, budgetTokens: Int? = nil) throws {
         func mismatch(_ field: String, _ expected: Any, _ found: Any) -> A2ATSError {
@@ -56,16 +54,13 @@ public final class A2ATSMethod: CacheMethod {
         rope = WindowedRoPE(config: config, offset: parameters.offset)
         rotated = .allocate(capacity: groupSize * headDim)
         table = .allocate(capacity: groupSize * parameters.centroids)
-        scores = .allocate(capacity: 1)
-        picks = .allocate(capacity: 1)
-        marks = .allocate(capacity: 1)
+        codeSelection = CodeSelection(centroidCount: parameters.centroids, groupSize: groupSize)
     }
 
     deinit {
         codes.forEach { $0.deallocate() }
-        [rotated, table, scores].forEach { $0.deallocate() }
-        picks.deallocate()
-        marks.deallocate()
+        rotated.deallocate()
+        table.deallocate()
     }
 
     /// Tokens one query head selects out of the ranked ones when `n` tokens are cached.
@@ -88,22 +83,11 @@ public final class A2ATSMethod: CacheMethod {
         for kvHead in 0 ..< kvHeadCount {
             encodeNewKeys(layer: query.layer, kvHead: kvHead, cache: cache)
             fillTables(query, kvHead: kvHead)
-            let code = codes[query.layer * kvHeadCount + kvHead]
-            let c = parameters.centroids
-            for g in 0 ..< groupSize {
-                let row = table + g * c
-                let rankedCodes = code + rankedStart
-                for i in 0 ..< ranked { scores[i] = row[Int(rankedCodes[i])] }
-                let found = selector.select(scores, count: ranked, k: k, indexOffset: Int32(rankedStart), into: picks)
-                for p in 0 ..< found { marks[Int(picks[p])] = 1 }
-            }
             var chosen = [Int32]()
             chosen.reserveCapacity(rankedStart + groupSize * k + (n - rankedEnd))
             for j in 0 ..< rankedStart { chosen.append(Int32(j)) }
-            for j in rankedStart ..< rankedEnd where marks[j] != 0 {
-                chosen.append(Int32(j))
-                marks[j] = 0
-            }
+            codeSelection.select(codes: codes[query.layer * kvHeadCount + kvHead], range: rankedStart ..< rankedEnd,
+                                 tables: table, k: k, into: &chosen)
             for j in rankedEnd ..< n { chosen.append(Int32(j)) }
             perKVHead.append(chosen)
         }
@@ -168,11 +152,6 @@ public final class A2ATSMethod: CacheMethod {
         codes.forEach { $0.deallocate() }
         codes = grown
         if encodedCount.isEmpty { encodedCount = Array(repeating: 0, count: slots) }
-        scores.deallocate(); picks.deallocate(); marks.deallocate()
-        scores = .allocate(capacity: cache.capacity)
-        picks = .allocate(capacity: cache.capacity)
-        marks = .allocate(capacity: cache.capacity)
-        marks.initialize(repeating: 0, count: cache.capacity)
         capacity = cache.capacity
     }
 }
