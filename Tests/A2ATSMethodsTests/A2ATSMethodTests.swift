@@ -119,6 +119,28 @@ final class A2ATSMethodTests: XCTestCase {
         XCTAssertEqual(footprint.sideBytes, n * 2 * config.kvHeadCount + books.residentBytes)
     }
 
+    // Reference: the bound worked out by hand: with ⌊topk·n⌋ = 0 only sinks and window are read;
+    // when the budget covers every ranked token, all tokens are.
+    func testTinyBudgetsReadSinksAndWindowOnly() throws {
+        let config = A2ATSFixture.config(headDim: 4)
+        let n = 30
+        let keys = (0 ..< config.kvHeadCount).map { A2ATSFixture.gaussian(n * 4, seed: UInt64(20 + $0)) }
+        let books = try A2ATSFixture.codebooks(config: config, keys: keys[0], queries: A2ATSFixture.gaussian(80, seed: 3),
+                                               configuration: CodebookConfiguration(centroids: 4))
+        var parameters = try A2ATSParameters(parsing: ["centroids": "4", "sinks": "2", "window": "4"])
+        let pre = A2ATSFixture.gaussian(config.headCount * 4, seed: 4)
+        let query = pre.withUnsafeBufferPointer { DecodeQuery(layer: 0, position: n - 1, queries: $0.baseAddress!, preRoPEQueries: $0.baseAddress!) }
+        let kv = cache(config: config, keys: keys)
+        let none = try A2ATSMethod(parameters: parameters, codebooks: books, config: config).select(query, cache: kv)
+        XCTAssertEqual(none.perKVHead[0], [0, 1, 26, 27, 28, 29])
+        let all = try A2ATSMethod(parameters: parameters, codebooks: books, config: config, budgetTokens: 24).select(query, cache: kv)
+        XCTAssertNil(all.perKVHead[1])
+        parameters.topk = 0.1   // ⌊3.0⌋ = 3 per head, so at most 9 ranked tokens per KV head
+        let some = try A2ATSMethod(parameters: parameters, codebooks: books, config: config).select(query, cache: kv)
+        XCTAssertLessThanOrEqual(some.count(kvHead: 0, cachedTokens: n), 6 + 9)
+        XCTAssertGreaterThanOrEqual(some.count(kvHead: 0, cachedTokens: n), 6 + 3)
+    }
+
     func testParametersParseAndReject() throws {
         let p = try A2ATSParameters(parsing: ["topk": "0.1", "wrope": "false", "b": "1024"])
         XCTAssertEqual(p.topk, 0.1)

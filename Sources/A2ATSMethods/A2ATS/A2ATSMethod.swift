@@ -7,7 +7,7 @@ import A2ATSTensor
 /// b = 2048, 4096 centroids (our default model: 512, see methods.md "Sizing A²ATS").
 ///
 /// Each pre-RoPE key has a 16-bit code per KV head. A decode step builds, per query head, the table
-/// T = q̃·Cᵀ/√d (q̃ = q R_b, one `sgemm` for the GQA group), scores every non-sink, non-window token
+/// T = q̃·Cᵀ/√d (q̃ = q R_b, one `sgemv` per head), scores every non-sink, non-window token
 /// as T[code_j], keeps the top ⌊topk·n⌋ (or the run's per-head budget) by partial selection over the
 /// C distinct table values (`CodeSelection`), and reads the union over the group plus sinks and
 /// window; attention over it is the engine's exact one.
@@ -82,12 +82,14 @@ public final class A2ATSMethod: CacheMethod {
         var perKVHead: [[Int32]?] = []
         for kvHead in 0 ..< kvHeadCount {
             encodeNewKeys(layer: query.layer, kvHead: kvHead, cache: cache)
-            fillTables(query, kvHead: kvHead)
+            if k > 0 { fillTables(query, kvHead: kvHead) }
             var chosen = [Int32]()
             chosen.reserveCapacity(rankedStart + groupSize * k + (n - rankedEnd))
             for j in 0 ..< rankedStart { chosen.append(Int32(j)) }
-            codeSelection.select(codes: codes[query.layer * kvHeadCount + kvHead], range: rankedStart ..< rankedEnd,
-                                 tables: table, k: k, into: &chosen)
+            if k > 0 {
+                codeSelection.select(codes: codes[query.layer * kvHeadCount + kvHead], range: rankedStart ..< rankedEnd,
+                                     tables: table, k: k, into: &chosen)
+            }
             for j in rankedEnd ..< n { chosen.append(Int32(j)) }
             perKVHead.append(chosen)
         }
@@ -110,22 +112,23 @@ public final class A2ATSMethod: CacheMethod {
         return MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken, sideBytes: codeBytes + codebooks.residentBytes)
     }
 
-    /// table[g] = q̃_g · Cᵀ / √d for the query heads of `kvHead`: one `sgemm`.
+    /// table[g] = q̃_g · Cᵀ / √d for the query heads of `kvHead`: one `sgemv` per head, which beats a
+    /// 3-row `sgemm` here because `sgemm` re-packs the whole codebook every call (a2ats-bench).
     private func fillTables(_ query: DecodeQuery, kvHead: Int) {
         let d = headDim
-        for g in 0 ..< groupSize {
-            let head = kvHead * groupSize + g
-            if parameters.wrope {
-                rope.rotate(query.preRoPEQueries + head * d, into: rotated + g * d)
-            } else {
-                (rotated + g * d).update(from: query.queries + head * d, count: d)
-            }
-        }
         let book = codebooks.codebook(layer: query.layer, kvHead: kvHead)
+        let scale = 1 / Float(d).squareRoot()
         book.centroids.withUnsafeBufferPointer { centroids in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(groupSize), Int32(book.centroidCount), Int32(d),
-                        1 / Float(d).squareRoot(), rotated, Int32(d), centroids.baseAddress!, Int32(d),
-                        0, table, Int32(book.centroidCount))
+            for g in 0 ..< groupSize {
+                let head = kvHead * groupSize + g
+                if parameters.wrope {
+                    rope.rotate(query.preRoPEQueries + head * d, into: rotated + g * d)
+                } else {
+                    (rotated + g * d).update(from: query.queries + head * d, count: d)
+                }
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(book.centroidCount), Int32(d), scale,
+                            centroids.baseAddress!, Int32(d), rotated + g * d, 1, 0, table + g * book.centroidCount, 1)
+            }
         }
     }
 

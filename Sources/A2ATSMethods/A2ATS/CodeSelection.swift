@@ -40,6 +40,7 @@ final class CodeSelection {
     /// least one head, where head g scores token j as `tables[g·C + codes[j]]`. 0 < k < range.count.
     func select(codes: UnsafePointer<UInt16>, range: Range<Int>, tables: UnsafePointer<Float>, k: Int,
                 into output: inout [Int32]) {
+        precondition(k > 0 && k < range.count, "CodeSelection needs 0 < k < ranked tokens")
         let c = centroidCount
         counts.initialize(repeating: 0, count: c)
         for j in range { counts[Int(codes[j])] &+= 1 }
