@@ -2,9 +2,10 @@
 /// token's approximate score T_g[code_j] takes at most C distinct values.
 ///
 /// Instead of ranking n scores per head, count how many ranked tokens carry each code, find each
-/// head's threshold by a count-weighted quickselect over its C table entries (expected O(C)), then
-/// make one pass over the n codes that keeps a token if its code is above some head's threshold,
-/// or ties with it while that head still has room (lowest indices first: the contract's tie rule).
+/// head's threshold by a count-weighted selection over its C table entries (expected O(C): values
+/// are bucketed first), then make one pass over the n codes that keeps a token if its code is
+/// above some head's threshold, or ties with it while that head still has room (lowest indices
+/// first: the contract's tie rule).
 /// The result equals sorting every head's scores, taking k, and uniting; the cost per KV head is
 /// O(n + G·C) reads of 2-byte codes and small tables instead of G partial selections over n floats.
 final class CodeSelection {
@@ -15,6 +16,7 @@ final class CodeSelection {
     private let values: UnsafeMutablePointer<Float>   // C: quickselect scratch
     private let weights: UnsafeMutablePointer<Int32>  // C
     private var tiesLeft: [Int]
+    private var buckets = [Int32](repeating: 0, count: 1024)
     private static let above: UInt32 = 1 << 31
 
     init(centroidCount: Int, groupSize: Int) {
@@ -70,14 +72,48 @@ final class CodeSelection {
     }
 
     /// The score t of the k-th best token for one head, and how many tokens scoring exactly t it keeps.
+    /// Buckets the present codes' values by a monotone linear map, finds the bucket holding the
+    /// k-th token, then runs the count-weighted quickselect over that bucket only.
     private func weightedThreshold(_ table: UnsafePointer<Float>, k: Int) -> (Float, Int) {
         var m = 0
+        var low = Float.infinity, high = -Float.infinity
         for code in 0 ..< centroidCount where counts[code] > 0 {
-            values[m] = table[code]
+            let v = table[code]
+            values[m] = v
             weights[m] = counts[code]
+            low = min(low, v)
+            high = max(high, v)
             m += 1
         }
-        var need = k, lo = 0, hi = m   // the answer lies in values[lo..<hi]
+        guard high > low else { return (high, k) }
+        guard (high - low).isFinite else { return quickselect(count: m, need: k) }
+        let bucketCount = buckets.count
+        let scale = Float(bucketCount - 1) / (high - low)
+        let last = Float(bucketCount - 1)
+        @inline(__always) func bucket(_ v: Float) -> Int {   // NaN-safe and clamped
+            let p = (v - low) * scale
+            return p < last ? (p >= 1 ? Int(p) : 0) : bucketCount - 1
+        }
+        buckets.withUnsafeMutableBufferPointer { b in
+            b.update(repeating: 0)
+            for i in 0 ..< m { b[bucket(values[i])] &+= weights[i] }
+        }
+        // Equal values share a bucket and the map is monotone, so higher buckets hold strictly higher scores.
+        var need = k, target = bucketCount - 1
+        while need > Int(buckets[target]) { need -= Int(buckets[target]); target -= 1 }
+        var kept = 0
+        for i in 0 ..< m where bucket(values[i]) == target {
+            values[kept] = values[i]
+            weights[kept] = weights[i]
+            kept += 1
+        }
+        return quickselect(count: kept, need: need)
+    }
+
+    /// Count-weighted quickselect over values[0..<count]: the value where the cumulative count from
+    /// the top reaches `need`, and how much of `need` falls on that value.
+    private func quickselect(count: Int, need wanted: Int) -> (Float, Int) {
+        var need = wanted, lo = 0, hi = count   // the answer lies in values[lo..<hi]
         while true {
             let pivot = median(values[lo], values[lo + (hi - lo) / 2], values[hi - 1])
             // Three-way partition: [lo, greaterEnd) > pivot, [greaterEnd, lessStart) == pivot, [lessStart, hi) < pivot.
