@@ -77,18 +77,26 @@ public enum KMeans {
     /// farthest from its centroid (each such point used once).
     private static func update(_ centroids: inout [Float], points: UnsafePointer<Float>, count: Int, dimension d: Int,
                                k: Int, labels: [Int32], distances: inout [Float], farthest: TopKSelector) {
-        var sums = [Double](repeating: 0, count: k * d)
         var members = [Int](repeating: 0, count: k)
-        for i in 0 ..< count {
-            let c = Int(labels[i])
-            members[c] += 1
-            let x = points + i * d
-            for t in 0 ..< d { sums[c * d + t] += Double(x[t]) }
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: k * d)   // Double: clusters can be large
+        defer { sums.deallocate() }
+        sums.initialize(repeating: 0, count: k * d)
+        labels.withUnsafeBufferPointer { labels in
+            members.withUnsafeMutableBufferPointer { members in
+                for i in 0 ..< count {
+                    let c = Int(labels[i])
+                    members[c] += 1
+                    let x = points + i * d, sum = sums + c * d
+                    for t in 0 ..< d { sum[t] += Double(x[t]) }
+                }
+            }
         }
         let empty = (0 ..< k).filter { members[$0] == 0 }
-        for c in 0 ..< k where members[c] > 0 {
-            let scale = 1 / Double(members[c])
-            for t in 0 ..< d { centroids[c * d + t] = Float(sums[c * d + t] * scale) }
+        centroids.withUnsafeMutableBufferPointer { centroids in
+            for c in 0 ..< k where members[c] > 0 {
+                let scale = 1 / Double(members[c])
+                for t in 0 ..< d { centroids[c * d + t] = Float(sums[c * d + t] * scale) }
+            }
         }
         guard !empty.isEmpty else { return }
         var donors = [Int32](repeating: 0, count: empty.count)

@@ -13,14 +13,15 @@ public final class NearestCentroidSearch {
     private var centroidNorms: [Float]   // ‖c‖²
     private let products: UnsafeMutablePointer<Float>
 
-    public init(centroids: [Float], count: Int, dimension: Int, batchSize: Int = 1024) {
+    /// `batchSize` nil keeps one batch's products (`batch × count` floats) near 512 KiB, in L2.
+    public init(centroids: [Float], count: Int, dimension: Int, batchSize: Int? = nil) {
         precondition(centroids.count == count * dimension)
         centroidCount = count
         self.dimension = dimension
-        self.batchSize = batchSize
+        self.batchSize = batchSize ?? max(16, 131_072 / max(count, 1))
         self.centroids = centroids
         centroidNorms = [Float](repeating: 0, count: count)
-        products = .allocate(capacity: batchSize * count)
+        products = .allocate(capacity: self.batchSize * count)
         updateCentroids(centroids)
     }
 
@@ -52,12 +53,7 @@ public final class NearestCentroidSearch {
                                 1, points + start * d, Int32(d), cb.baseAddress!, Int32(d), 0, products, Int32(k))
                     for r in 0 ..< rows {
                         let row = products + r * k
-                        var best = 0
-                        var bestValue = norms[0] - 2 * row[0]
-                        for c in 1 ..< k {
-                            let v = norms[c] - 2 * row[c]
-                            if v < bestValue { bestValue = v; best = c }
-                        }
+                        let (best, bestValue) = Self.argmin(norms.baseAddress!, row, count: k)
                         labels[start + r] = Int32(best)
                         if let distances {
                             let x = points + (start + r) * d
@@ -70,5 +66,39 @@ public final class NearestCentroidSearch {
                 }
             }
         }
+    }
+
+    /// argmin over c of norms[c] − 2·row[c] (ties → lower index), eight lanes at a time: a scalar
+    /// compare chain is the k-means bottleneck after the sgemm.
+    @inline(__always)
+    private static func argmin(_ norms: UnsafePointer<Float>, _ row: UnsafePointer<Float>, count: Int) -> (Int, Float) {
+        var bestValue = Float.infinity
+        var best = 0
+        var c = 0
+        if count >= 8 {
+            var lanes = SIMD8<Float>(repeating: .infinity)
+            var laneIndex = SIMD8<Int32>(repeating: 0)
+            var current = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+            while c + 8 <= count {
+                let n = UnsafeRawPointer(norms + c).loadUnaligned(as: SIMD8<Float>.self)
+                let p = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
+                let v = n - 2 * p
+                let better = v .< lanes   // strict: each lane keeps its first minimum
+                lanes.replace(with: v, where: better)
+                laneIndex.replace(with: current, where: better)
+                current &+= 8
+                c += 8
+            }
+            bestValue = lanes.min()
+            best = Int.max
+            for lane in 0 ..< 8 where lanes[lane] == bestValue { best = Swift.min(best, Int(laneIndex[lane])) }
+            if best == Int.max { best = 0 }   // only NaN scores
+        }
+        while c < count {
+            let v = norms[c] - 2 * row[c]
+            if v < bestValue { bestValue = v; best = c }
+            c += 1
+        }
+        return (best, bestValue)
     }
 }
