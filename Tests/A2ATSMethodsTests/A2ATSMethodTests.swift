@@ -67,8 +67,8 @@ final class A2ATSMethodTests: XCTestCase {
                 let head = kvHead * config.groupSize + g
                 let q = A2ATSFixture.rope(Array(pre[head * d ..< (head + 1) * d]), position: 2048)
                 let scores = (8 ..< n - 64).map { j in (j, A2ATSFixture.dot(q[...], keys[kvHead][j * d ..< (j + 1) * d])) }
-                // Equal keys give equal scores; round so float noise in the table cannot split a tie.
-                let ranked = scores.sorted { abs($0.1 - $1.1) > 1e-4 ? $0.1 > $1.1 : $0.0 < $1.0 }
+                // Equal keys give bit-equal scores here, so ties fall to the lower index as in the contract.
+                let ranked = scores.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
                 expected.formUnion(ranked.prefix(k).map(\.0))
             }
             XCTAssertEqual(selection.perKVHead[kvHead], expected.sorted().map(Int32.init), "KV head \(kvHead)")
