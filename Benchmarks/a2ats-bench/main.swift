@@ -1,1 +1,120 @@
-print("a2ats-bench")
+// a2ats-bench: A²ATS selection + sparse attention vs full attention, per KV head per decode step,
+// on synthetic keys with the default model's head shape (d = 64, 3 query heads per KV head) and
+// the paper's C = 4096 centroids (methods.md, "Sizing A²ATS"). Run: swift run -c release a2ats-bench
+// One BLAS thread: an engine runs KV heads in parallel, so the per-head cost is what matters.
+// "n/attended" is the speed-up sparse attention could reach if selection were free: the union
+// of 3 independent query heads' top 3% is ≈ 9% of n, which bounds the ratio near 11×.
+import Foundation
+import COpenBLAS
+import A2ATSModel
+import A2ATSMethods
+import A2ATSTensor
+
+let headDim = 64, group = 3, centroidCount = 4096, topk = 0.03
+let lengths = [4096, 16384, 32768]
+openblas_set_num_threads(1)
+
+let config = ModelConfig(layerCount: 1, hiddenSize: group * headDim, intermediateSize: 1, headCount: group, kvHeadCount: 1,
+                         headDim: headDim, vocabSize: 1, contextLength: 32768, ropeTheta: 100_000,
+                         rmsNormEpsilon: 1e-5, tiedEmbeddings: false)
+var generator = SeededGenerator(seed: 2502_12665)
+func gaussians(_ count: Int) -> [Float] { (0 ..< count).map { _ in generator.nextGaussian() } }
+
+/// Exact softmax attention of the group's queries over `count` rows of K/V (`count × headDim`),
+/// per head: `sgemv` for q·K, softmax, `sgemv` for pᵀV — the fastest BLAS form at 3 heads (a
+/// 3-row `sgemm` re-packs K on every call). Full and sparse attention both use it.
+func attend(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int,
+            scores: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    let scale = 1 / Float(headDim).squareRoot()
+    for g in 0 ..< group {
+        let row = scores + g * count
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(headDim), scale, keys, Int32(headDim),
+                    queries + g * headDim, 1, 0, row, 1)
+        var maxScore = -Float.infinity
+        for j in 0 ..< count { maxScore = max(maxScore, row[j]) }
+        var total: Float = 0
+        for j in 0 ..< count { let e = expf(row[j] - maxScore); row[j] = e; total += e }
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(count), Int32(headDim), 1 / total, values, Int32(headDim),
+                    row, 1, 0, output + g * headDim, 1)
+    }
+}
+
+func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
+
+// Codebook quality does not change the cost of a step: centroids are sampled keys, L = I.
+let book = Codebook(centroids: gaussians(centroidCount * headDim), cholesky: Codebook.identity(headDim),
+                    centroidCount: centroidCount, headDim: headDim)
+let codebooks = CodebookSet(modelFingerprint: "synthetic", configuration: CodebookConfiguration(centroids: centroidCount, queryAware: false),
+                            headDim: headDim, codebooks: [[book]], statistics: [])
+var parameters = A2ATSParameters()
+parameters.centroids = centroidCount
+parameters.queryAware = false
+parameters.topk = topk
+
+print("A²ATS selection + sparse attention vs full attention, per KV head per step")
+print("d=\(headDim), group=\(group), C=\(centroidCount), topk=\(topk), sinks=8, window=64, 1 BLAS thread; medians")
+print("n        full ms   a2ats ms  (select + sparse)   speed-up  attended  n/attended  full MB  a2ats MB")
+for n in lengths {
+    let cache = KVCache(layerCount: 1, kvHeadCount: 1, headDim: headDim, capacity: n)
+    cache.append(count: n)
+    let keys = gaussians(n * headDim), values = gaussians(n * headDim)
+    cache.preRoPEKeys(layer: 0, kvHead: 0).update(from: keys, count: n * headDim)
+    cache.keys(layer: 0, kvHead: 0).update(from: keys, count: n * headDim)
+    cache.values(layer: 0, kvHead: 0).update(from: values, count: n * headDim)
+    let method = try A2ATSMethod(parameters: parameters, codebooks: codebooks, config: config)
+    try method.didPrefill(layer: 0, cache: cache,
+                          statistics: PrefillStatistics(layerCount: 1, headCount: group, promptLength: n, needs: .none))
+    let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * n)
+    let output = UnsafeMutablePointer<Float>.allocate(capacity: group * headDim)
+    let gatheredK = UnsafeMutablePointer<Float>.allocate(capacity: n * headDim)
+    let gatheredV = UnsafeMutablePointer<Float>.allocate(capacity: n * headDim)
+    let steps = max(20, 600_000 / n)
+    var fullTimes: [Double] = [], selectTimes: [Double] = [], sparseTimes: [Double] = [], attended = 0
+    for _ in 0 ..< steps {
+        let query = gaussians(group * headDim)
+        query.withUnsafeBufferPointer { q in
+            var start = DispatchTime.now().uptimeNanoseconds
+            attend(queries: q.baseAddress!, keys: cache.keys(layer: 0, kvHead: 0), values: cache.values(layer: 0, kvHead: 0),
+                   count: n, scores: scores, output: output)
+            fullTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+
+            start = DispatchTime.now().uptimeNanoseconds
+            let selection = method.select(DecodeQuery(layer: 0, position: n - 1, queries: q.baseAddress!,
+                                                      preRoPEQueries: q.baseAddress!), cache: cache)
+            let middle = DispatchTime.now().uptimeNanoseconds
+            let chosen = selection.perKVHead[0]!
+            let k = cache.keys(layer: 0, kvHead: 0), v = cache.values(layer: 0, kvHead: 0)
+            for (row, token) in chosen.enumerated() {
+                (gatheredK + row * headDim).update(from: k + Int(token) * headDim, count: headDim)
+                (gatheredV + row * headDim).update(from: v + Int(token) * headDim, count: headDim)
+            }
+            attend(queries: q.baseAddress!, keys: gatheredK, values: gatheredV, count: chosen.count, scores: scores, output: output)
+            let end = DispatchTime.now().uptimeNanoseconds
+            selectTimes.append(Double(middle - start) / 1e6)
+            sparseTimes.append(Double(end - middle) / 1e6)
+            attended = chosen.count
+        }
+    }
+    let full = median(fullTimes), select = median(selectTimes), sparse = median(sparseTimes)
+    let fullBytes = 2 * n * headDim * 4
+    // Codes, the centroids the tables are built from, the tables, and the selected K/V rows.
+    let a2atsBytes = 2 * n + centroidCount * headDim * 4 + group * centroidCount * 4 + 2 * attended * headDim * 4
+    let row = String(format: "%-8d %8.3f %9.3f  (%6.3f + %6.3f)   %7.1fx %9d %10.1fx %8.2f %9.2f",
+                     n, full, select + sparse, select, sparse, full / (select + sparse), attended, Double(n) / Double(attended),
+                     Double(fullBytes) / 1e6, Double(a2atsBytes) / 1e6)
+    print(row)
+    [scores, output, gatheredK, gatheredV].forEach { $0.deallocate() }
+}
+
+// Calibration cost of one codebook at the default model's settings (contract.md, "A²ATS defaults"):
+// 65,536 keys, 512 centroids, ≤ 50 Lloyd iterations, early stop 1e-4; the default model has 90.
+openblas_set_num_threads(2)
+let calibrationKeys = 65_536
+let calibrator = Calibrator(options: CalibrationOptions(), modelFingerprint: "synthetic", layerCount: 1,
+                            kvHeadCount: 1, headDim: headDim)
+let samples = CalibrationSamples(queries: gaussians(3 * calibrationKeys * headDim), keys: gaussians(calibrationKeys * headDim))
+let calibrationStart = DispatchTime.now().uptimeNanoseconds
+let (_, calibrationStats) = try calibrator.calibrate(samples, seed: 1)
+let calibrationSeconds = Double(DispatchTime.now().uptimeNanoseconds - calibrationStart) / 1e9
+print(String(format: "calibration of one codebook (%d Gaussian keys, C=512, 2 BLAS threads): %.2f s, %d iterations%@",
+             calibrationKeys, calibrationSeconds, calibrationStats.iterations, calibrationStats.converged ? " (converged)" : ""))

@@ -1,0 +1,160 @@
+import COpenBLAS
+import A2ATSModel
+import A2ATSTensor
+
+/// A²ATS (arXiv 2502.12665): windowed RoPE + query-aware vector quantization of keys for
+/// retrieval attention. Reference settings: topk 0.03 per query head, 8 sinks, 64-token window,
+/// b = 2048, 4096 centroids (our default model: 512, see methods.md "Sizing A²ATS").
+///
+/// Each pre-RoPE key has a 16-bit code per KV head. A decode step builds, per query head, the table
+/// T = q̃·Cᵀ/√d (q̃ = q R_b, one `sgemv` per head), scores every non-sink, non-window token
+/// as T[code_j], keeps the top ⌊topk·n⌋ (or the run's per-head budget) by partial selection over the
+/// C distinct table values (`CodeSelection`), and reads the union over the group plus sinks and
+/// window; attention over it is the engine's exact one.
+///
+/// Codes: the prompt's keys are encoded in `didPrefill`; a decoded token's key is encoded at the
+/// first `select` after it was appended (its own step), so every cached token has a code while it
+/// is ranked. Memory: retrieval keeps all K/V (in the paper's serving design, in CPU memory).
+public final class A2ATSMethod: CacheMethod {
+    public let kind: CacheMethodKind = .retrieval
+    public let prefillNeeds: PrefillNeeds = .none
+    public let parameters: A2ATSParameters
+    public let codebooks: CodebookSet
+    /// Tokens each query head selects beyond sinks and window; nil = ⌊topk · n⌋.
+    public let budgetTokens: Int?
+    private let headCount: Int, kvHeadCount: Int, headDim: Int, groupSize: Int
+    private let rope: WindowedRoPE
+    private let codeSelection: CodeSelection
+    private var codes: [UnsafeMutablePointer<UInt16>] = []   // per (layer, KV head): capacity codes
+    private var encodedCount: [Int] = []
+    private var capacity = 0
+    private let rotated: UnsafeMutablePointer<Float>        // groupSize × headDim
+    private let table: UnsafeMutablePointer<Float>          // groupSize × C
+
+    public init(parameters: A2ATSParameters, codebooks: CodebookSet, config: ModelConfig, budgetTokens: Int? = nil) throws {
+        func mismatch(_ field: String, _ expected: Any, _ found: Any) -> A2ATSError {
+            .codebookMismatch(file: "codebooks", field: field, expected: "\(expected)", found: "\(found)")
+        }
+        guard codebooks.configuration == parameters.codebookConfiguration else {
+            throw mismatch("configuration", parameters.codebookConfiguration, codebooks.configuration)
+        }
+        guard codebooks.layerCount == config.layerCount else { throw mismatch("layer count", config.layerCount, codebooks.layerCount) }
+        guard codebooks.kvHeadCount == config.kvHeadCount else { throw mismatch("KV head count", config.kvHeadCount, codebooks.kvHeadCount) }
+        guard codebooks.headDim == config.headDim else { throw mismatch("head dimension", config.headDim, codebooks.headDim) }
+        if let budgetTokens, budgetTokens < 0 {
+            throw A2ATSError.invalidParameter(name: "budget", value: "\(budgetTokens)", expected: "a token count ≥ 0")
+        }
+        self.parameters = parameters
+        self.codebooks = codebooks
+        self.budgetTokens = budgetTokens
+        headCount = config.headCount
+        kvHeadCount = config.kvHeadCount
+        headDim = config.headDim
+        groupSize = config.groupSize
+        rope = WindowedRoPE(config: config, offset: parameters.offset)
+        rotated = .allocate(capacity: groupSize * headDim)
+        table = .allocate(capacity: groupSize * parameters.centroids)
+        codeSelection = CodeSelection(centroidCount: parameters.centroids, groupSize: groupSize)
+    }
+
+    deinit {
+        codes.forEach { $0.deallocate() }
+        rotated.deallocate()
+        table.deallocate()
+    }
+
+    /// Tokens one query head selects out of the ranked ones when `n` tokens are cached.
+    public func perHeadBudget(cachedTokens n: Int) -> Int {
+        budgetTokens ?? Int((parameters.topk * Double(n)).rounded(.down))
+    }
+
+    public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
+        for head in 0 ..< kvHeadCount { encodeNewKeys(layer: layer, kvHead: head, cache: cache) }
+    }
+
+    public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
+        let n = cache.length
+        let rankedStart = min(parameters.sinks, n)
+        let rankedEnd = max(rankedStart, n - parameters.window)
+        let ranked = rankedEnd - rankedStart
+        let k = min(perHeadBudget(cachedTokens: n), ranked)
+        if k >= ranked { return .all(kvHeads: kvHeadCount) }   // sinks + window + every ranked token
+        var perKVHead: [[Int32]?] = []
+        for kvHead in 0 ..< kvHeadCount {
+            encodeNewKeys(layer: query.layer, kvHead: kvHead, cache: cache)
+            if k > 0 { fillTables(query, kvHead: kvHead) }
+            var chosen = [Int32]()
+            chosen.reserveCapacity(rankedStart + groupSize * k + (n - rankedEnd))
+            for j in 0 ..< rankedStart { chosen.append(Int32(j)) }
+            if k > 0 {
+                codeSelection.select(codes: codes[query.layer * kvHeadCount + kvHead], range: rankedStart ..< rankedEnd,
+                                     tables: table, k: k, into: &chosen)
+            }
+            for j in rankedEnd ..< n { chosen.append(Int32(j)) }
+            perKVHead.append(chosen)
+        }
+        return TokenSelection(perKVHead: perKVHead)
+    }
+
+    /// Approximate scores T[code_j] of every cached token for one query head (same scale as
+    /// q·k/√d), for the fidelity report. `output` holds `cache.length` floats.
+    public func approximateScores(_ query: DecodeQuery, cache: KVCache, queryHead: Int, into output: UnsafeMutablePointer<Float>) {
+        let kvHead = queryHead / groupSize
+        encodeNewKeys(layer: query.layer, kvHead: kvHead, cache: cache)
+        fillTables(query, kvHead: kvHead)
+        let row = table + (queryHead % groupSize) * parameters.centroids
+        let code = codes[query.layer * kvHeadCount + kvHead]
+        for j in 0 ..< cache.length { output[j] = row[Int(code[j])] }
+    }
+
+    public func memoryFootprint(cache: KVCache) -> MemoryFootprint {
+        let codeBytes = cache.length * kvHeadCount * codebooks.layerCount * MemoryLayout<UInt16>.size
+        return MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken, sideBytes: codeBytes + codebooks.residentBytes)
+    }
+
+    /// table[g] = q̃_g · Cᵀ / √d for the query heads of `kvHead`: one `sgemv` per head, which beats a
+    /// 3-row `sgemm` here because `sgemm` re-packs the whole codebook every call (a2ats-bench).
+    private func fillTables(_ query: DecodeQuery, kvHead: Int) {
+        let d = headDim
+        let book = codebooks.codebook(layer: query.layer, kvHead: kvHead)
+        let scale = 1 / Float(d).squareRoot()
+        book.centroids.withUnsafeBufferPointer { centroids in
+            for g in 0 ..< groupSize {
+                let head = kvHead * groupSize + g
+                if parameters.wrope {
+                    rope.rotate(query.preRoPEQueries + head * d, into: rotated + g * d)
+                } else {
+                    (rotated + g * d).update(from: query.queries + head * d, count: d)
+                }
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(book.centroidCount), Int32(d), scale,
+                            centroids.baseAddress!, Int32(d), rotated + g * d, 1, 0, table + g * book.centroidCount, 1)
+            }
+        }
+    }
+
+    /// Codes for the tokens appended since the last call (pre-RoPE keys, or post-RoPE without WRoPE).
+    private func encodeNewKeys(layer: Int, kvHead: Int, cache: KVCache) {
+        reserve(cache)
+        let slot = layer * kvHeadCount + kvHead
+        let start = min(encodedCount[slot], cache.length)
+        guard start < cache.length else { encodedCount[slot] = cache.length; return }
+        let keys = parameters.wrope ? cache.preRoPEKeys(layer: layer, kvHead: kvHead) : cache.keys(layer: layer, kvHead: kvHead)
+        codebooks.codebook(layer: layer, kvHead: kvHead)
+            .encode(keys + start * headDim, count: cache.length - start, into: codes[slot] + start)
+        encodedCount[slot] = cache.length
+    }
+
+    private func reserve(_ cache: KVCache) {
+        guard cache.capacity > capacity else { return }
+        let slots = codebooks.layerCount * kvHeadCount
+        let grown = (0 ..< slots).map { slot -> UnsafeMutablePointer<UInt16> in
+            let p = UnsafeMutablePointer<UInt16>.allocate(capacity: cache.capacity)
+            if slot < codes.count { p.update(from: codes[slot], count: min(encodedCount[slot], capacity)) }
+            return p
+        }
+        codes.forEach { $0.deallocate() }
+        codes = grown
+        if encodedCount.isEmpty { encodedCount = Array(repeating: 0, count: slots) }
+        capacity = cache.capacity
+    }
+}
