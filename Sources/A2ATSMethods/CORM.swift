@@ -21,7 +21,8 @@ public final class CORM: CacheMethod {
     public static let descriptor = MethodDescriptor(
         name: "corm", summary: "keeps keys that one of the recent queries attended above uniform", kind: .eviction,
         parameters: parameterSpecs, takesBudget: true
-    ) { parameters, budget, model in
+    ) { parameters, budget, context in
+        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "corm")
         return CORM(model: model, budget: budget ?? 0, recent: try p.int("recent", in: 1...Int.max),
                     threshold: try p.float("threshold", in: 0...Float.greatestFiniteMagnitude),

@@ -6,7 +6,8 @@ public final class FullAttention: CacheMethod {
     public static let descriptor = MethodDescriptor(
         name: "full", summary: "dense attention over every cached token (the reference)", kind: .dense,
         parameters: [], takesBudget: false
-    ) { parameters, _, model in
+    ) { parameters, _, context in
+        let model = context.model
         _ = try MethodParameters(parameters, specs: [], method: "full")
         return FullAttention(kvHeads: model.kvHeadCount)
     }

@@ -18,7 +18,8 @@ public final class H2O: CacheMethod {
     public static let descriptor = MethodDescriptor(
         name: "h2o", summary: "heavy hitters by accumulated attention + recent tokens, evicting while decoding",
         kind: .eviction, parameters: parameterSpecs, takesBudget: true
-    ) { parameters, budget, model in
+    ) { parameters, budget, context in
+        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "h2o")
         return H2O(model: model, budget: budget ?? 0, recentFraction: try p.float("recent_fraction", in: 0...1))
     }

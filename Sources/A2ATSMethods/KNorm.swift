@@ -11,7 +11,8 @@ public final class KNorm: CacheMethod {
     public static let descriptor = MethodDescriptor(
         name: "knorm", summary: "keeps the keys with the lowest L2 norm", kind: .eviction,
         parameters: [], takesBudget: true
-    ) { parameters, budget, model in
+    ) { parameters, budget, context in
+        let model = context.model
         _ = try MethodParameters(parameters, specs: [], method: "knorm")
         return KNorm(model: model, budget: budget ?? 0)
     }

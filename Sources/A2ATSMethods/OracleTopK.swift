@@ -17,7 +17,8 @@ public final class OracleTopK: CacheMethod {
     public static let descriptor = MethodDescriptor(
         name: "oracle", summary: "exact top-B by true q·k per query head, union over the GQA group", kind: .retrieval,
         parameters: parameterSpecs, takesBudget: true
-    ) { parameters, budget, model in
+    ) { parameters, budget, context in
+        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "oracle")
         return OracleTopK(model: model, budget: budget ?? 0, sinks: try p.int("sinks"), window: try p.int("window"))
     }

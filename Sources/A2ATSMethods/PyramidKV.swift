@@ -19,7 +19,8 @@ public final class PyramidKV: CacheMethod {
     public static let descriptor = MethodDescriptor(
         name: "pyramidkv", summary: "SnapKV scoring with per-layer budgets shrinking towards the top layers",
         kind: .eviction, parameters: parameterSpecs, takesBudget: true
-    ) { parameters, budget, model in
+    ) { parameters, budget, context in
+        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "pyramidkv")
         return PyramidKV(model: model, budget: budget ?? 0, window: try p.int("window", in: 1...Int.max),
                          kernel: try SnapKV.oddKernel(p), pooling: try p.choice("pooling", as: SnapKV.Pooling.self),

@@ -14,6 +14,25 @@ public struct ParameterSpec: Equatable, Sendable {
     }
 }
 
+/// What a method may use besides its parameters: the model's shape and, for methods with
+/// offline-built side structures (A²ATS codebooks), where to get them.
+public struct MethodContext {
+    public let model: ModelConfig
+    public let resources: MethodResources?
+
+    public init(model: ModelConfig, resources: MethodResources? = nil) {
+        self.model = model
+        self.resources = resources
+    }
+}
+
+/// Side structures built offline for one model, supplied by the harness (which knows the model
+/// file and the cache directory).
+public protocol MethodResources: AnyObject {
+    /// A²ATS codebooks of this model for `configuration`, loaded from the cache or calibrated.
+    func codebooks(_ configuration: CodebookConfiguration) throws -> CodebookSet
+}
+
 /// Everything the harness needs to list, configure and build one method.
 public struct MethodDescriptor {
     public let name: String
@@ -26,10 +45,10 @@ public struct MethodDescriptor {
     public let takesBudget: Bool
     /// Builds a fresh instance for one sample at one budget. Parameters are the user's strings
     /// (only those given; defaults fill the rest); the budget is in tokens per head.
-    public let make: (_ parameters: [String: String], _ budgetTokens: Int?, _ model: ModelConfig) throws -> CacheMethod
+    public let make: (_ parameters: [String: String], _ budgetTokens: Int?, _ context: MethodContext) throws -> CacheMethod
 
     public init(name: String, summary: String, kind: CacheMethodKind, parameters: [ParameterSpec], takesBudget: Bool,
-                make: @escaping (_ parameters: [String: String], _ budgetTokens: Int?, _ model: ModelConfig) throws -> CacheMethod) {
+                make: @escaping (_ parameters: [String: String], _ budgetTokens: Int?, _ context: MethodContext) throws -> CacheMethod) {
         self.name = name
         self.summary = summary
         self.kind = kind
@@ -56,13 +75,14 @@ public struct MethodDescriptor {
     }
 
     /// Checks the parameter names and the budget, then builds the method.
-    public func instantiate(parameters given: [String: String], budgetTokens: Int?, model: ModelConfig) throws -> CacheMethod {
+    public func instantiate(parameters given: [String: String], budgetTokens: Int?, model: ModelConfig,
+                            resources: MethodResources? = nil) throws -> CacheMethod {
         try checkNames(given)
         if takesBudget {
             guard let budgetTokens else { throw MethodError.budgetRequired(method: name) }
             guard budgetTokens >= 1 else { throw MethodError.invalidBudget(method: name, tokens: budgetTokens) }
         }
-        return try make(given, budgetTokens, model)
+        return try make(given, budgetTokens, MethodContext(model: model, resources: resources))
     }
 
     func checkNames(_ given: [String: String]) throws {
@@ -78,7 +98,6 @@ public struct MethodDescriptor {
 /// one entry in `descriptors`.
 public enum MethodRegistry {
     /// Every registered method, in the order `--help` and reports list them.
-    /// The lead registers A²ATS here: add `A2ATS.descriptor` (Sources/A2ATSMethods/A2ATS/).
     public static let descriptors: [MethodDescriptor] = [
         FullAttention.descriptor,
         OracleTopK.descriptor,
@@ -89,6 +108,7 @@ public enum MethodRegistry {
         KNorm.descriptor,
         TOVA.descriptor,
         CORM.descriptor,
+        A2ATSMethod.descriptor,
     ]
 
     public static let byName: [String: MethodDescriptor] = Dictionary(uniqueKeysWithValues: descriptors.map { ($0.name, $0) })

@@ -21,7 +21,8 @@ public final class SnapKV: CacheMethod {
     public static let descriptor = MethodDescriptor(
         name: "snapkv", summary: "pooled attention of the last prompt queries picks the kept tokens", kind: .eviction,
         parameters: parameterSpecs, takesBudget: true
-    ) { parameters, budget, model in
+    ) { parameters, budget, context in
+        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "snapkv")
         return SnapKV(model: model, budget: budget ?? 0, window: try p.int("window", in: 1...Int.max),
                       kernel: try oddKernel(p), pooling: try p.choice("pooling", as: Pooling.self))

@@ -13,7 +13,8 @@ public final class StreamingLLM: CacheMethod {
     public static let descriptor = MethodDescriptor(
         name: "streamingllm", summary: "attention sinks + rolling recent window within the budget", kind: .eviction,
         parameters: parameterSpecs, takesBudget: true
-    ) { parameters, budget, model in
+    ) { parameters, budget, context in
+        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "streamingllm")
         return StreamingLLM(model: model, budget: budget ?? 0, sinks: try p.int("sinks"))
     }

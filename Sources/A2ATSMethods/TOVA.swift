@@ -21,7 +21,8 @@ public final class TOVA: CacheMethod {
     public static let descriptor = MethodDescriptor(
         name: "tova", summary: "evicts the token the current query attends to least", kind: .eviction,
         parameters: parameterSpecs, takesBudget: true
-    ) { parameters, budget, model in
+    ) { parameters, budget, context in
+        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "tova")
         return TOVA(model: model, budget: budget ?? 0, averaging: try p.choice("average", as: Averaging.self))
     }

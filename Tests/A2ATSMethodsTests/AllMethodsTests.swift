@@ -1,3 +1,4 @@
+import A2ATSTensor
 import A2ATSModel
 @testable import A2ATSMethods
 import XCTest

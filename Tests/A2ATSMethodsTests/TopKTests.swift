@@ -1,4 +1,5 @@
 @testable import A2ATSMethods
+import A2ATSTensor
 import XCTest
 
 /// Partial selection against a full sort by (score descending, index ascending).

@@ -7,6 +7,8 @@ public enum A2ATSError: Error, CustomStringConvertible, Equatable {
     /// The codebooks were made for another model, shape or configuration.
     case codebookMismatch(file: String, field: String, expected: String, found: String)
     case cannotWrite(file: String, problem: String)
+    /// Built without a source of codebooks (the harness supplies one per model).
+    case noCodebookSource
 
     public var description: String {
         switch self {
@@ -18,6 +20,8 @@ public enum A2ATSError: Error, CustomStringConvertible, Equatable {
             return "\(file): not a valid A²ATS codebook file: \(problem)"
         case let .codebookMismatch(file, field, expected, found):
             return "\(file): codebook \(field) is \(found), expected \(expected) (recalibrate with `a2ats-eval calibrate`)"
+        case .noCodebookSource:
+            return "a2ats needs codebooks, but no codebook source was given for this model"
         case let .cannotWrite(file, problem):
             return "\(file): cannot write codebook: \(problem)"
         }

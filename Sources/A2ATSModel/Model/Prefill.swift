@@ -24,11 +24,22 @@ public final class PrefillResult {
     }
 }
 
+/// Whether observed queries are rotated yet.
+public enum QueryStage: Sendable { case beforeRoPE, afterRoPE }
+
+/// Sees one layer's prompt queries during prefill: `(layer, stage, rows, rowStride, count)`;
+/// each row starts with `headCount × headDim` query values.
+public typealias QueryObserver = (_ layer: Int, _ stage: QueryStage, _ rows: UnsafePointer<Float>,
+                                  _ rowStride: Int, _ count: Int) -> Void
+
 extension LlamaModel {
     /// Runs `tokens` through the model with full causal attention into a new cache with room
     /// for `extraCapacity` decoded tokens.
+    /// `queryObserver` sees every layer's queries (`count` rows of `headCount × headDim` at
+    /// `stride`), before and after RoPE — what A²ATS calibration collects.
     public func prefill(_ tokens: [Int], extraCapacity: Int = 0, needs: PrefillNeeds = .none,
-                        allLogits wantAllLogits: Bool = false) throws -> PrefillResult {
+                        allLogits wantAllLogits: Bool = false,
+                        queryObserver: QueryObserver? = nil) throws -> PrefillResult {
         let start = Date()
         let n = tokens.count
         guard n > 0 else { throw ModelError.emptyPrompt }
@@ -66,6 +77,7 @@ extension LlamaModel {
                 BLAS.multiplyTransposedB(m: n, n: qkvWidth, k: hidden, a: a.baseAddress!, lda: hidden,
                                          b: b.baseAddress!, ldb: hidden, c: c.baseAddress!, ldc: qkvWidth)
             } } }
+            qkv.withUnsafeBufferPointer { queryObserver?(layer, .beforeRoPE, $0.baseAddress!, qkvWidth, n) }
             qkv.withUnsafeMutableBufferPointer { qkv in angles.cos.withUnsafeBufferPointer { cos in
                 angles.sin.withUnsafeBufferPointer { sin in
                     let half = config.headDim / 2
@@ -75,6 +87,7 @@ extension LlamaModel {
                     }
                 }
             } }
+            qkv.withUnsafeBufferPointer { queryObserver?(layer, .afterRoPE, $0.baseAddress!, qkvWidth, n) }
             qkv.withUnsafeBufferPointer { q in attention.withUnsafeMutableBufferPointer { out in
                 PrefillAttention(config: config, blockRows: Self.prefillBlockRows)
                     .run(queries: q.baseAddress!, queryStride: qkvWidth, count: n, layer: layer, cache: cache,
