@@ -7,9 +7,15 @@ public typealias FloatVector = SIMD8<Float>
 /// bits. Relative error below 2e-7 on [-87, 88]; inputs below -87 return 0 (softmax tails).
 @inline(__always)
 public func fastExp(_ x: FloatVector) -> FloatVector {
-    let clamped = x.clamped(lowerBound: FloatVector(repeating: -87.3), upperBound: FloatVector(repeating: 88.3))
+    // Masked selects, not `clamped`: the generic pointwise min/max are not inlined.
+    var clamped = x.replacing(with: -87.3, where: x .< -87.3)
+    clamped.replace(with: 88.3, where: clamped .> 88.3)
     let log2e: Float = 1.442695040888963
-    let n = (clamped * log2e).rounded(.toNearestOrEven)
+    // Round to nearest by the 1.5·2²³ trick: Swift's generic SIMD rounding and Float→Int
+    // conversions compile to scalar library calls, the bit trick to two vector adds.
+    let magic = FloatVector(repeating: 12_582_912)
+    let shifted = clamped * log2e + magic
+    let n = shifted - magic
     // Two-part ln 2 keeps r exact to float precision.
     var r = clamped - n * 0.693359375
     r = r + n * 2.12194440e-4
@@ -20,8 +26,8 @@ public func fastExp(_ x: FloatVector) -> FloatVector {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     p = p * (r * r) + r + 1
-    let exponentBits = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(n)) &+ 127) &<< 23
-    let scale = unsafeBitCast(exponentBits, to: FloatVector.self)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: FloatVector.self)
     let result = p * scale
     return result.replacing(with: 0, where: x .< -87.3)
 }
@@ -69,7 +75,8 @@ public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Fl
     var maxVector = FloatVector(repeating: -.infinity)
     var i = 0
     while i + 8 <= count {
-        maxVector = pointwiseMax(maxVector, UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self))
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self)
+        maxVector.replace(with: v, where: v .> maxVector)
         i += 8
     }
     var maximum = maxVector.max()

@@ -39,6 +39,8 @@ public final class EvaluationRunner {
         log("loading model \(config.modelPath)")
         let loaded = try LanguageModel.load(path: config.modelPath)
         let model = loaded.model
+        let modelSHA256 = try SHA256.hexDigest(ofFile: loaded.weightsFile)
+        let codebooks = CodebookStore(model: loaded, modelSHA256: modelSHA256, log: log)
         let maxPositions = model.config.maxPositions
         let inputs = try config.tasks.map {
             try TaskInput.resolve($0, catalog: catalog, configuration: config, tokenizer: loaded.tokenizer,
@@ -64,7 +66,7 @@ public final class EvaluationRunner {
                 let instances = try pending.map { run -> CacheMethod in
                     try run.descriptor.instantiate(parameters: run.spec.parameters,
                                                    budgetTokens: run.budget?.resolve(promptTokens: promptTokens),
-                                                   model: model.config)
+                                                   model: model.config, resources: codebooks)
                 }
                 let needs = instances.reduce(PrefillNeeds.none) { $0.merged(with: $1.prefillNeeds) }
                 let prefill = try model.prefill(prompt.tokenIDs, extraCapacity: task.maxNewTokens, needs: needs)
@@ -86,11 +88,11 @@ public final class EvaluationRunner {
                 }
             }
         }
-        return try finish(store: store, loaded: loaded, inputs: inputs, methodRuns: methodRuns)
+        return try finish(store: store, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs, methodRuns: methodRuns)
     }
 
     /// Writes the manifest and the report once every row is in.
-    private func finish(store: ResultsStore, loaded: LanguageModel, inputs: [TaskInput],
+    private func finish(store: ResultsStore, loaded: LanguageModel, modelSHA256: String, inputs: [TaskInput],
                         methodRuns: [MethodRun]) throws -> Outcome {
         let config = configuration
         let records = try readResultsFile(store.path).records
@@ -114,7 +116,7 @@ public final class EvaluationRunner {
         extra["prefill"] = "one full-attention prefill per sample, shared by every method × budget forked from it"
         let parts = ManifestParts(
             commandLine: config.commandLine,
-            model: try FingerprintedFile(hashing: loaded.weightsFile),
+            model: FingerprintedFile(path: loaded.weightsFile, sha256: modelSHA256),
             tokenizer: "GGUF byte-level BPE (\(loaded.tokenizer.preTokenizerName)), vocab \(loaded.tokenizer.vocabularySize)",
             chatTemplate: config.chatTemplate.rawValue + " (auto: base for RULER, per dataset for LongBench)",
             truncation: "middle, to min(--max-length, context − max new tokens) prompt tokens",
