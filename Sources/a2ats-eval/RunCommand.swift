@@ -36,6 +36,16 @@ enum RunCommand: Subcommand {
         ])
 
     static func execute(_ arguments: ParsedArguments) throws {
+        let outcome = try EvaluationRunner(configuration: try configuration(from: arguments)).run()
+        printSummary(outcome.records)
+        print("results: \(outcome.resultsFile)")
+        print("report:  \(outcome.reportFile)")
+        print("manifest: \(outcome.manifestFile)")
+    }
+
+    /// The run configuration the options describe (shared with `fidelity`, which takes the same
+    /// task, model, method and budget options).
+    static func configuration(from arguments: ParsedArguments) throws -> RunConfiguration {
         guard let taskList = arguments.value("task") else {
             throw UsageError("run needs --task (for example --task niah_single_1); see `a2ats-eval tasks`")
         }
@@ -53,16 +63,11 @@ enum RunCommand: Subcommand {
         let (shard, origin) = try ShardSpec.resolve(flag: arguments.value("shard"), environment: ProcessInfo.processInfo.environment)
         var out = arguments.value("out")!
         if shard.count > 1 && !arguments.isSet("out") { out += "/shard-\(shard.index)-of-\(shard.count)" }
-        let configuration = RunConfiguration(
+        return RunConfiguration(
             modelPath: arguments.value("model") ?? LanguageModel.defaultModelPath, tasks: tasks, length: length,
             samples: samples, seed: seed, methods: methods, budgets: budgets, outputDirectory: out,
             resume: arguments.flag("resume"), shard: shard, shardOrigin: origin, chatTemplate: chatTemplate,
             maxLength: maxLength, taskDirectory: arguments.value("tasks-dir"), commandLine: CommandLine.arguments)
-        let outcome = try EvaluationRunner(configuration: configuration).run()
-        printSummary(outcome.records)
-        print("results: \(outcome.resultsFile)")
-        print("report:  \(outcome.reportFile)")
-        print("manifest: \(outcome.manifestFile)")
     }
 
     /// Mean score per task × method × budget, as the run's last words on the terminal.
