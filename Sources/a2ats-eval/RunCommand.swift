@@ -25,7 +25,7 @@ enum RunCommand: Subcommand {
             OptionSpec("samples", valueName: "n",
                        help: "samples per task: how many to generate, or the first n of a file (default: \(RunDefaults.generatedSamples) generated, all of a file)"),
             OptionSpec("seed", valueName: "n", help: "seed of generated tasks", defaultValue: String(RunDefaults.seed)),
-            OptionSpec("out", alias: "o", valueName: "dir", help: "output directory", defaultValue: "runs/latest"),
+            OptionSpec("out", alias: "o", valueName: "dir", help: "output directory (default: runs/run-<date>-<time>)"),
             OptionSpec("resume", kind: .flag, help: "continue a run in --out: finished rows are kept and skipped"),
             OptionSpec("shard", valueName: "I/N",
                        help: "run the I-th (0-based) of N disjoint parts (sample k goes to shard k mod N); also read from Slurm array and Kubernetes Indexed Job variables"),
@@ -61,13 +61,20 @@ enum RunCommand: Subcommand {
         }
         let maxLength = try arguments.intValue("max-length")
         let (shard, origin) = try ShardSpec.resolve(flag: arguments.value("shard"), environment: ProcessInfo.processInfo.environment)
-        var out = arguments.value("out")!
+        var out = arguments.value("out") ?? defaultOutputDirectory()
         if shard.count > 1 && !arguments.isSet("out") { out += "/shard-\(shard.index)-of-\(shard.count)" }
         return RunConfiguration(
             modelPath: arguments.value("model") ?? LanguageModel.defaultModelPath, tasks: tasks, length: length,
             samples: samples, seed: seed, methods: methods, budgets: budgets, outputDirectory: out,
             resume: arguments.flag("resume"), shard: shard, shardOrigin: origin, chatTemplate: chatTemplate,
             maxLength: maxLength, taskDirectory: arguments.value("tasks-dir"), commandLine: CommandLine.arguments)
+    }
+
+    /// `runs/run-20261126-115301`: a fresh directory per run unless --out names one.
+    private static func defaultOutputDirectory() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return "runs/run-" + formatter.string(from: Date())
     }
 
     /// Mean score per task × method × budget, as the run's last words on the terminal.
