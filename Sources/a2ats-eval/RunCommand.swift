@@ -61,8 +61,10 @@ enum RunCommand: Subcommand {
         }
         let maxLength = try arguments.intValue("max-length")
         let (shard, origin) = try ShardSpec.resolve(flag: arguments.value("shard"), environment: ProcessInfo.processInfo.environment)
-        var out = arguments.value("out") ?? defaultOutputDirectory()
-        if shard.count > 1 && !arguments.isSet("out") { out += "/shard-\(shard.index)-of-\(shard.count)" }
+        if shard.count > 1 && !arguments.isSet("out") {
+            throw UsageError("a sharded run needs --out (e.g. --out runs/x/shard-\(shard.index)) so that every shard writes under one directory")
+        }
+        let out = arguments.value("out") ?? defaultOutputDirectory()
         return RunConfiguration(
             modelPath: arguments.value("model") ?? LanguageModel.defaultModelPath, tasks: tasks, length: length,
             samples: samples, seed: seed, methods: methods, budgets: budgets, outputDirectory: out,
