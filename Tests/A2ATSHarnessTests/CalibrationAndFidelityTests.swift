@@ -1,0 +1,92 @@
+import A2ATSMethods
+import A2ATSModel
+import A2ATSSupport
+import Foundation
+@testable import A2ATSHarness
+import XCTest
+
+/// Calibration of a real (tiny, random-weight) model end to end, the codebook cache, and the
+/// fidelity probe's metrics against values worked out from their definitions.
+final class CalibrationAndFidelityTests: XCTestCase {
+    private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../Fixtures/tiny-llama-q4_1.gguf").standardizedFileURL.path
+    private var home = ""
+
+    override func setUpWithError() throws {
+        home = NSTemporaryDirectory() + "a2ats-calibration-\(UUID().uuidString)"
+        setenv("A2ATS_EVAL_HOME", home, 1)
+    }
+
+    override func tearDown() {
+        unsetenv("A2ATS_EVAL_HOME")
+        try? FileManager.default.removeItem(atPath: home)
+    }
+
+    private func smallOptions(_ configuration: CodebookConfiguration) -> CalibrationOptions {
+        var options = CalibrationOptions(configuration: configuration)
+        options.tokens = 512
+        options.sequenceLength = 128
+        options.maxIterations = 10
+        return options
+    }
+
+    func testCalibrationWritesCodebooksThatTheNextStoreReuses() throws {
+        let model = try LanguageModel.load(path: fixture)
+        let configuration = CodebookConfiguration(centroids: 16, wrope: true, wropeOffset: 64, queryAware: true)
+        var messages: [String] = []
+        let store = CodebookStore(model: model, modelSHA256: try SHA256.hexDigest(ofFile: fixture),
+                                  options: smallOptions(configuration)) { messages.append($0) }
+        let set = try store.codebooks(configuration)
+        XCTAssertEqual(set.layerCount, model.config.layerCount)
+        XCTAssertEqual(set.kvHeadCount, model.config.kvHeadCount)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: store.path(for: configuration)))
+        XCTAssertTrue(store.path(for: configuration).hasPrefix(home + "/codebooks/"))
+        XCTAssertTrue(messages.contains { $0.hasPrefix("calibrating") })
+
+        messages.removeAll()
+        let again = CodebookStore(model: model, modelSHA256: try SHA256.hexDigest(ofFile: fixture),
+                                  options: smallOptions(configuration)) { messages.append($0) }
+        let reloaded = try again.codebooks(configuration)
+        XCTAssertFalse(messages.contains { $0.hasPrefix("calibrating") }, "a second store must reuse the saved file")
+        XCTAssertEqual(reloaded.codebook(layer: 1, kvHead: 1).centroids, set.codebook(layer: 1, kvHead: 1).centroids)
+    }
+
+    /// A²ATS with a budget covering every ranked token reads everything, so it must decode
+    /// exactly as full attention does.
+    func testA2ATSAtFullBudgetDecodesAsFullAttention() throws {
+        let model = try LanguageModel.load(path: fixture)
+        let configuration = CodebookConfiguration(centroids: 16, wrope: true, wropeOffset: 64, queryAware: true)
+        let store = CodebookStore(model: model, modelSHA256: try SHA256.hexDigest(ofFile: fixture),
+                                  options: smallOptions(configuration)) { _ in }
+        let tokens = model.tokenizer.encodeForModel("the quick brown fox jumps over the lazy dog, again and again")
+        let prefill = try model.model.prefill(tokens, extraCapacity: 12)
+        let full = try model.model.generate(from: prefill, method: nil, maxNewTokens: 12, stopTokens: [])
+        let method = try MethodRegistry.descriptor(named: "a2ats").instantiate(
+            parameters: ["centroids": "16", "b": "64"], budgetTokens: 10_000, model: model.config, resources: store)
+        let sparse = try model.model.generate(from: prefill, method: method, maxNewTokens: 12, stopTokens: [])
+        XCTAssertEqual(sparse.tokens, full.tokens)
+    }
+
+    /// The oracle reads the exact top-k, so its recall is 1 by definition; `full` reads every
+    /// token, so its attention mass is 1 and its output error 0.
+    func testFidelityProbeOnOracleAndFull() throws {
+        let model = try LanguageModel.load(path: fixture)
+        let c = model.config
+        let tokens = model.tokenizer.encodeForModel("one two three four five six seven eight nine ten eleven twelve")
+        let oracle = try MethodRegistry.descriptor(named: "oracle").instantiate(parameters: [:], budgetTokens: 5, model: c)
+        let full = try MethodRegistry.descriptor(named: "full").instantiate(parameters: [:], budgetTokens: nil, model: c)
+        let probe = FidelityProbe(probes: [.init(label: "oracle@5", method: oracle, k: 5),
+                                           .init(label: "full", method: full, k: tokens.count)], config: c)
+        let prefill = try model.model.prefill(tokens, extraCapacity: 4)
+        _ = try model.model.generate(from: prefill, method: probe, maxNewTokens: 4, stopTokens: [])
+        for layer in 0..<c.layerCount {
+            for head in 0..<c.headCount {
+                let oracleSums = probe.sums[0][layer][head], fullSums = probe.sums[1][layer][head]
+                XCTAssertEqual(oracleSums.steps, 3)
+                XCTAssertEqual(oracleSums.recall / Double(oracleSums.steps), 1, accuracy: 1e-12)
+                XCTAssertEqual(fullSums.mass / Double(fullSums.steps), 1, accuracy: 1e-9)
+                XCTAssertEqual(fullSums.outputError, 0, accuracy: 1e-9)
+            }
+        }
+    }
+}
