@@ -45,7 +45,9 @@ final class NeedleFamily: RulerFamily {
         switch haystack {
         case .essay: return 0
         case .noise: return noiseSentences.count
-        case .needle: return 9
+        // Characters of one more distractor needle: UUID keys and values are single words of
+        // ~25 tokens, too coarse to land within 2% of a 1K target by whole words.
+        case .needle: return 160
         }
     }
 
@@ -89,7 +91,7 @@ final class NeedleFamily: RulerFamily {
                 lines = (0..<size).map { _ in needle(key: draw(keyType, &random), value: draw(valueType, &random)) }
                 if partial > 0 {
                     let extra = needle(key: draw(keyType, &random), value: draw(valueType, &random))
-                    lines.append(extra.split(separator: " ").prefix(partial).joined(separator: " "))
+                    lines.append(String(extra.prefix(partial)))
                 }
             }
             let indexes = random.sample(Array(0..<lines.count), count: needles.count).sorted(by: >)
