@@ -8,7 +8,7 @@ enum CalibrateCommand: Subcommand {
     static let spec = CommandSpec(
         name: "a2ats-eval calibrate",
         abstract: "Fit A²ATS codebooks (query-aware k-means on WRoPE keys) for a model and save them in the cache.",
-        usage: "a2ats-eval calibrate [--model PATH] [--tokens 65536] [--centroids 512]",
+        usage: "[--model PATH] [--tokens 65536] [--centroids 512]",
         options: [
             CommonOptions.model,
             OptionSpec("tokens", valueName: "n", help: "calibration tokens (the paper: 200000)", defaultValue: "65536"),

@@ -6,7 +6,7 @@ enum FidelityCommand: Subcommand {
     static let spec = CommandSpec(
         name: "a2ats-eval fidelity",
         abstract: "Measure per layer and head how well methods' selections match full attention; writes fidelity.md and fidelity.json.",
-        usage: "a2ats-eval fidelity --task niah_single_1 --length 4096 --methods oracle,a2ats,a2ats:wrope=false --budgets 0.01,0.03,0.1 --out runs/f",
+        usage: "--task niah_single_1 --length 4096 --methods oracle,a2ats,a2ats:wrope=false --budgets 0.01,0.03,0.1 --out runs/f",
         options: RunCommand.spec.options.filter { $0.name != "resume" }
             + [OptionSpec("steps", valueName: "n", help: "greedy decode steps measured per sample", defaultValue: "16")])
 

@@ -8,7 +8,7 @@ enum ForwardCommand: Subcommand {
     static let spec = CommandSpec(
         name: "a2ats-eval forward",
         abstract: "Print the top-20 next-token logits for a text (no chat template) as one JSON object.",
-        usage: "a2ats-eval forward [--model PATH] --text TEXT",
+        usage: "[--model PATH] --text TEXT",
         options: [
             CommonOptions.model,
             OptionSpec("text", valueName: "text", help: "the prompt, fed as is (BOS added only if the model adds one)"),

@@ -8,7 +8,7 @@ enum GenerateCommand: Subcommand {
     static let spec = CommandSpec(
         name: "a2ats-eval generate",
         abstract: "Generate a RULER task at a target length (in the model's tokens) as RULER-format JSONL.",
-        usage: "a2ats-eval generate --task niah_multikey_3 --length 8192 --samples 50 --seed 7 --out f.jsonl",
+        usage: "--task niah_multikey_3 --length 8192 --samples 50 --seed 7 --out f.jsonl",
         options: [
             OptionSpec("task", valueName: "name", help: "one of the 13 RULER tasks (see `a2ats-eval tasks`)"),
             CommonOptions.model,

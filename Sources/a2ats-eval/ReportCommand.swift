@@ -7,7 +7,7 @@ enum ReportCommand: Subcommand {
     static let spec = CommandSpec(
         name: "a2ats-eval report",
         abstract: "Merge run or shard directories into one report: markdown tables, SVG plots, results.csv, summary.json.",
-        usage: "a2ats-eval report RUN_DIR [RUN_DIR …] --out reports/compare.md",
+        usage: "RUN_DIR [RUN_DIR …] --out reports/compare.md",
         options: [
             OptionSpec("out", alias: "o", valueName: "file.md", help: "markdown file to write; plots, CSV and JSON go beside it",
                        defaultValue: "report.md"),

@@ -10,7 +10,7 @@ enum RunCommand: Subcommand {
     static let spec = CommandSpec(
         name: "a2ats-eval run",
         abstract: "Run tasks × methods × budgets on a model; write results.jsonl, manifest.json and report.md.",
-        usage: "a2ats-eval run --task niah_single_1,vt --methods full,streamingllm,a2ats --budgets 64,256,0.03 --out runs/x",
+        usage: "--task niah_single_1,vt --methods full,streamingllm,a2ats --budgets 64,256,0.03 --out runs/x",
         options: [
             OptionSpec("task", alias: "tasks", valueName: "list",
                        help: "comma-separated task names (see `a2ats-eval tasks`) or JSONL files written by RULER's prepare.py or LongBench"),

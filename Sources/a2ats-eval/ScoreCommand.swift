@@ -8,7 +8,7 @@ enum ScoreCommand: Subcommand {
     static let spec = CommandSpec(
         name: "a2ats-eval score",
         abstract: "Score a JSONL file of {\"prediction\", \"answers\", \"all_classes\"} lines with a dataset's metric.",
-        usage: "a2ats-eval score (--dataset NAME | --metric NAME) --predictions FILE",
+        usage: "(--dataset NAME | --metric NAME) --predictions FILE",
         options: [
             OptionSpec("predictions", valueName: "file", help: "JSONL, one {\"prediction\", \"answers\", \"all_classes\"} per line"),
             OptionSpec("dataset", valueName: "name", help: "LongBench dataset or RULER task: its metric and first-line rule"),

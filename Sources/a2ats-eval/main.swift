@@ -1,4 +1,5 @@
 import A2ATSHarness
+import A2ATSMethods
 import Foundation
 
 /// The `a2ats-eval` command line: finds the subcommand, parses its arguments, runs it, and
@@ -11,7 +12,7 @@ let subcommands: [Subcommand.Type] = [
 let root = CommandSpec(
     name: "a2ats-eval",
     abstract: "Evaluate long-context language models under KV-cache reduction (full, oracle, eviction methods, A²ATS).",
-    usage: "a2ats-eval <command> [options]   (a2ats-eval <command> --help for its options)",
+    usage: "<command> [options]",
     subcommands: subcommands.map { $0.spec })
 
 func fail(_ message: String, status: Int32) -> Never {
@@ -39,6 +40,9 @@ do {
     }
 } catch let error as UsageError {
     fail(error.message, status: 2)
+} catch let error as MethodError {
+    // Method names and parameters come from the command line: a usage error.
+    fail(String(describing: error), status: 2)
 } catch {
     fail(String(describing: error), status: 1)
 }

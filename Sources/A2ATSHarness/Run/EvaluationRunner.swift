@@ -34,6 +34,10 @@ public final class EvaluationRunner {
         let methodRuns = try MethodRun.plan(methods: config.methods, budgets: config.budgets)
         var catalog = try TaskCatalog.builtIn()
         if let directory = config.taskDirectory { try catalog.load(directory: directory) }
+        // Unknown task names fail before anything is loaded or written.
+        for name in config.tasks where !(name.hasSuffix(".jsonl") || FileManager.default.fileExists(atPath: name)) {
+            _ = try catalog.task(named: name)
+        }
         let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
 
         log("loading model \(config.modelPath)")
