@@ -7,9 +7,17 @@ public typealias FloatVector = SIMD8<Float>
 /// bits. Relative error below 2e-7 on [-87, 88]; inputs below -87 return 0 (softmax tails).
 @inline(__always)
 public func fastExp(_ x: FloatVector) -> FloatVector {
-    let clamped = x.clamped(lowerBound: FloatVector(repeating: -87.3), upperBound: FloatVector(repeating: 88.3))
+    // Lane-wise clamp by compare-and-select: the generic `clamped`/`pointwiseMin` and the
+    // Float→Int32 conversion compile to per-lane library calls, which cost more than the polynomial.
+    let low = FloatVector(repeating: -87.3), high = FloatVector(repeating: 88.3)
+    var clamped = x.replacing(with: low, where: x .< low)
+    clamped = clamped.replacing(with: high, where: clamped .> high)
     let log2e: Float = 1.442695040888963
-    let n = (clamped * log2e).rounded(.toNearestOrEven)
+    // Adding 1.5·2²³ rounds to the nearest integer (ties to even) in the low mantissa bits, so
+    // n and its integer bits come without a conversion instruction; |n| ≤ 128 keeps it exact.
+    let magic = FloatVector(repeating: 12_582_912)
+    let shifted = clamped * log2e + magic
+    let n = shifted - magic
     // Two-part ln 2 keeps r exact to float precision.
     var r = clamped - n * 0.693359375
     r = r + n * 2.12194440e-4
@@ -20,10 +28,10 @@ public func fastExp(_ x: FloatVector) -> FloatVector {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     p = p * (r * r) + r + 1
-    let exponentBits = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(n)) &+ 127) &<< 23
-    let scale = unsafeBitCast(exponentBits, to: FloatVector.self)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: FloatVector.self)
     let result = p * scale
-    return result.replacing(with: 0, where: x .< -87.3)
+    return result.replacing(with: 0, where: x .< low)
 }
 
 /// e^x for one value through the same polynomial, so scalar tails match the vector body.
@@ -69,7 +77,8 @@ public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Fl
     var maxVector = FloatVector(repeating: -.infinity)
     var i = 0
     while i + 8 <= count {
-        maxVector = pointwiseMax(maxVector, UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self))
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self)
+        maxVector = maxVector.replacing(with: v, where: v .> maxVector)
         i += 8
     }
     var maximum = maxVector.max()

@@ -36,11 +36,12 @@ final class Decoder {
         x.withUnsafeMutableBufferPointer { model.embed([token], into: $0.baseAddress!) }
         for layer in 0..<c.layerCount {
             let w = model.weights.layers[layer]
+            let matrices = model.decodeWeights == .compact ? w.decode : w.denseDecode
             x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in w.attentionNorm.withUnsafeBufferPointer {
                 rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
             } } }
             normed.withUnsafeBufferPointer { h in qkv.withUnsafeMutableBufferPointer { y in
-                w.decode.qkv.multiply(h.baseAddress!, into: y.baseAddress!)
+                matrices.qkv.multiply(h.baseAddress!, into: y.baseAddress!)
             } }
             qkv.withUnsafeMutableBufferPointer { qkv in preRoPEQueries.withUnsafeMutableBufferPointer { pre in
                 pre.baseAddress!.update(from: qkv.baseAddress!, count: c.headCount * d)
@@ -56,24 +57,24 @@ final class Decoder {
             } }
             readSlots += c.kvHeadCount
             attended.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { y in
-                w.decode.output.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
+                matrices.output.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
             } }
             x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in w.ffnNorm.withUnsafeBufferPointer {
                 rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
             } } }
             normed.withUnsafeBufferPointer { h in gateUp.withUnsafeMutableBufferPointer { y in
-                w.decode.gateUp.multiply(h.baseAddress!, into: y.baseAddress!)
+                matrices.gateUp.multiply(h.baseAddress!, into: y.baseAddress!)
                 swiGLU(gate: y.baseAddress!, up: y.baseAddress! + ffn, count: ffn)
             } }
             gateUp.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { y in
-                w.decode.down.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
+                matrices.down.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
             } }
         }
         x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in model.weights.outputNorm.withUnsafeBufferPointer {
             rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
         } } }
         normed.withUnsafeBufferPointer { h in logits.withUnsafeMutableBufferPointer { logits in
-            if let head = model.weights.outputHead {
+            if model.decodeWeights == .compact, let head = model.weights.outputHead {
                 head.multiply(h.baseAddress!, into: logits.baseAddress!)
             } else {
                 model.lmHead(h.baseAddress!, into: logits.baseAddress!)
