@@ -74,6 +74,23 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: I
 @discardableResult
 public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
     guard count > 0 else { return 0 }
+    let sum = softmaxNumeratorsInPlace(x, count)
+    let inverse = FloatVector(repeating: 1 / sum)
+    var i = 0
+    while i + 8 <= count {
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self) * inverse
+        UnsafeMutableRawPointer(x + i).storeBytes(of: v, as: FloatVector.self)
+        i += 8
+    }
+    while i < count { x[i] *= inverse[0]; i += 1 }
+    return sum
+}
+
+/// The unnormalized half of `softmaxInPlace`: x ← exp(x − max), returning Σ exp(x − max).
+/// Attention can divide its `count`-times-smaller output row by the sum instead of every weight.
+@discardableResult
+public func softmaxNumeratorsInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
+    guard count > 0 else { return 0 }
     var maxVector = FloatVector(repeating: -.infinity)
     var i = 0
     while i + 8 <= count {
@@ -94,14 +111,6 @@ public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Fl
     }
     var sum = sumVector.sum()
     while i < count { x[i] = fastExp(x[i] - maximum); sum += x[i]; i += 1 }
-    let inverse = FloatVector(repeating: 1 / sum)
-    i = 0
-    while i + 8 <= count {
-        let v = UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self) * inverse
-        UnsafeMutableRawPointer(x + i).storeBytes(of: v, as: FloatVector.self)
-        i += 8
-    }
-    while i < count { x[i] *= inverse[0]; i += 1 }
     return sum
 }
 
