@@ -35,6 +35,7 @@ let package = Package(
         .executableTarget(name: "a2ats-eval", dependencies: ["A2ATSHarness"]),
         .executableTarget(name: "a2ats-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/a2ats-bench",
                           swiftSettings: fastMath),
+        .executableTarget(name: "engine-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/engine-bench", swiftSettings: fastMath),
 
         // Tests mirror the modules; fixtures live in Tests/Fixtures.
         .testTarget(name: "A2ATSSupportTests", dependencies: ["A2ATSSupport"]),

@@ -7,12 +7,14 @@ public typealias FloatVector = SIMD8<Float>
 /// bits. Relative error below 2e-7 on [-87, 88]; inputs below -87 return 0 (softmax tails).
 @inline(__always)
 public func fastExp(_ x: FloatVector) -> FloatVector {
-    // Masked selects, not `clamped`: the generic pointwise min/max are not inlined.
-    var clamped = x.replacing(with: -87.3, where: x .< -87.3)
-    clamped.replace(with: 88.3, where: clamped .> 88.3)
+    // Lane-wise clamp by compare-and-select: the generic `clamped`/`pointwiseMin` and the
+    // Float→Int32 conversion compile to per-lane library calls, which cost more than the polynomial.
+    let low = FloatVector(repeating: -87.3), high = FloatVector(repeating: 88.3)
+    var clamped = x.replacing(with: low, where: x .< low)
+    clamped = clamped.replacing(with: high, where: clamped .> high)
     let log2e: Float = 1.442695040888963
-    // Round to nearest by the 1.5·2²³ trick: Swift's generic SIMD rounding and Float→Int
-    // conversions compile to scalar library calls, the bit trick to two vector adds.
+    // Adding 1.5·2²³ rounds to the nearest integer (ties to even) in the low mantissa bits, so
+    // n and its integer bits come without a conversion instruction; |n| ≤ 128 keeps it exact.
     let magic = FloatVector(repeating: 12_582_912)
     let shifted = clamped * log2e + magic
     let n = shifted - magic
@@ -26,10 +28,10 @@ public func fastExp(_ x: FloatVector) -> FloatVector {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     p = p * (r * r) + r + 1
-    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     let scale = unsafeBitCast((integer &+ 127) &<< 23, to: FloatVector.self)
     let result = p * scale
-    return result.replacing(with: 0, where: x .< -87.3)
+    return result.replacing(with: 0, where: x .< low)
 }
 
 /// e^x for one value through the same polynomial, so scalar tails match the vector body.
@@ -72,11 +74,28 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: I
 @discardableResult
 public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
     guard count > 0 else { return 0 }
+    let sum = softmaxNumeratorsInPlace(x, count)
+    let inverse = FloatVector(repeating: 1 / sum)
+    var i = 0
+    while i + 8 <= count {
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self) * inverse
+        UnsafeMutableRawPointer(x + i).storeBytes(of: v, as: FloatVector.self)
+        i += 8
+    }
+    while i < count { x[i] *= inverse[0]; i += 1 }
+    return sum
+}
+
+/// The unnormalized half of `softmaxInPlace`: x ← exp(x − max), returning Σ exp(x − max).
+/// Attention can divide its `count`-times-smaller output row by the sum instead of every weight.
+@discardableResult
+public func softmaxNumeratorsInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
+    guard count > 0 else { return 0 }
     var maxVector = FloatVector(repeating: -.infinity)
     var i = 0
     while i + 8 <= count {
         let v = UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self)
-        maxVector.replace(with: v, where: v .> maxVector)
+        maxVector = maxVector.replacing(with: v, where: v .> maxVector)
         i += 8
     }
     var maximum = maxVector.max()
@@ -92,14 +111,6 @@ public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Fl
     }
     var sum = sumVector.sum()
     while i < count { x[i] = fastExp(x[i] - maximum); sum += x[i]; i += 1 }
-    let inverse = FloatVector(repeating: 1 / sum)
-    i = 0
-    while i + 8 <= count {
-        let v = UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self) * inverse
-        UnsafeMutableRawPointer(x + i).storeBytes(of: v, as: FloatVector.self)
-        i += 8
-    }
-    while i < count { x[i] *= inverse[0]; i += 1 }
     return sum
 }
 

@@ -4,21 +4,31 @@ import Foundation
 /// every weight once and time is bytes moved: Q4_1 is 0.75 bytes a weight against 4 for f32.
 /// Values are exactly the dequantized GGUF values, so decode and prefill compute the same model.
 ///
-/// Layout after load: per block of 32 weights one Float scale, one Float offset (Q4_1) and the
-/// packed codes, each array contiguous so the kernel streams three sequential arrays.
+/// Layout after load: rows are interleaved in groups of 16 (the last group zero-padded). For a
+/// group and a block of 32 columns, the 16 rows' scales (and Q4_1 offsets) are contiguous, and
+/// the codes are stored as 32-bit words, word k of the 16 rows side by side. One 512-bit load
+/// then holds the same 4 bytes of 16 rows, so the kernel widens codes with shifts, masks and an
+/// exponent-bits trick (no per-lane conversions), multiplies by one broadcast input value, and
+/// ends with 16 finished outputs — no horizontal sums.
 public struct QuantizedMatrix: @unchecked Sendable {
     public enum Format: String, Sendable { case q4_1, q8_0, f32 }
 
     public let format: Format
     public let rows: Int
     public let cols: Int
+    /// Rows per interleaved group: one SIMD16 lane per row.
+    static let groupRows = 16
     private let scales: [Float]
     private let offsets: [Float]
-    private let codes: [UInt8]
+    private let codes: [UInt32]
     private let dense: [Float]
 
     /// Bytes the decode kernel reads per matrix-vector product.
-    public var bytesRead: Int { scales.count * 4 + offsets.count * 4 + codes.count + dense.count * 4 }
+    public var bytesRead: Int { scales.count * 4 + offsets.count * 4 + codes.count * 4 + dense.count * 4 }
+
+    private var groups: Int { (rows + Self.groupRows - 1) / Self.groupRows }
+    /// 32-bit code words per block and row: 4 (Q4_1, 32 nibbles) or 8 (Q8_0, 32 bytes).
+    private static func wordsPerBlock(_ format: Format) -> Int { format == .q4_1 ? 4 : 8 }
 
     /// From raw GGUF blocks (`rows × cols/32` blocks, little-endian f16 scales as ggml writes them).
     public init(format: Format, rows: Int, cols: Int, ggufBlocks: UnsafeRawBufferPointer) {
@@ -26,22 +36,28 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.format = format
         self.rows = rows
         self.cols = cols
-        let blocks = rows * cols / 32
-        var scales = [Float](repeating: 0, count: blocks)
-        var offsets = [Float](repeating: 0, count: format == .q4_1 ? blocks : 0)
-        let codeBytes = format == .q4_1 ? 16 : 32
-        var codes = [UInt8](repeating: 0, count: blocks * codeBytes)
+        let blocksPerRow = cols / 32
+        let groupRows = Self.groupRows
+        let paddedBlocks = (rows + groupRows - 1) / groupRows * groupRows * blocksPerRow
+        let words = Self.wordsPerBlock(format)
+        var scales = [Float](repeating: 0, count: paddedBlocks)
+        var offsets = [Float](repeating: 0, count: format == .q4_1 ? paddedBlocks : 0)
+        var codes = [UInt32](repeating: 0, count: paddedBlocks * words)
         let blockSize = format == .q4_1 ? 20 : 34
-        precondition(ggufBlocks.count >= blocks * blockSize)
-        codes.withUnsafeMutableBytes { codes in
-            for b in 0..<blocks {
-                let block = ggufBlocks.baseAddress! + b * blockSize
-                scales[b] = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
+        let codeStart = format == .q4_1 ? 4 : 2
+        precondition(ggufBlocks.count >= rows * blocksPerRow * blockSize)
+        for row in 0..<rows {
+            let group = row / groupRows, lane = row % groupRows
+            for b in 0..<blocksPerRow {
+                let block = ggufBlocks.baseAddress! + (row * blocksPerRow + b) * blockSize
+                let slot = (group * blocksPerRow + b) * groupRows
+                scales[slot + lane] = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
                 if format == .q4_1 {
-                    offsets[b] = Float(Float16(bitPattern: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
-                    (codes.baseAddress! + b * 16).copyMemory(from: block + 4, byteCount: 16)
-                } else {
-                    (codes.baseAddress! + b * 32).copyMemory(from: block + 2, byteCount: 32)
+                    offsets[slot + lane] = Float(Float16(bitPattern: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+                }
+                for k in 0..<words {
+                    codes[(slot * words) + k * groupRows + lane] = UInt32(littleEndian:
+                        block.loadUnaligned(fromByteOffset: codeStart + 4 * k, as: UInt32.self))
                 }
             }
         }
@@ -64,16 +80,17 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 
     /// Several matrices with the same format and width stacked by rows (fused Q/K/V or gate/up),
-    /// or nil when they differ.
+    /// or nil when they differ or a part other than the last ends in a padded row group.
     public static func stacked(_ parts: [QuantizedMatrix]) -> QuantizedMatrix? {
         guard let first = parts.first,
-              parts.allSatisfy({ $0.format == first.format && $0.cols == first.cols }) else { return nil }
+              parts.allSatisfy({ $0.format == first.format && $0.cols == first.cols }),
+              first.format == .f32 || parts.dropLast().allSatisfy({ $0.rows % groupRows == 0 }) else { return nil }
         return QuantizedMatrix(format: first.format, rows: parts.reduce(0) { $0 + $1.rows }, cols: first.cols,
                                scales: parts.flatMap(\.scales), offsets: parts.flatMap(\.offsets),
                                codes: parts.flatMap(\.codes), dense: parts.flatMap(\.dense))
     }
 
-    private init(format: Format, rows: Int, cols: Int, scales: [Float], offsets: [Float], codes: [UInt8], dense: [Float]) {
+    private init(format: Format, rows: Int, cols: Int, scales: [Float], offsets: [Float], codes: [UInt32], dense: [Float]) {
         self.format = format
         self.rows = rows
         self.cols = cols
@@ -93,23 +110,25 @@ public struct QuantizedMatrix: @unchecked Sendable {
             return
         }
         let blocksPerRow = cols / 32
-        // Σx per block turns the Q4_1 offset into one multiply per block.
-        var blockSums = [Float](repeating: 0, count: blocksPerRow)
-        if format == .q4_1 {
-            for b in 0..<blocksPerRow { blockSums[b] = vectorSum(x + b * 32, 32) }
-        }
-        let rowsPerWorker = rows * cols >= 1 << 18 ? (rows + 1) / 2 : rows
-        let workers = (rows + rowsPerWorker - 1) / rowsPerWorker
+        let groups = self.groups
+        // Two workers for matrices big enough to amortize the hand-off.
+        let groupsPerWorker = rows * cols >= 1 << 18 ? (groups + 1) / 2 : groups
+        let workers = (groups + groupsPerWorker - 1) / groupsPerWorker
         let output = SendableFloats(y)
         let input = SendableFloats(UnsafeMutablePointer(mutating: x))
-        blockSums.withUnsafeBufferPointer { sums in
-            let sums = SendableFloats(UnsafeMutablePointer(mutating: sums.baseAddress!))
+        // Σx per block turns the Q4_1 offset into one multiply per block.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocksPerRow) { blockSums in
+            if format == .q4_1 {
+                for b in 0..<blocksPerRow { blockSums[b] = vectorSum(x + b * 32, 32) }
+            }
+            let sums = SendableFloats(blockSums.baseAddress!)
             let work = { (worker: Int) in
-                let first = worker * rowsPerWorker
-                let last = min(rows, first + rowsPerWorker)
+                let first = worker * groupsPerWorker
+                let last = min(groups, first + groupsPerWorker)
                 switch format {
-                case .q4_1: multiplyQ4_1(rows: first..<last, x: input.pointer, sums: sums.pointer, y: output.pointer, accumulate: accumulate)
-                case .q8_0: multiplyQ8_0(rows: first..<last, x: input.pointer, y: output.pointer, accumulate: accumulate)
+                case .q4_1: multiplyQ4_1(groups: first..<last, x: input.pointer, sums: sums.pointer, y: output.pointer,
+                                         accumulate: accumulate)
+                case .q8_0: multiplyQ8_0(groups: first..<last, x: input.pointer, y: output.pointer, accumulate: accumulate)
                 case .f32: break
                 }
             }
@@ -117,50 +136,82 @@ public struct QuantizedMatrix: @unchecked Sendable {
         }
     }
 
-    private func multiplyQ4_1(rows range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
-                              y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        let blocksPerRow = cols / 32
-        scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in codes.withUnsafeBytes { codes in
-            for row in range {
-                var total: Float = 0
-                var acc = SIMD16<Float>()
-                var offsetTotal: Float = 0
-                for b in 0..<blocksPerRow {
-                    let block = row * blocksPerRow + b
-                    let packed = codes.loadUnaligned(fromByteOffset: block * 16, as: SIMD16<UInt8>.self)
-                    let low = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: packed & 0x0F))
-                    let high = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: packed &>> 4))
-                    let xs = x + b * 32
-                    var partial = low * UnsafeRawPointer(xs).loadUnaligned(as: SIMD16<Float>.self)
-                    partial.addProduct(high, UnsafeRawPointer(xs + 16).loadUnaligned(as: SIMD16<Float>.self))
-                    acc.addProduct(partial, SIMD16<Float>(repeating: scales[block]))
-                    offsetTotal += offsets[block] * sums[b]
-                }
-                total = acc.sum() + offsetTotal
-                y[row] = accumulate ? y[row] + total : total
-            }
-        } } }
+    /// Writes one group's 16 results, skipping padded rows.
+    @inline(__always)
+    private func store(_ total: SIMD16<Float>, group: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        let first = group * Self.groupRows
+        let count = min(Self.groupRows, rows - first)
+        if count == Self.groupRows {
+            let target = UnsafeMutableRawPointer(y + first)
+            let previous = accumulate ? target.loadUnaligned(as: SIMD16<Float>.self) : SIMD16<Float>()
+            target.storeBytes(of: previous + total, as: SIMD16<Float>.self)
+        } else {
+            for lane in 0..<count { y[first + lane] = accumulate ? y[first + lane] + total[lane] : total[lane] }
+        }
     }
 
-    private func multiplyQ8_0(rows range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    private func multiplyQ4_1(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
+                              y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        let blocksPerRow = cols / 32
+        // 0x4B000000 is 2²³ as a float: OR-ing a small integer into its mantissa and subtracting
+        // 2²³ gives the integer as a float exactly.
+        let exponent = SIMD16<UInt32>(repeating: 0x4B00_0000), twoTo23 = SIMD16<Float>(repeating: 8_388_608)
+        let nibble = SIMD16<UInt32>(repeating: 0x0F)
+        scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
+            codes.withUnsafeBufferPointer { codes in
+                for group in range {
+                    var acc = SIMD16<Float>()
+                    for b in 0..<blocksPerRow {
+                        let slot = (group * blocksPerRow + b) * 16
+                        let words = UnsafeRawPointer(codes.baseAddress! + slot * 4)
+                        let xs = x + b * 32
+                        var partial = SIMD16<Float>()
+                        for k in 0..<4 {
+                            let w = words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self)
+                            for t in 0..<4 {
+                                let low = unsafeBitCast(((w &>> UInt32(8 * t)) & nibble) | exponent, to: SIMD16<Float>.self)
+                                let high = unsafeBitCast(((w &>> UInt32(8 * t + 4)) & nibble) | exponent,
+                                                         to: SIMD16<Float>.self)
+                                partial.addProduct(low - twoTo23, SIMD16<Float>(repeating: xs[4 * k + t]))
+                                partial.addProduct(high - twoTo23, SIMD16<Float>(repeating: xs[4 * k + t + 16]))
+                            }
+                        }
+                        let scale = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
+                        let offset = UnsafeRawPointer(offsets.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
+                        acc.addProduct(partial, scale)
+                        acc.addProduct(offset, SIMD16<Float>(repeating: sums[b]))
+                    }
+                    store(acc, group: group, y: y, accumulate: accumulate)
+                }
+            }
+        } }
+    }
+
+    private func multiplyQ8_0(groups range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                               accumulate: Bool) {
         let blocksPerRow = cols / 32
-        scales.withUnsafeBufferPointer { scales in codes.withUnsafeBytes { codes in
-            for row in range {
+        // Adding 1.5·2²³ to a small signed integer's bits gives that float plus the integer, exactly.
+        let bias = SIMD16<Int32>(repeating: 0x4B40_0000), magic = SIMD16<Float>(repeating: 12_582_912)
+        scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
+            for group in range {
                 var acc = SIMD16<Float>()
                 for b in 0..<blocksPerRow {
-                    let block = row * blocksPerRow + b
-                    let first = codes.loadUnaligned(fromByteOffset: block * 32, as: SIMD16<Int8>.self)
-                    let second = codes.loadUnaligned(fromByteOffset: block * 32 + 16, as: SIMD16<Int8>.self)
+                    let slot = (group * blocksPerRow + b) * 16
+                    let words = UnsafeRawPointer(codes.baseAddress! + slot * 8)
                     let xs = x + b * 32
-                    var partial = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: first))
-                        * UnsafeRawPointer(xs).loadUnaligned(as: SIMD16<Float>.self)
-                    partial.addProduct(SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: second)),
-                                       UnsafeRawPointer(xs + 16).loadUnaligned(as: SIMD16<Float>.self))
-                    acc.addProduct(partial, SIMD16<Float>(repeating: scales[block]))
+                    var partial = SIMD16<Float>()
+                    for k in 0..<8 {
+                        let w = words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<Int32>.self)
+                        for t in 0..<4 {
+                            let signed = (w &<< Int32(24 - 8 * t)) &>> 24
+                            let value = unsafeBitCast(signed &+ bias, to: SIMD16<Float>.self) - magic
+                            partial.addProduct(value, SIMD16<Float>(repeating: xs[4 * k + t]))
+                        }
+                    }
+                    let scale = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
+                    acc.addProduct(partial, scale)
                 }
-                let total = acc.sum()
-                y[row] = accumulate ? y[row] + total : total
+                store(acc, group: group, y: y, accumulate: accumulate)
             }
         } }
     }

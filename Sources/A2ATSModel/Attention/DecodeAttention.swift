@@ -12,6 +12,8 @@ final class DecodeAttention {
     /// Softmax weights per query head over its KV head's selection: `headCount × capacity`.
     private let weights: UnsafeMutablePointer<Float>
     private let capacity: Int
+    /// Tokens each KV head read at the current step (handed to `didAttend`).
+    private let counts: UnsafeMutablePointer<Int>
 
     init(config: ModelConfig, capacity: Int) {
         self.config = config
@@ -19,12 +21,14 @@ final class DecodeAttention {
         gatheredKeys = .allocate(capacity: capacity * config.headDim)
         gatheredValues = .allocate(capacity: capacity * config.headDim)
         weights = .allocate(capacity: config.headCount * capacity)
+        counts = .allocate(capacity: config.kvHeadCount)
     }
 
     deinit {
         gatheredKeys.deallocate()
         gatheredValues.deallocate()
         weights.deallocate()
+        counts.deallocate()
     }
 
     /// Attention for `query` into `output` (`headCount × headDim`); returns the number of
@@ -32,14 +36,15 @@ final class DecodeAttention {
     func run(_ query: DecodeQuery, cache: KVCache, method: CacheMethod?, output: UnsafeMutablePointer<Float>) -> Int {
         let d = config.headDim, group = config.groupSize
         let scale = 1 / Float(d).squareRoot()
-        let selection = method?.select(query, cache: cache) ?? .all(kvHeads: config.kvHeadCount)
+        // Without a method every head reads everything: no selection is built.
+        let selection = method?.select(query, cache: cache)
         var tokensRead = 0
-        var counts = [Int](repeating: 0, count: config.kvHeadCount)
         for kvHead in 0..<config.kvHeadCount {
             var keys = UnsafePointer(cache.keys(layer: query.layer, kvHead: kvHead))
             var values = UnsafePointer(cache.values(layer: query.layer, kvHead: kvHead))
             var count = cache.length
-            if let indices = selection.perKVHead[kvHead] {
+            if let indices = selection?.perKVHead[kvHead] {
+                precondition(indices.count <= capacity, "selection larger than the cache")
                 count = indices.count
                 for (row, index) in indices.enumerated() {
                     (gatheredKeys + row * d).update(from: keys + Int(index) * d, count: d)
@@ -64,8 +69,8 @@ final class DecodeAttention {
                                             y: output + head * d)
             }
         }
-        if let method {
-            let weights = self.weights, capacity = self.capacity, group = config.groupSize
+        if let method, let selection {
+            let weights = self.weights, capacity = self.capacity, group = config.groupSize, counts = self.counts
             method.didAttend(query, selection: selection, weights: AttentionWeights { head in
                 UnsafeBufferPointer(start: weights + head * capacity, count: counts[head / group])
             })

@@ -4,7 +4,9 @@ import Foundation
 /// Causal softmax attention for a whole prompt, blocked by query rows: each block of `blockRows`
 /// queries scores against the keys up to its last row (`rows × end`, never `n × n`), takes a
 /// row softmax, and multiplies by the values — both products as one sgemm. Query heads run in
-/// parallel on the machine's cores with single-threaded BLAS inside.
+/// parallel on the machine's cores with single-threaded BLAS inside. Rows no statistic needs stay
+/// unnormalized (exp(s − max)); their `headDim` outputs are divided by the row sum after the
+/// value product, which saves a pass over `n` weights per row.
 ///
 /// The same pass records what eviction methods need: the attention rows of the last
 /// `observationWindow` queries and the attention each token accumulates over all queries.
@@ -12,11 +14,20 @@ struct PrefillAttention {
     let config: ModelConfig
     let blockRows: Int
 
+    /// Workers that run heads in parallel.
+    static var workerCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// Floats of score scratch `run` needs for a prompt of `count` tokens (reused across layers,
+    /// so no layer faults in fresh pages).
+    func scratchCount(count: Int) -> Int {
+        min(config.headCount, Self.workerCount) * (blockRows * count + blockRows)
+    }
+
     /// `queries`: row r (position r) at `queries + r·queryStride`, heads back to back, after RoPE.
     /// Keys and values are read from `cache` (already filled for positions 0..<count).
     /// `output`: `count × headCount·headDim`.
     func run(queries: UnsafePointer<Float>, queryStride: Int, count: Int, layer: Int, cache: KVCache,
-             statistics: PrefillStatistics, output: UnsafeMutablePointer<Float>) {
+             statistics: PrefillStatistics, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
         let d = config.headDim, heads = config.headCount
         let outputStride = heads * d
         let scale = 1 / Float(d).squareRoot()
@@ -27,14 +38,15 @@ struct PrefillAttention {
         let accumulated = accumulate ? statistics.withAccumulated(layer: layer) { SendablePointer($0) } : nil
         let queries = SendablePointer(UnsafeMutablePointer(mutating: queries))
         let output = SendablePointer(output)
+        let scratch = SendablePointer(scratch)
 
         let savedThreads = BLAS.threadCount
         BLAS.threadCount = 1
         defer { BLAS.threadCount = savedThreads }
-        let workers = min(heads, ProcessInfo.processInfo.activeProcessorCount)
+        let workers = min(heads, Self.workerCount)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * count)
-            defer { scores.deallocate() }
+            let scores = scratch.pointer + worker * (blockRows * count + blockRows)
+            let inverseSums = scores + blockRows * count
             for head in stride(from: worker, to: heads, by: workers) {
                 let kvHead = head / config.groupSize
                 let keys = cache.keys(layer: layer, kvHead: kvHead)
@@ -48,7 +60,13 @@ struct PrefillAttention {
                     for row in 0..<rows {
                         let position = blockStart + row
                         let line = scores + row * columns
-                        softmaxInPlace(line, position + 1)
+                        let observed = observation != nil && position >= firstObserved
+                        if accumulate || observed {
+                            softmaxInPlace(line, position + 1)
+                            inverseSums[row] = 1
+                        } else {
+                            inverseSums[row] = 1 / softmaxNumeratorsInPlace(line, position + 1)
+                        }
                         (line + position + 1).update(repeating: 0, count: columns - position - 1)
                         if let accumulated {
                             let target = accumulated.pointer + head * count
@@ -59,8 +77,13 @@ struct PrefillAttention {
                             target.update(from: line, count: columns)
                         }
                     }
+                    let block = output.pointer + blockStart * outputStride + head * d
                     BLAS.multiply(m: rows, n: d, k: columns, a: scores, lda: columns, b: values, ldb: d,
-                                  c: output.pointer + blockStart * outputStride + head * d, ldc: outputStride)
+                                  c: block, ldc: outputStride)
+                    for row in 0..<rows where inverseSums[row] != 1 {
+                        let out = block + row * outputStride, inverse = inverseSums[row]
+                        for i in 0..<d { out[i] *= inverse }
+                    }
                 }
             }
         }

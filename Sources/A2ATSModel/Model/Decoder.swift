@@ -8,6 +8,8 @@ final class Decoder {
     private let attention: DecodeAttention
     private var x: [Float], normed: [Float], qkv: [Float], preRoPEQueries: [Float]
     private var attended: [Float], gateUp: [Float]
+    /// One position's RoPE cosines and sines (`headDim / 2` each), refilled every step.
+    private var cosines: [Float], sines: [Float]
     private(set) var logits: [Float]
     /// Σ over steps, layers and KV heads of tokens read; `readSlots` counts the terms.
     private(set) var tokensRead = 0
@@ -24,6 +26,24 @@ final class Decoder {
         attended = preRoPEQueries
         gateUp = [Float](repeating: 0, count: 2 * c.intermediateSize)
         logits = [Float](repeating: 0, count: c.vocabSize)
+        cosines = [Float](repeating: 0, count: c.headDim / 2)
+        sines = cosines
+    }
+
+    /// The angles `RotaryEmbedding.table(start: position, count: 1)` returns, by the same
+    /// double-precision formula, into the preallocated rows.
+    private func fillAngles(position: Int) {
+        let rope = model.rope
+        let scaled = Double(position) / rope.positionScale
+        rope.inverseFrequencies.withUnsafeBufferPointer { frequencies in
+            cosines.withUnsafeMutableBufferPointer { cosines in sines.withUnsafeMutableBufferPointer { sines in
+                for i in 0..<frequencies.count {
+                    let angle = scaled * frequencies[i]
+                    cosines[i] = Float(cos(angle))
+                    sines[i] = Float(sin(angle))
+                }
+            } }
+        }
     }
 
     /// Feeds `token` at the next cache position; the next-token logits land in `logits`.
@@ -32,19 +52,22 @@ final class Decoder {
         let hidden = c.hiddenSize, ffn = c.intermediateSize, d = c.headDim
         let position = cache.length
         cache.append(count: 1)
-        let angles = model.rope.table(start: position, count: 1)
-        x.withUnsafeMutableBufferPointer { model.embed([token], into: $0.baseAddress!) }
+        fillAngles(position: position)
+        x.withUnsafeMutableBufferPointer { x in model.weights.embedding.withUnsafeBufferPointer { table in
+            x.baseAddress!.update(from: table.baseAddress! + token * hidden, count: hidden)
+        } }
         for layer in 0..<c.layerCount {
             let w = model.weights.layers[layer]
+            let matrices = model.decodeWeights == .compact ? w.decode : w.denseDecode
             x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in w.attentionNorm.withUnsafeBufferPointer {
                 rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
             } } }
             normed.withUnsafeBufferPointer { h in qkv.withUnsafeMutableBufferPointer { y in
-                w.decode.qkv.multiply(h.baseAddress!, into: y.baseAddress!)
+                matrices.qkv.multiply(h.baseAddress!, into: y.baseAddress!)
             } }
             qkv.withUnsafeMutableBufferPointer { qkv in preRoPEQueries.withUnsafeMutableBufferPointer { pre in
                 pre.baseAddress!.update(from: qkv.baseAddress!, count: c.headCount * d)
-                angles.cos.withUnsafeBufferPointer { cos in angles.sin.withUnsafeBufferPointer { sin in
+                cosines.withUnsafeBufferPointer { cos in sines.withUnsafeBufferPointer { sin in
                     model.storeKeysAndValues(qkvRow: qkv.baseAddress!, layer: layer, position: position, cache: cache,
                                              cos: cos.baseAddress!, sin: sin.baseAddress!)
                 } }
@@ -56,24 +79,24 @@ final class Decoder {
             } }
             readSlots += c.kvHeadCount
             attended.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { y in
-                w.decode.output.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
+                matrices.output.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
             } }
             x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in w.ffnNorm.withUnsafeBufferPointer {
                 rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
             } } }
             normed.withUnsafeBufferPointer { h in gateUp.withUnsafeMutableBufferPointer { y in
-                w.decode.gateUp.multiply(h.baseAddress!, into: y.baseAddress!)
+                matrices.gateUp.multiply(h.baseAddress!, into: y.baseAddress!)
                 swiGLU(gate: y.baseAddress!, up: y.baseAddress! + ffn, count: ffn)
             } }
             gateUp.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { y in
-                w.decode.down.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
+                matrices.down.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
             } }
         }
         x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in model.weights.outputNorm.withUnsafeBufferPointer {
             rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
         } } }
         normed.withUnsafeBufferPointer { h in logits.withUnsafeMutableBufferPointer { logits in
-            if let head = model.weights.outputHead {
+            if model.decodeWeights == .compact, let head = model.weights.outputHead {
                 head.multiply(h.baseAddress!, into: logits.baseAddress!)
             } else {
                 model.lmHead(h.baseAddress!, into: logits.baseAddress!)

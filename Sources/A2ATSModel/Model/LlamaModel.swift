@@ -15,6 +15,20 @@ public final class LlamaModel {
     /// small enough that a block's score rows (`rows × n`) stay in cache-friendly sizes.
     static let prefillBlockRows = 128
 
+    /// Which copy of the projection weights decode streams: the file's compact blocks (the
+    /// default; a step is bound by bytes read) or the f32 copy prefill uses (for comparison).
+    public enum DecodeWeights: String, Sendable { case compact, f32 }
+    public var decodeWeights: DecodeWeights = .compact
+
+    /// Weight bytes one decode step reads (projections and LM head) under `decodeWeights`.
+    public var decodeWeightBytesPerStep: Int {
+        let layers = weights.layers.reduce(0) {
+            $0 + (decodeWeights == .compact ? $1.decode.bytesRead : $1.denseDecode.bytesRead)
+        }
+        let head = decodeWeights == .compact ? weights.outputHead?.bytesRead : nil
+        return layers + (head ?? config.vocabSize * config.hiddenSize * MemoryLayout<Float>.size)
+    }
+
     public init(source: WeightSource) throws {
         config = source.config
         weights = try LlamaWeights(source: source)

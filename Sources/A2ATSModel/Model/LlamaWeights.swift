@@ -16,6 +16,9 @@ struct LayerWeights {
     var down: [Float]
     /// The same four matrices for decode, compact where the file stores them compactly.
     var decode: DecodeMatrices
+    /// The same four matrices as f32 for decode (sharing the arrays above, no copy), so a
+    /// benchmark can compare the compact kernels with plain `sgemv`.
+    var denseDecode: DecodeMatrices
 }
 
 /// Matrices decode reads once per token; kept in the file's block format when possible,
@@ -25,6 +28,9 @@ struct DecodeMatrices {
     var output: QuantizedMatrix
     var gateUp: QuantizedMatrix
     var down: QuantizedMatrix
+
+    /// Bytes one decode step streams through these four matrices.
+    var bytesRead: Int { qkv.bytesRead + output.bytesRead + gateUp.bytesRead + down.bytesRead }
 }
 
 /// All weights of a Llama-family model in f32.
@@ -77,7 +83,12 @@ struct LlamaWeights {
                     qkv: decodeMatrix(["attn_q.weight", "attn_k.weight", "attn_v.weight"], dense: qkv, cols: hidden),
                     output: decodeMatrix(["attn_output.weight"], dense: output, cols: qRows),
                     gateUp: decodeMatrix(["ffn_gate.weight", "ffn_up.weight"], dense: gateUp, cols: hidden),
-                    down: decodeMatrix(["ffn_down.weight"], dense: down, cols: ffn)))
+                    down: decodeMatrix(["ffn_down.weight"], dense: down, cols: ffn)),
+                denseDecode: DecodeMatrices(
+                    qkv: QuantizedMatrix(rows: qkv.count / hidden, cols: hidden, values: qkv),
+                    output: QuantizedMatrix(rows: hidden, cols: qRows, values: output),
+                    gateUp: QuantizedMatrix(rows: gateUp.count / hidden, cols: hidden, values: gateUp),
+                    down: QuantizedMatrix(rows: hidden, cols: ffn, values: down)))
         }
         outputNorm = try load("output_norm.weight", count: hidden)
         outputHead = source.shape("output.weight") == nil ? source.compactMatrix("token_embd.weight")

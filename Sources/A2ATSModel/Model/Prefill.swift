@@ -61,6 +61,9 @@ extension LlamaModel {
         var attention = [Float](repeating: 0, count: n * attentionWidth)
         var gateUp = [Float](repeating: 0, count: n * 2 * ffn)
         var activated = [Float](repeating: 0, count: n * ffn)
+        let attentionPass = PrefillAttention(config: config, blockRows: Self.prefillBlockRows)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: attentionPass.scratchCount(count: n))
+        defer { scratch.deallocate() }
 
         x.withUnsafeMutableBufferPointer { embed(tokens, into: $0.baseAddress!) }
         for layer in 0..<config.layerCount {
@@ -89,9 +92,8 @@ extension LlamaModel {
             } }
             qkv.withUnsafeBufferPointer { queryObserver?(layer, .afterRoPE, $0.baseAddress!, qkvWidth, n) }
             qkv.withUnsafeBufferPointer { q in attention.withUnsafeMutableBufferPointer { out in
-                PrefillAttention(config: config, blockRows: Self.prefillBlockRows)
-                    .run(queries: q.baseAddress!, queryStride: qkvWidth, count: n, layer: layer, cache: cache,
-                         statistics: statistics, output: out.baseAddress!)
+                attentionPass.run(queries: q.baseAddress!, queryStride: qkvWidth, count: n, layer: layer, cache: cache,
+                                  statistics: statistics, scratch: scratch, output: out.baseAddress!)
             } }
             attention.withUnsafeBufferPointer { a in w.output.withUnsafeBufferPointer { b in x.withUnsafeMutableBufferPointer { c in
                 BLAS.multiplyTransposedB(m: n, n: hidden, k: attentionWidth, a: a.baseAddress!, lda: attentionWidth,

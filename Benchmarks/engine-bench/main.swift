@@ -1,0 +1,191 @@
+// engine-bench: prefill and decode speed of the engine on the default model, against ceilings
+// measured in the same run (sgemm at a model shape, streaming read bandwidth), and the cost of a
+// method × budget sweep forked from one shared prefill (issue 6).
+// Run: swift run -c release engine-bench [--model PATH] [--repeats N] [--quick]
+// (--quick: 1K only, one repeat, compact decode only, no sweep.)
+// Prompts are random token ids (seeded): speed does not depend on the text. Figures are the
+// best of N repeats (the machine is shared; the minimum is the least disturbed run), with the
+// median beside it. Compare ratios within one run.
+import Foundation
+import A2ATSHarness
+import A2ATSMethods
+import A2ATSModel
+import A2ATSTensor
+
+setlinebuf(stdout)
+let arguments = CommandLine.arguments
+func option(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}
+let quick = arguments.contains("--quick")
+let repeats = Int(option("--repeats") ?? "") ?? (quick ? 1 : 3)
+let modelPath = option("--model") ?? LanguageModel.defaultModelPath
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+func timed(_ body: () throws -> Void) rethrows -> Double { let start = now(); try body(); return now() - start }
+/// (best, median) of `repeats` timings.
+func measure(_ count: Int = repeats, _ body: () throws -> Void) rethrows -> (best: Double, median: Double) {
+    var times: [Double] = []
+    for _ in 0..<count { times.append(try timed(body)) }
+    let sorted = times.sorted()
+    return (sorted[0], sorted[sorted.count / 2])
+}
+func line(_ format: String, _ values: CVarArg...) { print(String(format: format, arguments: values)) }
+
+// MARK: ceilings
+
+let blasThreads = BLAS.threadCount
+let cores = ProcessInfo.processInfo.activeProcessorCount
+line("engine-bench: %d cores, OpenBLAS threads %d, repeats %d (best / median)", cores, blasThreads, repeats)
+
+/// sgemm at the prefill's largest shape (n × 2·ffn × hidden, the fused gate/up projection).
+func sgemmCeiling(m: Int, n: Int, k: Int) -> Double {
+    let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: n * k)
+    var c = [Float](repeating: 0, count: m * n)
+    let time = measure(3) {
+        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+            BLAS.multiplyTransposedB(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: k,
+                                     c: c.baseAddress!, ldc: n)
+        } } }
+    }.best
+    return 2 * Double(m * n * k) / time / 1e9
+}
+
+/// Streaming read of 512 MiB with every core (each sums its slice), in GB/s.
+func readBandwidth() -> Double {
+    let count = 128 << 20
+    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    defer { buffer.deallocate() }
+    buffer.initialize(repeating: 1, count: count)
+    let slice = count / cores
+    var sink: Float = 0
+    let time = measure(3) {
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: cores)
+        defer { sums.deallocate() }
+        let base = Int(bitPattern: buffer), out = Int(bitPattern: sums)
+        DispatchQueue.concurrentPerform(iterations: cores) { worker in
+            let start = UnsafePointer<Float>(bitPattern: base)! + worker * slice
+            UnsafeMutablePointer<Float>(bitPattern: out)![worker] = vectorSum(start, slice)
+        }
+        for w in 0..<cores { sink += sums[w] }
+    }.best
+    if sink == -1 { print(sink) }
+    return Double(count * 4) / time / 1e9
+}
+
+let loaded = try LanguageModel.load(path: modelPath)
+let model = loaded.model
+let c = model.config
+let sgemm = sgemmCeiling(m: 1024, n: 2 * c.intermediateSize, k: c.hiddenSize)
+let bandwidth = readBandwidth()
+line("ceilings: sgemm %d×%d×%d %.1f GFLOP/s; streaming read %.1f GB/s", 1024, 2 * c.intermediateSize, c.hiddenSize,
+     sgemm, bandwidth)
+
+// MARK: correctness checks
+
+/// Compact kernels against f32 `sgemv` over the same dequantized values: only rounding may differ.
+let source = try GGUFModelSource(path: loaded.weightsFile)
+for name in ["blk.0.attn_q.weight", "blk.0.ffn_down.weight", "token_embd.weight"] {
+    guard let compact = source.compactMatrix(name) else { continue }
+    let dense = try source.tensor(name)
+    var generator = SeededGenerator(seed: 7)
+    let x = (0..<compact.cols).map { _ in generator.nextGaussian() }
+    var fast = [Float](repeating: 1, count: compact.rows), exact = fast
+    x.withUnsafeBufferPointer { x in
+        fast.withUnsafeMutableBufferPointer { compact.multiply(x.baseAddress!, into: $0.baseAddress!, accumulate: true) }
+        dense.withUnsafeBufferPointer { a in exact.withUnsafeMutableBufferPointer {
+            BLAS.matrixVector(rows: compact.rows, cols: compact.cols, a: a.baseAddress!, lda: compact.cols,
+                              x: x.baseAddress!, beta: 1, y: $0.baseAddress!)
+        } }
+    }
+    let scale = exact.map(abs).max()!
+    let error = zip(fast, exact).map { abs($0 - $1) }.max()!
+    line("check: %@ %@ %d×%d, max |Δ| / max |y| = %.2e", name, compact.format.rawValue, compact.rows, compact.cols,
+         error / scale)
+}
+/// Greedy decoding of a text prompt with compact and f32 decode weights must agree.
+let text = String(repeating: "The quick brown fox jumps over the lazy dog near the river bank. ", count: 20)
+    + "Tell me a short story about a fox."
+let textPrefill = try model.prefill(loaded.tokenizer.encodeForModel(text), extraCapacity: 32)
+var greedy: [LlamaModel.DecodeWeights: [Int]] = [:]
+for weights in [LlamaModel.DecodeWeights.compact, .f32] {
+    model.decodeWeights = weights
+    greedy[weights] = try model.generate(from: textPrefill, method: nil, maxNewTokens: 24, stopTokens: []).tokens
+}
+model.decodeWeights = .compact
+print("check: greedy 24 tokens, compact == f32 decode: \(greedy[.compact]! == greedy[.f32]!) " +
+      (greedy[.compact]!.map(String.init).joined(separator: " ")))
+
+// MARK: prefill
+
+/// Weight FLOPs per prompt token: every projection once (the LM head runs at the last row only).
+let weightFlopsPerToken = 2.0 * Double(c.layerCount) * Double(c.hiddenSize)
+    * Double((2 * c.headCount + 2 * c.kvHeadCount) * c.headDim + 3 * c.intermediateSize)
+var rng = SeededGenerator(seed: 2024)
+func randomTokens(_ n: Int) -> [Int] { (0..<n).map { _ in Int(rng.next() % UInt64(c.vocabSize)) } }
+
+let lengths = quick ? [1024] : [1024, 4096]
+var prefills: [Int: PrefillResult] = [:]
+for n in lengths {
+    let tokens = randomTokens(n)
+    var result: PrefillResult?
+    let time = try measure(n > 2048 ? max(1, repeats - 1) : repeats) {
+        result = try model.prefill(tokens, extraCapacity: 64)
+    }
+    prefills[n] = result
+    // Attention: q·K and p·V, 2·ctx·d FLOPs each per head, mean causal context n/2.
+    let attentionFlops = 4.0 * Double(n) / 2 * Double(c.headDim * c.headCount * c.layerCount)
+    let gflops = Double(n) * (weightFlopsPerToken + attentionFlops) / time.best / 1e9
+    line("prefill %5d tokens: %7.1f tok/s (median %7.1f)  %6.1f GFLOP/s = %4.0f%% of sgemm ceiling",
+         n, Double(n) / time.best, Double(n) / time.median, gflops, 100 * gflops / sgemm)
+}
+if let first = prefills[1024] {
+    let top = first.lastLogits.enumerated().sorted { $0.element > $1.element }.prefix(3)
+    print("check: prefill 1024 top-3 logits " + top.map { String(format: "%d:%.5f", $0.offset, $0.element) }.joined(separator: " "))
+}
+
+// MARK: decode
+
+for weights in quick ? [LlamaModel.DecodeWeights.compact] : [.compact, .f32] {
+    model.decodeWeights = weights
+    for n in lengths {
+        guard let prefill = prefills[n] else { continue }
+        var generation: Generation?
+        let time = try measure {
+            generation = try model.generate(from: prefill, method: nil, maxNewTokens: 33, stopTokens: [])
+        }
+        let steps = Double(generation!.decodeSteps)
+        // Weights, plus K and V of every cached token (mean context n + 16) at every layer.
+        let kvBytes = Double(2 * (n + 16) * c.headDim * c.kvHeadCount * c.layerCount * 4)
+        let bytes = Double(model.decodeWeightBytesPerStep) + kvBytes
+        let perStep = time.best / steps
+        line("decode @%4d (%@ weights, %3.0f MB/step): %6.2f ms/token (median %6.2f)  %5.1f GB/s = %4.0f%% of read bandwidth",
+             n, weights.rawValue, bytes / 1e6, 1e3 * perStep, 1e3 * time.median / steps, bytes / perStep / 1e9,
+             100 * bytes / perStep / 1e9 / bandwidth)
+        if n == 1024 && weights == .compact {
+            print("check: decode @1024 tokens " + generation!.tokens.prefix(12).map(String.init).joined(separator: " "))
+        }
+    }
+}
+model.decodeWeights = .compact
+
+// MARK: prefill sharing (issue 6)
+
+if quick { exit(0) }
+let methodNames = ["full", "streamingllm", "h2o", "snapkv", "tova", "oracle"]
+let budgets = [64, 128, 256, 512]
+let sweepTokens = randomTokens(2048)
+let onePrefill = try measure(1) { _ = try model.prefill(sweepTokens, extraCapacity: 16) }.best
+let sweep = try timed {
+    let methods = try methodNames.flatMap { name in
+        try budgets.map { try MethodRegistry.make(MethodSpec(name: name), budgetTokens: $0, model: c) }
+    }
+    let needs = methods.reduce(PrefillNeeds.none) { $0.merged(with: $1.prefillNeeds) }
+    let shared = try model.prefill(sweepTokens, extraCapacity: 16, needs: needs)
+    for method in methods {
+        _ = try model.generate(from: shared, method: method, maxNewTokens: 16, stopTokens: [])
+    }
+}
+line("sweep %d methods × %d budgets, 2048-token sample, 16 new tokens: %.2f s = %.2f prefills-equivalent (one prefill %.2f s; 24 separate prefills would be ≥ 24)",
+     methodNames.count, budgets.count, sweep, sweep / onePrefill, onePrefill)
