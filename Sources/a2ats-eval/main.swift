@@ -1,4 +1,6 @@
 import A2ATSHarness
+import A2ATSMethods
+import A2ATSTasks
 import Foundation
 
 /// The `a2ats-eval` command line: finds the subcommand, parses its arguments, runs it, and
@@ -12,6 +14,22 @@ let root = CommandSpec(
     abstract: "Evaluate long-context language models under KV-cache reduction (full, oracle, eviction methods, A²ATS).",
     usage: "a2ats-eval <command> [options]   (a2ats-eval <command> --help for its options)",
     subcommands: subcommands.map { $0.spec })
+
+/// Whether an error is in what was typed (a flag, a method spec, a task name: exit 2) rather
+/// than in a data file, the model or the machine (exit 1), so scripts can tell them apart.
+func isUsageError(_ error: Error) -> Bool {
+    switch error {
+    case is UsageError, TaskError.unknownTask:
+        return true
+    case let error as MethodError:
+        switch error {
+        case .unknownMethod, .unknownParameter, .invalidParameter, .malformedSpec, .budgetRequired: return true
+        case .invalidBudget, .missingStatistics: return false
+        }
+    default:
+        return false
+    }
+}
 
 func fail(_ message: String, status: Int32) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
@@ -39,5 +57,5 @@ do {
 } catch let error as UsageError {
     fail(error.message, status: 2)
 } catch {
-    fail(String(describing: error), status: 1)
+    fail(String(describing: error), status: isUsageError(error) ? 2 : 1)
 }
