@@ -93,6 +93,15 @@ final class RunnerBadInputTests: XCTestCase {
         XCTAssertTrue(text.contains("window") && text.contains("kernel") && text.contains("pooling"), text)
     }
 
+    /// Only building the method finds that SnapKV's kernel must be odd: that too happens
+    /// before results.jsonl is opened.
+    func testInvalidParameterValueFailsBeforeAnyOutput() throws {
+        let (error, text) = failure(try RunnerFixture.configuration(out: RunnerFixture.freshDirectory("bad-value"),
+                                                                    methods: "full,snapkv:kernel=4", budgets: "8"))
+        XCTAssertEqual(error as? MethodError, .invalidParameter(method: "snapkv", name: "kernel", value: "4", expected: "an odd integer"),
+                       text)
+    }
+
     func testMethodWithoutBudgetsIsAUsageError() throws {
         let (error, _) = failure(try RunnerFixture.configuration(out: RunnerFixture.freshDirectory("no-budgets"),
                                                                  methods: "full,snapkv", budgets: ""))

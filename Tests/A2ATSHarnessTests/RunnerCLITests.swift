@@ -69,6 +69,7 @@ final class RunnerCLITests: XCTestCase {
             (runArguments(out: out, methods: "full,snapkvv"), "valid methods: full"),
             (runArguments(out: out, methods: "snapkv:windw=4") + ["--budgets", "8"], "valid parameters: window"),
             (runArguments(out: out, methods: "full,snapkv"), "needs --budgets"),
+            (runArguments(out: out, methods: "snapkv:kernel=4") + ["--budgets", "8"], "expected an odd integer"),
         ]
         for (arguments, message) in cases {
             let exit = try run(arguments)

@@ -62,6 +62,11 @@ public final class EvaluationRunner {
         for item in work {
             for (_, sample) in item.samples { _ = try prompt(for: sample, in: item, context: maxPositions) }
         }
+        // Each method × budget is built once as well (parameters, budget, codebooks), on the first sample.
+        if let item = work.first(where: { !$0.samples.isEmpty }), let sample = item.samples.first?.sample {
+            let promptTokens = try prompt(for: sample, in: item, context: maxPositions).tokenIDs.count
+            for run in methodRuns { _ = try run.instantiate(promptTokens: promptTokens, model: model.config) }
+        }
         let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
         let total = work.reduce(0) { $0 + $1.samples.count } * methodRuns.count
         // Rows of this plan already in the file (a resumed file may hold rows of other plans).
@@ -79,11 +84,7 @@ public final class EvaluationRunner {
                 if pending.isEmpty { continue }
                 let prompt = try prompt(for: sample, in: item, context: maxPositions)
                 let promptTokens = prompt.tokenIDs.count
-                let instances = try pending.map { run -> CacheMethod in
-                    try run.descriptor.instantiate(parameters: run.spec.parameters,
-                                                   budgetTokens: run.budget?.resolve(promptTokens: promptTokens),
-                                                   model: model.config)
-                }
+                let instances = try pending.map { try $0.instantiate(promptTokens: promptTokens, model: model.config) }
                 let needs = instances.reduce(PrefillNeeds.none) { $0.merged(with: $1.prefillNeeds) }
                 let prefill = try model.prefill(prompt.tokenIDs, extraCapacity: task.maxNewTokens, needs: needs)
                 for (run, method) in zip(pending, instances) {
