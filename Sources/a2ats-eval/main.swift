@@ -1,19 +1,35 @@
 import A2ATSHarness
 import A2ATSMethods
+import A2ATSTasks
 import Foundation
 
 /// The `a2ats-eval` command line: finds the subcommand, parses its arguments, runs it, and
 /// turns every error into one `error: …` line (exit 2 for usage errors, 1 otherwise).
 let subcommands: [Subcommand.Type] = [
     RunCommand.self, GenerateCommand.self, ScoreCommand.self, ReportCommand.self, TasksCommand.self, ForwardCommand.self,
-    CalibrateCommand.self, FidelityCommand.self,
 ]
 
 let root = CommandSpec(
     name: "a2ats-eval",
     abstract: "Evaluate long-context language models under KV-cache reduction (full, oracle, eviction methods, A²ATS).",
-    usage: "<command> [options]",
+    usage: "a2ats-eval <command> [options]   (a2ats-eval <command> --help for its options)",
     subcommands: subcommands.map { $0.spec })
+
+/// Whether an error is in what was typed (a flag, a method spec, a task name: exit 2) rather
+/// than in a data file, the model or the machine (exit 1), so scripts can tell them apart.
+func isUsageError(_ error: Error) -> Bool {
+    switch error {
+    case is UsageError, TaskError.unknownTask:
+        return true
+    case let error as MethodError:
+        switch error {
+        case .unknownMethod, .unknownParameter, .invalidParameter, .malformedSpec, .budgetRequired: return true
+        case .invalidBudget, .missingStatistics: return false
+        }
+    default:
+        return false
+    }
+}
 
 func fail(_ message: String, status: Int32) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
@@ -40,9 +56,6 @@ do {
     }
 } catch let error as UsageError {
     fail(error.message, status: 2)
-} catch let error as MethodError {
-    // Method names and parameters come from the command line: a usage error.
-    fail(String(describing: error), status: 2)
 } catch {
-    fail(String(describing: error), status: 1)
+    fail(String(describing: error), status: isUsageError(error) ? 2 : 1)
 }

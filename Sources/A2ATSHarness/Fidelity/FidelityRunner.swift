@@ -62,9 +62,7 @@ public struct FidelityRunner {
                 let n = prompt.tokenIDs.count
                 let probes = try runs.map { run in
                     FidelityProbe.Probe(label: run.canonical + (run.budget.map { "@\($0)" } ?? ""),
-                                        method: try run.descriptor.instantiate(parameters: run.spec.parameters,
-                                                                               budgetTokens: run.budget?.resolve(promptTokens: n),
-                                                                               model: c, resources: codebooks),
+                                        method: try run.instantiate(promptTokens: n, model: c, resources: codebooks),
                                         k: run.budget?.resolve(promptTokens: n) ?? n)
                 }
                 let probe = FidelityProbe(probes: probes, config: c)

@@ -38,7 +38,11 @@ public final class EvaluationRunner {
         for name in config.tasks where !(name.hasSuffix(".jsonl") || FileManager.default.fileExists(atPath: name)) {
             _ = try catalog.task(named: name)
         }
-        let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
+        // Refuse to overwrite before the slow steps; the store checks again when it opens.
+        let resultsPath = (config.outputDirectory as NSString).appendingPathComponent("results.jsonl")
+        if !config.resume, let size = try? FileManager.default.attributesOfItem(atPath: resultsPath)[.size] as? Int, size > 0 {
+            throw ResultsStoreError.existingResults(path: resultsPath)
+        }
 
         log("loading model \(config.modelPath)")
         let loaded = try LanguageModel.load(path: config.modelPath)
@@ -50,27 +54,44 @@ public final class EvaluationRunner {
             try TaskInput.resolve($0, catalog: catalog, configuration: config, tokenizer: loaded.tokenizer,
                                   contextLength: maxPositions)
         }
-        let work = try inputs.map { ($0, try $0.samples(limit: config.samples, shard: config.shard)) }
-        let total = work.reduce(0) { $0 + $1.1.count } * methodRuns.count
-        let progress = ProgressReporter(total: total, alreadyDone: store.resumedRowCount, unit: "rows")
-
-        for (input, samples) in work {
+        let work = try inputs.map { input -> TaskWork in
             let task = input.definition
-            let scorer = try Scorer(task: task)
             let maxPrompt = min(config.maxLength ?? Int.max, maxPositions - task.maxNewTokens)
-            let builder = PromptBuilder(tokenizer: loaded.tokenizer, maxPromptTokens: maxPrompt, chatTemplate: config.chatTemplate)
-            for (_, sample) in samples {
-                let pending = methodRuns.filter { run in
-                    !store.contains(try! ResumeKey(row: Self.keyRow(task: task.name, length: input.generatedLength,
-                                                                    id: sample.id, method: run.canonical, budget: run.budget)))
-                }
+            return TaskWork(input: input, samples: try input.samples(limit: config.samples, shard: config.shard),
+                            builder: PromptBuilder(tokenizer: loaded.tokenizer, maxPromptTokens: maxPrompt,
+                                                   chatTemplate: config.chatTemplate),
+                            scorer: try Scorer(task: task))
+        }
+        // Every prompt is built once before anything is written, so bad data or a prompt the
+        // model cannot hold stops the run before results.jsonl exists, not hours into it.
+        // They are built again below: tokenizing costs little next to a prefill.
+        for item in work {
+            for (_, sample) in item.samples { _ = try prompt(for: sample, in: item, context: maxPositions) }
+        }
+        // Each method × budget is built once as well (parameters, budget, codebooks), on the first sample.
+        if let item = work.first(where: { !$0.samples.isEmpty }), let sample = item.samples.first?.sample {
+            let promptTokens = try prompt(for: sample, in: item, context: maxPositions).tokenIDs.count
+            for run in methodRuns { _ = try run.instantiate(promptTokens: promptTokens, model: model.config, resources: codebooks) }
+        }
+        let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
+        let total = work.reduce(0) { $0 + $1.samples.count } * methodRuns.count
+        // Rows of this plan already in the file (a resumed file may hold rows of other plans).
+        let alreadyDone = work.reduce(0) { count, item in
+            count + item.samples.reduce(0) { sum, entry in
+                sum + methodRuns.filter { store.contains(item.key(id: entry.sample.id, run: $0)) }.count
+            }
+        }
+        let progress = ProgressReporter(total: total, alreadyDone: alreadyDone, unit: "rows", output: log)
+
+        for item in work {
+            let (input, task) = (item.input, item.input.definition)
+            for (_, sample) in item.samples {
+                let pending = methodRuns.filter { !store.contains(item.key(id: sample.id, run: $0)) }
                 if pending.isEmpty { continue }
-                let prompt = try builder.build(sample, task: task)
+                let prompt = try prompt(for: sample, in: item, context: maxPositions)
                 let promptTokens = prompt.tokenIDs.count
-                let instances = try pending.map { run -> CacheMethod in
-                    try run.descriptor.instantiate(parameters: run.spec.parameters,
-                                                   budgetTokens: run.budget?.resolve(promptTokens: promptTokens),
-                                                   model: model.config, resources: codebooks)
+                let instances = try pending.map {
+                    try $0.instantiate(promptTokens: promptTokens, model: model.config, resources: codebooks)
                 }
                 let needs = instances.reduce(PrefillNeeds.none) { $0.merged(with: $1.prefillNeeds) }
                 let prefill = try model.prefill(prompt.tokenIDs, extraCapacity: task.maxNewTokens, needs: needs)
@@ -83,7 +104,7 @@ public final class EvaluationRunner {
                         params: run.parametersJSON,
                         budget: run.budget, budgetTokens: run.budget?.resolve(promptTokens: promptTokens),
                         length: input.generatedLength, prediction: prediction, references: sample.references,
-                        score: 100 * scorer.score(prediction: prediction, sample: sample),
+                        score: 100 * item.scorer.score(prediction: prediction, sample: sample),
                         promptTokens: promptTokens, attendedTokens: generation.attendedTokens,
                         kvBytes: generation.memory.kvBytes, sideBytes: generation.memory.sideBytes,
                         seconds: generation.seconds, prefillSeconds: prefill.seconds, sourceIndex: sample.sourceIndex)
@@ -135,10 +156,32 @@ public final class EvaluationRunner {
         return Outcome(resultsFile: store.path, reportFile: written[0], manifestFile: config.outputDirectory + "/manifest.json", records: records)
     }
 
-    /// The five resume-key fields of a row, as results.jsonl writes them.
-    static func keyRow(task: String, length: Int?, id: String, method: String, budget: Budget?) -> JSONObject {
-        ["task": .string(task), "length": length.map(JSONValue.int) ?? .null, "id": .string(id),
-         "method": .string(method), "budget": budget?.jsonValue ?? .null]
+    /// The prompt of one sample; a prompt over the model's context (not over `--max-length`)
+    /// becomes an error naming the context, the task's answer tokens and the file.
+    private func prompt(for sample: EvalSample, in item: TaskWork, context: Int) throws -> BuiltPrompt {
+        let task = item.input.definition
+        do {
+            return try item.builder.build(sample, task: task)
+        } catch TaskError.promptTooLong(_, _, let tokens, _) where item.builder.maxPromptTokens == context - task.maxNewTokens {
+            throw RunError.promptExceedsContext(task: task.name, id: sample.id, file: item.input.dataFile, promptTokens: tokens,
+                                                maxNewTokens: task.maxNewTokens, context: context)
+        }
+    }
+}
+
+/// One task ready to run: its samples in this shard, how to prompt and how to score them.
+struct TaskWork {
+    let input: TaskInput
+    let samples: [(index: Int, sample: EvalSample)]
+    let builder: PromptBuilder
+    let scorer: Scorer
+
+    /// The resume key of one sample × method × budget, built from the five fields exactly
+    /// as results.jsonl writes them (all present, so building it cannot fail).
+    func key(id: String, run: MethodRun) -> ResumeKey {
+        let row: JSONObject = ["task": .string(input.definition.name), "length": input.generatedLength.map(JSONValue.int) ?? .null,
+                               "id": .string(id), "method": .string(run.canonical), "budget": run.budget?.jsonValue ?? .null]
+        return try! ResumeKey(row: row)
     }
 }
 

@@ -1,4 +1,5 @@
 import A2ATSMethods
+import A2ATSModel
 import A2ATSSupport
 import A2ATSReports
 import A2ATSTasks
@@ -67,6 +68,12 @@ struct MethodRun {
             if value == "true" || value == "false" { return (parameter.name, .bool(value == "true")) }
             return (parameter.name, .string(value))
         })
+    }
+
+    /// The method for one sample, its budget resolved against the sample's prompt.
+    func instantiate(promptTokens: Int, model: ModelConfig, resources: MethodResources?) throws -> CacheMethod {
+        try descriptor.instantiate(parameters: spec.parameters, budgetTokens: budget?.resolve(promptTokens: promptTokens),
+                                   model: model, resources: resources)
     }
 
     /// Every method × budget pair; budget-free methods run once whatever the list holds.
