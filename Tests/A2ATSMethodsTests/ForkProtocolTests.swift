@@ -1,0 +1,195 @@
+import Foundation
+import A2ATSModel
+import A2ATSMethods
+import A2ATSTensor
+import XCTest
+
+/// The cache-method protocol end to end through the real forward pass (issue 6, "Tests must show"):
+/// `full` through the protocol equals no method; `oracle` with a budget covering the context equals
+/// `full`; decoding a fork of one shared prefill equals decoding a fresh prefill per method; and the
+/// attended tokens that `Generation` reports equal an independent count taken by a wrapper method
+/// around the selections, within the contract's bound.
+///
+/// Independent references: the model's own `method: nil` path (no protocol calls at all), a fresh
+/// prefill per method, and `CountingMethod` below, which counts distinct selected indices itself.
+final class ForkProtocolTests: XCTestCase {
+    /// The tiny Q4_1 fixture (2 layers, 4 heads / 2 KV heads, vocab 299, context 256): decode runs
+    /// the compact Q4_1 matrices, as the default model does.
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../Fixtures/tiny-llama-q4_1.gguf").standardized.path
+    /// Every method that needs no offline structures (a2ats needs calibrated codebooks).
+    static let forkable = ["streamingllm", "h2o", "snapkv", "pyramidkv", "knorm", "tova", "corm", "oracle"]
+    static let maxNewTokens = 8
+
+    var model: LlamaModel!
+
+    override func setUpWithError() throws {
+        model = try LlamaModel(source: GGUFModelSource(path: Self.fixture))
+    }
+
+    /// A fixed pseudo-random prompt of `count` tokens (BOS = 1 first), avoiding the special ids.
+    func prompt(_ count: Int, seed: UInt64 = 5) -> [Int] {
+        var rng = SeededGenerator(seed: seed)
+        return [1] + (1..<count).map { _ in Int.random(in: 3..<model.config.vocabSize, using: &rng) }
+    }
+
+    func make(_ name: String, budget: Int?, parameters: [String: String] = [:]) throws -> CacheMethod {
+        try MethodRegistry.make(MethodSpec(name: name, parameters: parameters), budgetTokens: budget, model: model.config)
+    }
+
+    func testFullThroughProtocolEqualsNoMethod() throws {
+        for seed: UInt64 in [5, 6] {
+            let prefill = try model.prefill(prompt(60, seed: seed), extraCapacity: Self.maxNewTokens)
+            let plain = try model.generate(from: prefill, method: nil, maxNewTokens: Self.maxNewTokens, stopTokens: [])
+            let full = try model.generate(from: prefill, method: make("full", budget: nil),
+                                          maxNewTokens: Self.maxNewTokens, stopTokens: [])
+            XCTAssertEqual(plain.tokens.count, Self.maxNewTokens)
+            XCTAssertEqual(full.tokens, plain.tokens, "seed \(seed)")
+            XCTAssertEqual(full.attendedTokens, plain.attendedTokens, "seed \(seed)")
+            XCTAssertEqual(full.decodeSteps, Self.maxNewTokens - 1)
+        }
+    }
+
+    func testOracleWithBudgetCoveringTheContextEqualsFull() throws {
+        let n = 60
+        let prefill = try model.prefill(prompt(n), extraCapacity: Self.maxNewTokens)
+        let full = try model.generate(from: prefill, method: nil, maxNewTokens: Self.maxNewTokens, stopTokens: [])
+        for budget in [n + Self.maxNewTokens, model.config.maxPositions] {
+            let oracle = try model.generate(from: prefill, method: make("oracle", budget: budget),
+                                            maxNewTokens: Self.maxNewTokens, stopTokens: [])
+            XCTAssertEqual(oracle.tokens, full.tokens, "oracle B=\(budget)")
+            XCTAssertEqual(oracle.attendedTokens, full.attendedTokens, "oracle B=\(budget)")
+        }
+        // Full attention reads prompt + decoded-so-far tokens: mean over steps of n+1 … n+7.
+        XCTAssertEqual(full.attendedTokens, Double(n) + Double(Self.maxNewTokens) / 2, accuracy: 1e-12)
+    }
+
+    /// One prefill (with the union of the statistics every method needs), then methods A, B, …, and
+    /// the first ones again on the same `PrefillResult`, against a fresh prefill per method.
+    func testForkedDecodingEqualsFreshPrefill() throws {
+        let tokens = prompt(100)
+        for budget in [12, 40] {
+            let methods = try Self.forkable.map { try make($0, budget: budget) }
+            let needs = methods.map(\.prefillNeeds).reduce(PrefillNeeds.none) { $0.merged(with: $1) }
+            let shared = try model.prefill(tokens, extraCapacity: Self.maxNewTokens, needs: needs)
+            let order = Self.forkable + Self.forkable.prefix(3)
+            var forked: [String: Generation] = [:]
+            for name in order {
+                let generation = try model.generate(from: shared, method: make(name, budget: budget),
+                                                    maxNewTokens: Self.maxNewTokens, stopTokens: [])
+                if let earlier = forked[name] {
+                    XCTAssertEqual(generation.tokens, earlier.tokens, "\(name) B=\(budget): second fork differs from the first")
+                    XCTAssertEqual(generation.attendedTokens, earlier.attendedTokens, "\(name) B=\(budget)")
+                }
+                forked[name] = generation
+            }
+            for name in Self.forkable {
+                let method = try make(name, budget: budget)
+                let fresh = try model.prefill(tokens, extraCapacity: Self.maxNewTokens, needs: method.prefillNeeds)
+                let alone = try model.generate(from: fresh, method: method, maxNewTokens: Self.maxNewTokens, stopTokens: [])
+                let fork = try XCTUnwrap(forked[name])
+                XCTAssertEqual(fork.tokens, alone.tokens, "\(name) B=\(budget): fork vs fresh prefill")
+                XCTAssertEqual(fork.attendedTokens, alone.attendedTokens, "\(name) B=\(budget): fork vs fresh prefill")
+                XCTAssertEqual(fork.memory, alone.memory, "\(name) B=\(budget): fork vs fresh prefill")
+                XCTAssertLessThan(fork.attendedTokens, Double(tokens.count), "\(name) B=\(budget) must read less than full")
+            }
+        }
+    }
+
+    /// `Generation.attendedTokens` equals the mean of the wrapper's own count of distinct selected
+    /// tokens; the generated tokens are those of the unwrapped method; and every step's count
+    /// respects the contract bound.
+    func testAttendedTokensEqualIndependentCountWithinBound() throws {
+        let tokens = prompt(100)
+        let n = tokens.count
+        let g = model.config.groupSize
+        let cases: [(String, [String: String], Int?)] =
+            [("full", [:], nil), ("oracle", ["sinks": "4", "window": "8"], 10)]
+            + Self.forkable.flatMap { name in [(name, [:], 12), (name, [:], 40)] }
+        let needs = try cases.map { try make($0.0, budget: $0.2, parameters: $0.1).prefillNeeds }
+            .reduce(PrefillNeeds.none) { $0.merged(with: $1) }
+        let shared = try model.prefill(tokens, extraCapacity: Self.maxNewTokens, needs: needs)
+        for (name, parameters, budget) in cases {
+            let label = "\(name)\(parameters) B=\(budget.map(String.init) ?? "-")"
+            let counting = CountingMethod(try make(name, budget: budget, parameters: parameters))
+            let counted = try model.generate(from: shared, method: counting, maxNewTokens: Self.maxNewTokens, stopTokens: [])
+            let plain = try model.generate(from: shared, method: make(name, budget: budget, parameters: parameters),
+                                           maxNewTokens: Self.maxNewTokens, stopTokens: [])
+            XCTAssertEqual(counted.tokens, plain.tokens, "\(label): the wrapper must not change decoding")
+            XCTAssertEqual(counting.steps.count, (Self.maxNewTokens - 1) * model.config.layerCount, label)
+            XCTAssertEqual(counted.attendedTokens, counting.meanAttended, "\(label): reported vs counted")
+            XCTAssertEqual(counted.attendedTokens, plain.attendedTokens, label)
+
+            let sinks = Int(parameters["sinks"] ?? "0")!, window = Int(parameters["window"] ?? "0")!
+            for step in counting.steps {
+                let decoded = step.cacheLength - n   // generated tokens in the cache, the current one included
+                for count in step.counts {
+                    guard let budget else {
+                        XCTAssertEqual(count, step.cacheLength, label)
+                        continue
+                    }
+                    switch name {
+                    case "oracle": XCTAssertLessThanOrEqual(count, g * budget + sinks + window, label)
+                    case "streamingllm", "h2o", "tova", "corm": XCTAssertLessThanOrEqual(count, budget, label)
+                    case "snapkv", "knorm": XCTAssertLessThanOrEqual(count, budget + decoded, label)
+                    case "pyramidkv": break   // per-layer budgets; the layer mean is checked below
+                    default: XCTFail("no bound for \(name)")
+                    }
+                }
+            }
+            if name == "pyramidkv", let budget {
+                for position in Set(counting.steps.map(\.cacheLength)) {
+                    let rows = counting.steps.filter { $0.cacheLength == position }
+                    let total = rows.flatMap(\.counts).reduce(0, +)
+                    let mean = Double(total) / Double(rows.count * model.config.kvHeadCount)
+                    XCTAssertLessThanOrEqual(mean, Double(budget + position - n), label)
+                }
+            }
+        }
+    }
+}
+
+/// Forwards every call to `inner` and records, per `select`, the number of distinct cached tokens
+/// each KV head was given (all of them for a nil entry). Its mean is the contract's
+/// `attended_tokens`, computed here without the engine's own counter.
+final class CountingMethod: CacheMethod {
+    struct Step {
+        let layer: Int
+        let cacheLength: Int
+        let counts: [Int]
+    }
+
+    let inner: CacheMethod
+    private(set) var steps: [Step] = []
+
+    init(_ inner: CacheMethod) { self.inner = inner }
+
+    var kind: CacheMethodKind { inner.kind }
+    var prefillNeeds: PrefillNeeds { inner.prefillNeeds }
+
+    func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
+        try inner.didPrefill(layer: layer, cache: cache, statistics: statistics)
+    }
+
+    func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
+        let selection = inner.select(query, cache: cache)
+        let counts = selection.perKVHead.map { list -> Int in
+            guard let list else { return cache.length }
+            XCTAssertTrue(list.allSatisfy { $0 >= 0 && Int($0) < cache.length }, "selection outside the cache")
+            return Set(list).count
+        }
+        steps.append(Step(layer: query.layer, cacheLength: cache.length, counts: counts))
+        return selection
+    }
+
+    func didAttend(_ query: DecodeQuery, selection: TokenSelection, weights: AttentionWeights) {
+        inner.didAttend(query, selection: selection, weights: weights)
+    }
+
+    func memoryFootprint(cache: KVCache) -> MemoryFootprint { inner.memoryFootprint(cache: cache) }
+
+    var meanAttended: Double {
+        let slots = steps.reduce(0) { $0 + $1.counts.count }
+        return slots == 0 ? 0 : Double(steps.reduce(0) { $0 + $1.counts.reduce(0, +) }) / Double(slots)
+    }
+}

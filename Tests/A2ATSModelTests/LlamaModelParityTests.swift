@@ -1,0 +1,124 @@
+import Foundation
+import XCTest
+@testable import A2ATSModel
+
+/// Golden-logit parity of the forward pass (issue 3, part 6).
+///
+/// Independent reference: `scripts/reference_forward.py`, a float64 NumPy Llama forward over the
+/// same GGUF files (weights dequantized by the PyPI `gguf` package), which wrote every position's
+/// logits of two token sequences (7 and 40 tokens) into `Tests/Fixtures/tiny-llama-*.logits.json`
+/// (see `scripts/make_tiny_fixtures.py`). All logits are compared, not only the top ones.
+///
+/// Tolerance: relative 1e-4 with denominator max(|a|, |b|, floor), where the floor is 5% of the
+/// largest |logit| of the row. The floor only matters for logits near zero, whose f32 rounding
+/// error is set by the size of the row's terms rather than by the logit itself; without it a
+/// logit of 1e-5 would demand an absolute error of 1e-9, below f32 resolution of the sums.
+final class LlamaModelParityTests: XCTestCase {
+    static let formats = ["f32", "q8_0", "q4_1"]
+    static let relativeTolerance = 1e-4
+    static let floorFraction = 5e-2
+
+    /// Prefill with all logits vs the NumPy reference, every position and every vocabulary entry.
+    func testPrefillLogitsMatchNumPyReference() throws {
+        for format in Self.formats {
+            let model = try Self.load(format)
+            for (s, sequence) in try Self.sequences(format).enumerated() {
+                let result = try model.prefill(sequence.tokens, allLogits: true)
+                let logits = try XCTUnwrap(result.allLogits)
+                XCTAssertEqual(logits.count, sequence.logits.count * model.config.vocabSize)
+                var worst = Worst()
+                for (row, expected) in sequence.logits.enumerated() {
+                    let actual = logits[(row * model.config.vocabSize)..<((row + 1) * model.config.vocabSize)]
+                    worst.merge(Self.compare(Array(actual), expected))
+                }
+                let label = "\(format) sequence \(s) (\(sequence.tokens.count) tokens), prefill vs NumPy"
+                print("\(label): max abs diff \(worst.abs), max rel diff \(worst.rel)")
+                XCTAssertLessThanOrEqual(worst.rel, Self.relativeTolerance, label)
+                let last = Array(logits[((sequence.logits.count - 1) * model.config.vocabSize)...])
+                XCTAssertEqual(result.lastLogits, last, "\(label): lastLogits is the last row of allLogits")
+            }
+        }
+    }
+
+    /// Prefill of the first k tokens, then one decode step per remaining token: each step's logits
+    /// must equal the all-positions prefill (f32, BLAS) and the NumPy reference. This checks the KV
+    /// cache, RoPE at true positions, and the compact Q8_0/Q4_1 decode matrices against f32 prefill.
+    func testDecodeStepsMatchPrefillAndReference() throws {
+        for format in Self.formats {
+            let model = try Self.load(format)
+            let vocab = model.config.vocabSize
+            for sequence in try Self.sequences(format) {
+                let n = sequence.tokens.count
+                let full = try XCTUnwrap(try model.prefill(sequence.tokens, allLogits: true).allLogits)
+                for k in Set([1, n / 2, n - 1]) {
+                    let prefix = try model.prefill(Array(sequence.tokens[0..<k]), extraCapacity: n - k)
+                    let decoder = Decoder(model: model, capacity: prefix.cache.capacity)
+                    var versusPrefill = Worst(), versusReference = Worst()
+                    for position in k..<n {
+                        decoder.step(token: sequence.tokens[position], cache: prefix.cache, method: nil)
+                        XCTAssertEqual(prefix.cache.length, position + 1)
+                        let expected = full[(position * vocab)..<((position + 1) * vocab)].map(Double.init)
+                        versusPrefill.merge(Self.compare(decoder.logits, expected))
+                        versusReference.merge(Self.compare(decoder.logits, sequence.logits[position]))
+                    }
+                    let label = "\(format) n=\(n) prefill \(k) + decode \(n - k)"
+                    print("\(label): vs prefill max abs \(versusPrefill.abs) rel \(versusPrefill.rel); "
+                          + "vs NumPy max abs \(versusReference.abs) rel \(versusReference.rel)")
+                    XCTAssertLessThanOrEqual(versusPrefill.rel, Self.relativeTolerance, "\(label) vs prefill")
+                    XCTAssertLessThanOrEqual(versusReference.rel, Self.relativeTolerance, "\(label) vs NumPy")
+                }
+            }
+        }
+    }
+
+    /// Prefill rejects what it cannot hold.
+    func testPrefillRejectsEmptyAndTooLongPrompts() throws {
+        let model = try Self.load("f32")
+        XCTAssertThrowsError(try model.prefill([]))
+        XCTAssertThrowsError(try model.prefill([1], extraCapacity: model.config.maxPositions))
+    }
+
+    // MARK: - Support
+
+    struct Sequence {
+        let tokens: [Int]
+        let logits: [[Double]]
+    }
+
+    /// Largest absolute and relative differences seen.
+    struct Worst {
+        var abs = 0.0, rel = 0.0
+        mutating func merge(_ other: Worst) {
+            abs = max(abs, other.abs)
+            rel = max(rel, other.rel)
+        }
+    }
+
+    static func load(_ format: String) throws -> LlamaModel {
+        try LlamaModel(source: GGUFModelSource(path: GGUFFixtures.path("tiny-llama-\(format).gguf")))
+    }
+
+    static func sequences(_ format: String) throws -> [Sequence] {
+        let json = try GGUFFixtures.json("tiny-llama-\(format).logits.json")
+        let items = try XCTUnwrap(json["sequences"] as? [[String: Any]])
+        return try items.map { item in
+            let tokens = try XCTUnwrap(item["tokens"] as? [NSNumber]).map(\.intValue)
+            let logits = try XCTUnwrap(item["logits"] as? [[NSNumber]]).map { $0.map(\.doubleValue) }
+            XCTAssertEqual(tokens.count, logits.count)
+            return Sequence(tokens: tokens, logits: logits)
+        }
+    }
+
+    /// Differences of one row of logits, relative to max(|a|, |b|, floor·max|row|).
+    static func compare(_ actual: [Float], _ expected: [Double]) -> Worst {
+        precondition(actual.count == expected.count)
+        let floor = floorFraction * (expected.map(Swift.abs).max() ?? 0)
+        var worst = Worst()
+        for (a, e) in zip(actual.map(Double.init), expected) {
+            let diff = Swift.abs(a - e)
+            worst.abs = max(worst.abs, diff)
+            worst.rel = max(worst.rel, diff / max(Swift.abs(a), Swift.abs(e), floor))
+        }
+        return worst
+    }
+}
