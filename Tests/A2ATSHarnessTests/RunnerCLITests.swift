@@ -129,12 +129,16 @@ final class RunnerCLITests: XCTestCase {
     /// The variables examples/slurm-array.sh and examples/k8s-indexed-job.yaml rely on: shard
     /// directories from both schedulers merge into the whole run with `report`.
     func testSchedulerVariablesShardTheRunAndReportMergesThem() throws {
-        // Slurm, without --out: the default directory gets a per-shard suffix.
-        let slurm = try run(["run", "--model", RunnerFixture.model, "--tasks-dir", RunnerFixture.taskDirectory,
-                             "--task", RunnerFixture.rulerFile, "--methods", "full"],
-                            environment: ["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_COUNT": "2"])
+        let slurmEnvironment = ["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_COUNT": "2"]
+        // Without --out a shard would land in a directory of its own start time: refused.
+        let unnamed = try run(["run", "--model", RunnerFixture.model, "--tasks-dir", RunnerFixture.taskDirectory,
+                               "--task", RunnerFixture.rulerFile, "--methods", "full"], environment: slurmEnvironment)
+        XCTAssertEqual(unnamed.status, 2, unnamed.stderr)
+        XCTAssertTrue(unnamed.stderr.contains("--out"), unnamed.stderr)
+        // Slurm, with --out per array index as examples/slurm-array.sh writes it.
+        let slurmOut = directory + "/runs/x/shard-1"
+        let slurm = try run(runArguments(out: slurmOut), environment: slurmEnvironment)
         XCTAssertEqual(slurm.status, 0, slurm.stderr)
-        let slurmOut = directory + "/runs/latest/shard-1-of-2"
         let slurmRows = try RunnerFixture.rows(slurmOut + "/results.jsonl")
         XCTAssertEqual(slurmRows.map { $0["id"]?.stringValue }, ["1", "3", "5"])
         let manifest = try String(contentsOfFile: slurmOut + "/manifest.json", encoding: .utf8)

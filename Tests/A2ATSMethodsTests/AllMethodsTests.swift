@@ -15,6 +15,19 @@ final class AllMethodsTests: XCTestCase {
     /// Eviction methods that evict while decoding, so that a head never holds more than B.
     let boundedWhileDecoding: Set = ["streamingllm", "h2o", "tova", "corm"]
 
+    /// A²ATS codebooks calibrated on random keys of this test's shape (what the harness's
+    /// codebook store does with a real model's keys).
+    final class SyntheticCodebooks: MethodResources {
+        let model: ModelConfig
+        init(model: ModelConfig) { self.model = model }
+        func codebooks(_ configuration: CodebookConfiguration) throws -> CodebookSet {
+            try A2ATSFixture.codebooks(config: model, keys: A2ATSFixture.gaussian((configuration.centroids + 100) * model.headDim, seed: 3),
+                                       queries: A2ATSFixture.gaussian(200 * model.headDim, seed: 4), configuration: configuration)
+        }
+    }
+
+    lazy var codebookSource = SyntheticCodebooks(model: model)
+
     func testEveryMethodHonoursTheProtocol() throws {
         for descriptor in MethodRegistry.descriptors {
             for budget in [1, 5, 16, 47, promptLength, promptLength + steps] {
@@ -27,7 +40,7 @@ final class AllMethodsTests: XCTestCase {
     private func check(_ descriptor: MethodDescriptor, budget: Int?) throws {
         let label = "\(descriptor.name) B=\(budget.map(String.init) ?? "-")"
         var rng = SeededGenerator(seed: 21)
-        let method = try descriptor.instantiate(parameters: [:], budgetTokens: budget, model: model)
+        let method = try descriptor.instantiate(parameters: [:], budgetTokens: budget, model: model, resources: codebookSource)
         XCTAssertEqual(method.kind, descriptor.kind, label)
         let cache = makeCache(model, tokens: promptLength) { _, _, _ in rng.vector(8) }
         let statistics = randomStatistics(needs: method.prefillNeeds, rng: &rng)
