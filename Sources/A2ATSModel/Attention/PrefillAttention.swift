@@ -44,14 +44,20 @@ struct PrefillAttention {
         BLAS.threadCount = 1
         defer { BLAS.threadCount = savedThreads }
         let workers = min(heads, Self.workerCount)
+        // Work units are (head, block) pairs, so 9 heads on 2 cores do not leave one core idle
+        // for a ninth head; accumulated attention sums over a head's blocks into one row, so
+        // then a unit is a whole head (one writer per row).
+        let unitsPerHead = accumulate ? 1 : (count + blockRows - 1) / blockRows
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let scores = scratch.pointer + worker * (blockRows * count + blockRows)
             let inverseSums = scores + blockRows * count
-            for head in stride(from: worker, to: heads, by: workers) {
+            for unit in 0..<heads * unitsPerHead where owner(unit, workers: workers) == worker {
+                let head = unit / unitsPerHead
                 let kvHead = head / config.groupSize
                 let keys = cache.keys(layer: layer, kvHead: kvHead)
                 let values = cache.values(layer: layer, kvHead: kvHead)
-                for blockStart in stride(from: 0, to: count, by: blockRows) {
+                let firstBlock = unit % unitsPerHead, blockStride = unitsPerHead
+                for blockStart in stride(from: firstBlock * blockRows, to: count, by: blockStride * blockRows) {
                     let rows = min(blockRows, count - blockStart)
                     let columns = blockStart + rows
                     BLAS.multiplyTransposedB(m: rows, n: columns, k: d, alpha: scale,
@@ -88,6 +94,14 @@ struct PrefillAttention {
             }
         }
     }
+}
+
+/// The worker of a unit, dealt boustrophedon (0 1 1 0 0 1 …): causal blocks grow in cost, so a
+/// plain round robin would hand the last worker the dearer block of every pair.
+@inline(__always)
+private func owner(_ unit: Int, workers: Int) -> Int {
+    let lap = unit / workers, seat = unit % workers
+    return lap % 2 == 0 ? seat : workers - 1 - seat
 }
 
 /// A raw pointer that may cross into `concurrentPerform`; each worker writes disjoint rows.
