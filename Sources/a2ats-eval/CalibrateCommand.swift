@@ -2,6 +2,7 @@ import A2ATSHarness
 import A2ATSMethods
 import A2ATSModel
 import A2ATSSupport
+import Foundation
 
 /// `calibrate`: builds A²ATS codebooks for a model once; runs reuse them.
 enum CalibrateCommand: Subcommand {
@@ -22,6 +23,8 @@ enum CalibrateCommand: Subcommand {
                        defaultValue: "true"),
             OptionSpec("b", valueName: "n", help: "WRoPE relative position b", defaultValue: "2048"),
             OptionSpec("force", kind: .flag, help: "calibrate again even if the codebook file exists"),
+            OptionSpec("ablations", kind: .flag,
+                       help: "also calibrate the two ablations (wrope=false, query-aware=false) from the same forward pass"),
         ])
 
     static func execute(_ arguments: ParsedArguments) throws {
@@ -45,13 +48,21 @@ enum CalibrateCommand: Subcommand {
         let loaded = try LanguageModel.load(path: arguments.value("model") ?? LanguageModel.defaultModelPath)
         let store = CodebookStore(model: loaded, modelSHA256: try SHA256.hexDigest(ofFile: loaded.weightsFile), options: options,
                                   log: ProgressReporter.standardError)
-        let file = store.path(for: configuration)
-        if arguments.flag("force") {
-            try store.calibrate(configuration)
-        } else {
-            _ = try store.codebooks(configuration)
+        var configurations = [configuration]
+        if arguments.flag("ablations") {
+            var naive = configuration, plain = configuration
+            naive.wrope = false
+            plain.queryAware = false
+            configurations += [naive, plain]
         }
-        print("codebooks: \(file)")
-        print("manifest:  \(CodebookFile.manifestPath(for: file))")
+        let missing = configurations.filter {
+            arguments.flag("force") || !FileManager.default.fileExists(atPath: store.path(for: $0))
+        }
+        if !missing.isEmpty { try store.calibrate(missing) }
+        for configuration in configurations {
+            let file = store.path(for: configuration)
+            print("codebooks: \(file)")
+            print("manifest:  \(CodebookFile.manifestPath(for: file))")
+        }
     }
 }

@@ -48,40 +48,52 @@ public final class CodebookStore: MethodResources {
     /// Runs the calibration for `configuration` and writes the codebook file and its manifest.
     @discardableResult
     public func calibrate(_ configuration: CodebookConfiguration) throws -> CodebookSet {
-        var options = self.options
-        options.configuration = configuration
+        try calibrate([configuration])[0]
+    }
+
+    /// Calibrates several configurations (e.g. A²ATS and its ablations) from one forward pass
+    /// over the calibration text; writes each codebook file and its manifest.
+    @discardableResult
+    public func calibrate(_ configurations: [CodebookConfiguration]) throws -> [CodebookSet] {
         let config = model.config
-        let file = path(for: configuration)
-        let started = Date()
         let sequenceCount = max(1, options.tokens / options.sequenceLength)
-        let sequences = try CalibrationCorpus.sequences(count: sequenceCount, length: min(options.sequenceLength, config.maxPositions),
+        let sequenceLength = min(options.sequenceLength, config.maxPositions)
+        let sequences = try CalibrationCorpus.sequences(count: sequenceCount, length: sequenceLength,
                                                         tokenizer: model.tokenizer, seed: options.seed)
         let textChecksum = SHA256.hexDigest(of: Data(sequences.flatMap { $0 }.map { String($0) }.joined(separator: ",").utf8))
-        var collected: [[CalibrationSamples]]?
-        let calibrator = Calibrator(options: options, modelFingerprint: String(modelSHA256.prefix(16)),
-                                    layerCount: config.layerCount, kvHeadCount: config.kvHeadCount, headDim: config.headDim)
-        var set = try calibrator.run(workDirectory: file + ".layers", samples: { [self] layer in
-            if collected == nil {
-                log("calibration: running \(sequenceCount) × \(options.sequenceLength) tokens through the model")
-                collected = try CalibrationCollector(model: model.model, configuration: configuration, queryStride: 4)
-                    .collect(sequences: sequences) { self.log("calibration: sequence \($0)/\(sequenceCount)") }
-            }
-            return collected![layer]
-        }, progress: { [self] event in
-            switch event {
-            case .layerReused(let layer): log("calibration: layer \(layer) reused from an earlier run")
-            case .layerFinished(let layer, let seconds):
-                log(String(format: "calibration: layer %d/%d done in %.1f s", layer + 1, config.layerCount, seconds))
-            case .iteration: break
-            }
-        })
-        set.metadata["calibration_text"] = "RULER essay haystack (Data/essay.txt) mixed with random UUIDs, tokenized"
-        set.metadata["calibration_tokens_sha256"] = .string(textChecksum)
-        set.metadata["model_sha256"] = .string(modelSHA256)
-        set.metadata["seconds"] = .double(Date().timeIntervalSince(started))
-        try CodebookFile.write(set, to: file)
-        try? FileManager.default.removeItem(atPath: file + ".layers")
-        return set
+        var collected: [CalibrationCollector.Variant: [[CalibrationSamples]]]?
+        return try configurations.map { configuration in
+            var options = self.options
+            options.configuration = configuration
+            let file = path(for: configuration)
+            let started = Date()
+            let calibrator = Calibrator(options: options, modelFingerprint: String(modelSHA256.prefix(16)),
+                                        layerCount: config.layerCount, kvHeadCount: config.kvHeadCount, headDim: config.headDim)
+            let set = try calibrator.run(workDirectory: file + ".layers", samples: { [self] layer in
+                if collected == nil {
+                    log("calibration: running \(sequenceCount) × \(sequenceLength) tokens through the model")
+                    collected = try CalibrationCollector(model: model.model, queryStride: 4)
+                        .collect(sequences: sequences, for: configurations) { self.log("calibration: sequence \($0)/\(sequenceCount)") }
+                }
+                return collected![CalibrationCollector.Variant(configuration)]![layer]
+            }, progress: { [self] event in
+                switch event {
+                case .layerReused(let layer): log("calibration: \(configuration.fileName) layer \(layer) reused from an earlier run")
+                case .layerFinished(let layer, let seconds):
+                    log(String(format: "calibration: %@ layer %d/%d done in %.1f s", configuration.fileName, layer + 1,
+                               config.layerCount, seconds))
+                case .iteration: break
+                }
+            })
+            set.metadata["calibration_text"] = "RULER essay haystack (Data/essay.txt) mixed with random UUIDs, tokenized"
+            set.metadata["calibration_tokens_sha256"] = .string(textChecksum)
+            set.metadata["model_sha256"] = .string(modelSHA256)
+            set.metadata["seconds"] = .double(Date().timeIntervalSince(started))
+            try CodebookFile.write(set, to: file)
+            try? FileManager.default.removeItem(atPath: file + ".layers")
+            loaded[file] = set
+            return set
+        }
     }
 
     private func expectation(_ configuration: CodebookConfiguration) -> CodebookExpectation {
