@@ -7,8 +7,9 @@ import XCTest
 /// contract.md's Slurm / Kubernetes shard variables, checked on the built debug binary the
 /// way a user's script or a scheduler sees it.
 final class RunnerCLITests: XCTestCase {
-    private static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/a2ats-eval").path
+    /// The CLI built beside this test bundle (same configuration: debug, or release in CI).
+    private static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("a2ats-eval").path
     /// Scheduler variables of the machine running the tests must not leak into the runs.
     private static let schedulerVariables = ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT",
                                              "JOB_COMPLETION_INDEX", "A2ATS_SHARDS"]
@@ -49,6 +50,18 @@ final class RunnerCLITests: XCTestCase {
     }
 
     /// A run of the fixture file on the tiny model with full attention only (fast).
+    /// `--help` names every subcommand the issues ask for, and each one's own help works.
+    func testHelpListsEverySubcommand() throws {
+        let help = try run(["--help"])
+        XCTAssertEqual(help.status, 0, help.stderr)
+        for command in ["run", "generate", "score", "report", "tasks", "forward", "calibrate", "fidelity"] {
+            XCTAssertTrue(help.stdout.contains("  \(command) "), "--help lacks \(command)")
+            let own = try run([command, "--help"])
+            XCTAssertEqual(own.status, 0, "\(command) --help: \(own.stderr)")
+            XCTAssertTrue(own.stdout.contains("USAGE: a2ats-eval \(command)"), own.stdout)
+        }
+    }
+
     private func runArguments(out: String, task: String = RunnerFixture.rulerFile, methods: String = "full") -> [String] {
         ["run", "--model", RunnerFixture.model, "--tasks-dir", RunnerFixture.taskDirectory, "--task", task,
          "--methods", methods, "--out", out]
