@@ -30,9 +30,9 @@ enum GenerateCommand: Subcommand {
         var catalog = try TaskCatalog.builtIn()
         if let directory = arguments.value("tasks-dir") { try catalog.load(directory: directory) }
         let task = try catalog.task(named: name)
-        // Only the tokenizer is needed: generation may target lengths beyond the model's context.
-        let loaded = try LanguageModel.load(path: arguments.value("model") ?? LanguageModel.defaultModelPath)
-        let generated = try RulerGenerator(task: task, tokenizer: loaded.tokenizer).generate(length: length, samples: samples, seed: seed)
+        // Only the tokenizer: generation may target lengths beyond the model's context.
+        let tokenizer = try LanguageModel.loadTokenizer(path: arguments.value("model") ?? LanguageModel.defaultModelPath)
+        let generated = try RulerGenerator(task: task, tokenizer: tokenizer).generate(length: length, samples: samples, seed: seed)
         try RulerGenerator.write(generated, to: out)
         print("wrote \(generated.count) samples of \(name) at length \(length) to \(out)")
     }

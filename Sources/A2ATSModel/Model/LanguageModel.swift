@@ -30,6 +30,27 @@ public final class LanguageModel {
 
     /// Loads a GGUF file, or the single GGUF inside a directory.
     public static func load(path: String) throws -> LanguageModel {
+        let (location, weightsFile) = try resolve(path)
+        let source = try GGUFModelSource(path: weightsFile)
+        return LanguageModel(location: location, weightsFile: weightsFile, model: try LlamaModel(source: source),
+                             tokenizer: try tokenizer(of: source))
+    }
+
+    /// Only the model's tokenizer (no weights are dequantized): enough to generate tasks at
+    /// lengths beyond what the model can run.
+    public static func loadTokenizer(path: String) throws -> BPETokenizer {
+        try tokenizer(of: GGUFModelSource(path: resolve(path).weightsFile))
+    }
+
+    private static func tokenizer(of source: GGUFModelSource) throws -> BPETokenizer {
+        try BPETokenizer(tokens: source.tokenizerTokens, merges: source.tokenizerMerges,
+                         tokenTypes: source.tokenTypes, preTokenizer: source.preTokenizer,
+                         bosTokenID: source.bosTokenID, eosTokenID: source.eosTokenID,
+                         addBOS: source.addBOS, chatTemplate: source.chatTemplate)
+    }
+
+    /// The absolute location the user named and the GGUF file to read in it.
+    private static func resolve(_ path: String) throws -> (location: String, weightsFile: String) {
         let location = URL(fileURLWithPath: path).standardizedFileURL.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory) else {
@@ -38,23 +59,14 @@ public final class LanguageModel {
             }
             throw ModelLoadError.fileNotFound(path: location)
         }
-        var weightsFile = location
-        if isDirectory.boolValue {
-            let ggufs = ((try? FileManager.default.contentsOfDirectory(atPath: location)) ?? [])
-                .filter { $0.hasSuffix(".gguf") }.sorted()
-            guard ggufs.count == 1 else {
-                throw ModelLoadError.malformed(path: location, problem: ggufs.isEmpty
-                    ? "directory holds no .gguf file (Hugging Face safetensors layouts are not supported yet)"
-                    : "directory holds several .gguf files (\(ggufs.joined(separator: ", "))); name one")
-            }
-            weightsFile = location + "/" + ggufs[0]
+        guard isDirectory.boolValue else { return (location, location) }
+        let ggufs = ((try? FileManager.default.contentsOfDirectory(atPath: location)) ?? [])
+            .filter { $0.hasSuffix(".gguf") }.sorted()
+        guard ggufs.count == 1 else {
+            throw ModelLoadError.malformed(path: location, problem: ggufs.isEmpty
+                ? "directory holds no .gguf file (Hugging Face safetensors layouts are not supported yet)"
+                : "directory holds several .gguf files (\(ggufs.joined(separator: ", "))); name one")
         }
-        let source = try GGUFModelSource(path: weightsFile)
-        let tokenizer = try BPETokenizer(tokens: source.tokenizerTokens, merges: source.tokenizerMerges,
-                                         tokenTypes: source.tokenTypes, preTokenizer: source.preTokenizer,
-                                         bosTokenID: source.bosTokenID, eosTokenID: source.eosTokenID,
-                                         addBOS: source.addBOS, chatTemplate: source.chatTemplate)
-        return LanguageModel(location: location, weightsFile: weightsFile, model: try LlamaModel(source: source),
-                             tokenizer: tokenizer)
+        return (location, location + "/" + ggufs[0])
     }
 }
