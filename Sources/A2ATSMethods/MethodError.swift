@@ -40,31 +40,3 @@ public enum MethodError: Error, Equatable, CustomStringConvertible {
         suggestion.map { " (did you mean \"\($0)\"?)" } ?? ""
     }
 }
-
-/// The closest candidate by edit distance, if it is close enough to be a likely typo.
-func closestName(to name: String, in candidates: [String]) -> String? {
-    let target = Array(name.lowercased())
-    var best: (name: String, distance: Int)?
-    for candidate in candidates {
-        let distance = editDistance(target, Array(candidate.lowercased()))
-        if distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
-    }
-    guard let best, best.distance <= max(2, target.count / 3) else { return nil }
-    return best.name
-}
-
-/// Levenshtein distance with one rolling row.
-private func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-    if a.isEmpty { return b.count }
-    var row = Array(0...b.count)
-    for i in 1...a.count {
-        var diagonal = row[0]
-        row[0] = i
-        for j in stride(from: 1, through: b.count, by: 1) {
-            let above = row[j]
-            row[j] = min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1))
-            diagonal = above
-        }
-    }
-    return row[b.count]
-}

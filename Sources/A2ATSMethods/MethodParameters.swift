@@ -1,3 +1,5 @@
+import A2ATSSupport
+
 /// Reads a method's parameters from the user's strings, falling back to the reference defaults,
 /// with errors that name the method, the parameter and what was expected.
 struct MethodParameters {
@@ -7,7 +9,8 @@ struct MethodParameters {
     init(_ given: [String: String], specs: [ParameterSpec], method: String) throws {
         let valid = specs.map(\.name)
         for key in given.keys.sorted() where !valid.contains(key) {
-            throw MethodError.unknownParameter(method: method, name: key, suggestion: closestName(to: key, in: valid),
+            throw MethodError.unknownParameter(method: method, name: key,
+                                               suggestion: closestMatches(to: key, among: valid, ignoringCase: true).first,
                                                valid: valid)
         }
         var values: [String: String] = [:]

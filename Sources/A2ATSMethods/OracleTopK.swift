@@ -1,4 +1,5 @@
 import A2ATSModel
+import A2ATSTensor
 import COpenBLAS
 
 /// Oracle top-k: exact scores q·k over every cached token, each query head reads its true top B
@@ -31,6 +32,7 @@ public final class OracleTopK: CacheMethod {
     private let headDim: Int
     private var scores: [Float] = []
     private var order: [Int32] = []
+    private var selector = TopKSelector()
 
     public init(model: ModelConfig, budget: Int, sinks: Int, window: Int) {
         self.budget = budget
@@ -52,6 +54,7 @@ public final class OracleTopK: CacheMethod {
         if scores.count < n {
             scores = [Float](repeating: 0, count: cache.capacity)
             order = [Int32](repeating: 0, count: cache.capacity)
+            selector = TopKSelector(capacity: cache.capacity)
         }
         var perKVHead: [[Int32]?] = []
         perKVHead.reserveCapacity(kvHeads)
@@ -65,9 +68,8 @@ public final class OracleTopK: CacheMethod {
                         // s[0..<n] = K · q, K row-major n × headDim.
                         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(headDim), 1, keys, Int32(headDim),
                                     query.queries + head * headDim, 1, 0, s.baseAddress!, 1)
-                        for j in 0..<n { o[j] = Int32(j) }
-                        TopK.partition(o.baseAddress!, count: n, k: budget, scores: s.baseAddress!)
-                        chosen.append(contentsOf: o[0..<budget])
+                        let found = selector.select(s.baseAddress!, count: n, k: budget, into: o.baseAddress!)
+                        chosen.append(contentsOf: o[0..<found])
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import A2ATSModel
+import A2ATSSupport
 
 /// One tunable setting of a method, with its paper's reference value.
 public struct ParameterSpec: Equatable, Sendable {
@@ -88,7 +89,8 @@ public struct MethodDescriptor {
     func checkNames(_ given: [String: String]) throws {
         let valid = parameters.map(\.name)
         for key in given.keys.sorted() where !valid.contains(key) {
-            throw MethodError.unknownParameter(method: name, name: key, suggestion: closestName(to: key, in: valid),
+            throw MethodError.unknownParameter(method: name, name: key,
+                                               suggestion: closestMatches(to: key, among: valid, ignoringCase: true).first,
                                                valid: valid)
         }
     }
@@ -118,7 +120,8 @@ public enum MethodRegistry {
     /// The method of that name, or an error with a did-you-mean suggestion and the valid names.
     public static func descriptor(named name: String) throws -> MethodDescriptor {
         if let found = byName[name] { return found }
-        throw MethodError.unknownMethod(name: name, suggestion: closestName(to: name, in: names), valid: names)
+        throw MethodError.unknownMethod(name: name, suggestion: closestMatches(to: name, among: names, ignoringCase: true).first,
+                                        valid: names)
     }
 
     /// Builds the method a spec names, for one sample at one budget.

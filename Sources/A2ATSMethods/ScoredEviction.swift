@@ -1,4 +1,5 @@
 import A2ATSModel
+import A2ATSTensor
 
 /// How a statistic measured per query head becomes one score per KV head under GQA.
 enum GroupReduction: String, CaseIterable, Sendable {
@@ -71,8 +72,15 @@ final class ScoredEviction {
         let sinkCount = min(sinks, budget)
         let windowCount = min(window, budget - sinkCount)
         let heavyCount = budget - sinkCount - windowCount
-        let candidates = (sinkCount..<(n - windowCount)).map { Int32($0) }
-        let heavy = scores.withUnsafeBufferPointer { TopK.best(heavyCount, of: candidates, scores: $0.baseAddress!) }
+        let candidateCount = n - windowCount - sinkCount
+        var heavy = [Int32](repeating: 0, count: heavyCount)
+        let found = scores.withUnsafeBufferPointer { s in
+            heavy.withUnsafeMutableBufferPointer { h in
+                TopKSelector(capacity: candidateCount).select(s.baseAddress! + sinkCount, count: candidateCount, k: heavyCount,
+                                                              indexOffset: Int32(sinkCount), into: h.baseAddress!)
+            }
+        }
+        heavy.removeLast(heavyCount - found)
         return (0..<sinkCount).map { Int32($0) } + heavy + ((n - windowCount)..<n).map { Int32($0) }
     }
 

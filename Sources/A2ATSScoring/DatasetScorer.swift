@@ -43,7 +43,7 @@ public struct DatasetScorer: Sendable, Equatable {
         if let scorer = known.first(where: { $0.dataset == name || $0.dataset == base }) { return scorer }
         let valid = known.map(\.dataset)
         throw ScoringError.unknownName(kind: "dataset", name: name, valid: valid,
-                                       suggestion: closestName(to: name, in: valid))
+                                       suggestion: closestMatches(to: name, among: valid, ignoringCase: true).first)
     }
 
     /// One sample's score in 0…1: the first-line rule if the dataset has it, then the

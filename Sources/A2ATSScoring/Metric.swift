@@ -1,3 +1,4 @@
+import A2ATSSupport
 import Foundation
 
 /// Errors of the scoring module: a name nobody defined, or a file that cannot be scored.
@@ -40,7 +41,7 @@ public enum Metric: String, CaseIterable, Sendable {
         if let metric = Metric(rawValue: trimmed) { return metric }
         let valid = allCases.map(\.rawValue)
         throw ScoringError.unknownName(kind: "metric", name: name, valid: valid,
-                                       suggestion: closestName(to: name, in: valid))
+                                       suggestion: closestMatches(to: name, among: valid, ignoringCase: true).first)
     }
 
     /// Where our metric is not bit-for-bit the official one, why (nil where it is).
@@ -94,29 +95,4 @@ public enum Metric: String, CaseIterable, Sendable {
         case .stringMatchPart: return MatchMetrics.stringMatchPart(prediction: prediction, references: [reference])
         }
     }
-}
-
-/// The valid name nearest to `name` by edit distance, if it is close enough to be a typo.
-public func closestName(to name: String, in valid: [String]) -> String? {
-    let target = Array(name.lowercased())
-    var best: (name: String, distance: Int)?
-    for candidate in valid {
-        let distance = editDistance(target, Array(candidate.lowercased()))
-        if best == nil || distance < best!.distance { best = (candidate, distance) }
-    }
-    guard let best, best.distance <= max(2, target.count / 3) else { return nil }
-    return best.name
-}
-
-private func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-    if a.isEmpty { return b.count }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-        var current = [i] + Array(repeating: 0, count: b.count)
-        for j in stride(from: 1, through: b.count, by: 1) {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return previous[b.count]
 }

@@ -94,32 +94,9 @@ public struct TaskCatalog: Sendable {
         throw TaskError.unknownTask(name: name, suggestions: suggestions(for: name), available: names)
     }
 
-    /// Up to three names within a small edit distance of `name`, closest first.
+    /// Up to three names within a small edit distance of `name` (or containing it), closest
+    /// first, ties alphabetical.
     public func suggestions(for name: String) -> [String] {
-        let query = name.lowercased()
-        let scored = names.map { candidate -> (String, Int) in
-            let lower = candidate.lowercased()
-            let distance = editDistance(query, lower)
-            return (candidate, lower.hasPrefix(query) || lower.contains(query) ? min(distance, 1) : distance)
-        }
-        let limit = max(2, query.count / 3)
-        return scored.filter { $0.1 <= limit }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(3).map(\.0)
+        closestMatches(to: name, among: names.sorted(), limit: 3, ignoringCase: true, containmentIsOneEdit: true)
     }
-}
-
-/// Levenshtein distance over characters.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a), y = Array(b)
-    if x.isEmpty { return y.count }
-    if y.isEmpty { return x.count }
-    var previous = Array(0...y.count)
-    var current = [Int](repeating: 0, count: y.count + 1)
-    for i in 1...x.count {
-        current[0] = i
-        for j in 1...y.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[y.count]
 }

@@ -109,14 +109,4 @@ final class ArgumentParserTests: XCTestCase {
         XCTAssertTrue(help.contains("USAGE: a2ats-eval <subcommand>"))
         XCTAssertTrue(help.contains("SUBCOMMANDS:\n  run                     Run methods"), help)
     }
-
-    func testLevenshtein() {
-        // Worked by hand: kitten→sitting = 3 (k→s, e→i, +g).
-        XCTAssertEqual(levenshtein("kitten", "sitting"), 3)
-        XCTAssertEqual(levenshtein("", "abc"), 3)
-        XCTAssertEqual(levenshtein("snapkv", "snapkv"), 0)
-        XCTAssertEqual(levenshtein("h2o", "h20"), 1)
-        XCTAssertEqual(closestMatch(to: "snpkv", among: ["streamingllm", "snapkv", "knorm"]), "snapkv")
-        XCTAssertNil(closestMatch(to: "quest", among: ["snapkv", "knorm"]))
-    }
 }

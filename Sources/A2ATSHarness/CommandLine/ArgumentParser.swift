@@ -1,3 +1,5 @@
+import A2ATSSupport
+
 /// A small command-line parser in the spirit of swift-argument-parser (which we cannot
 /// depend on): a command declares its options and positional arguments as data, parsing
 /// returns the values or a `UsageError`, and `--help` renders documentation from the same
@@ -177,7 +179,7 @@ extension CommandSpec {
     public func subcommand(named name: String) throws -> CommandSpec {
         if let match = subcommands.first(where: { $0.word == name }) { return match }
         var message = "unknown command '\(name)'"
-        if let suggestion = closestMatch(to: name, among: subcommands.map(\.word)) {
+        if let suggestion = closestMatches(to: name, among: subcommands.map(\.word), maxDistance: 2).first {
             message += "; did you mean '\(suggestion)'?"
         }
         throw UsageError(message + " (see '\(self.name) --help')")
@@ -190,7 +192,7 @@ extension CommandSpec {
 
     private func unknownOption(_ written: String) -> UsageError {
         let spellings = options.flatMap(\.spellings) + ["--help"]
-        if let suggestion = closestMatch(to: written, among: spellings) {
+        if let suggestion = closestMatches(to: written, among: spellings, maxDistance: 2).first {
             return UsageError("unknown option '\(written)'; did you mean '\(suggestion)'?")
         }
         return UsageError("unknown option '\(written)' (see '\(name) --help')")
@@ -199,33 +201,6 @@ extension CommandSpec {
     private func isNegativeNumber(_ argument: String) -> Bool {
         argument.count > 1 && Double(argument) != nil
     }
-}
-
-/// The candidate closest to `word` by edit distance, if it is within `maxDistance` edits
-/// (ties go to the earlier candidate). Used for did-you-mean on options, commands, methods.
-public func closestMatch(to word: String, among candidates: [String], maxDistance: Int = 2) -> String? {
-    var best: (candidate: String, distance: Int)?
-    for candidate in candidates {
-        let distance = levenshtein(word, candidate)
-        if distance <= maxDistance, distance < (best?.distance ?? .max) { best = (candidate, distance) }
-    }
-    return best?.candidate
-}
-
-/// Levenshtein distance over Unicode characters (insertions, deletions, substitutions).
-public func levenshtein(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
-    var previous = Array(0...b.count)
-    var current = [Int](repeating: 0, count: b.count + 1)
-    for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[b.count]
 }
 
 extension StringProtocol {
