@@ -1,3 +1,4 @@
+import A2ATSScoring
 import Foundation
 
 /// The markdown report: per task a methods × budgets table of "score (Δ vs full)", the
@@ -26,6 +27,9 @@ enum MarkdownReport {
             out += "## \(escape(task.task))\n\n"
             let samples = Set(task.cells.values.map(\.n)).sorted().map(String.init).joined(separator: "/")
             out += "Samples per cell: \(samples).\n\n"
+            if let note = (try? DatasetScorer.named(task.task))?.metric.approximation {
+                out += "Metric note: \(note).\n\n"
+            }
             out += scoreTable(task)
             if let plot = plotFiles[task.task] {
                 out += "![\(escape(task.task)): score against budget](\(plot))\n\n"

@@ -112,6 +112,19 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    /// benchmarks.md: without jieba, Chinese metrics split characters, and the report must say so.
+    func testChineseMetricApproximationIsStatedInTheReport() {
+        let row = ResultRecord(id: "a", task: "multifieldqa_zh", method: "full", budget: nil, budgetTokens: nil, length: nil,
+                               prediction: "北京", references: ["北京"], score: 100, promptTokens: 10, attendedTokens: 10,
+                               kvBytes: 1, sideBytes: 0, seconds: 0, prefillSeconds: 0)
+        let markdown = MarkdownReport.render(ResultSummary(records: [row]), title: "t", manifestNotes: [], plotFiles: [:])
+        XCTAssertTrue(markdown.contains("Metric note: jieba is not available"), markdown)
+        let english = MarkdownReport.render(ResultSummary(records: [ResultRecord(id: "a", task: "hotpotqa", method: "full",
+            budget: nil, budgetTokens: nil, length: nil, prediction: "x", references: ["x"], score: 100, promptTokens: 10,
+            attendedTokens: 10, kvBytes: 1, sideBytes: 0, seconds: 0, prefillSeconds: 0)]), title: "t", manifestNotes: [], plotFiles: [:])
+        XCTAssertFalse(english.contains("Metric note"))
+    }
+
     func testCSVRoundTrip() throws {
         var records = try loadResults(directories: [Self.fixture]).records
         // Cells that need quoting: comma, quotes, newline (two fixture predictions have them).
