@@ -1,21 +1,7 @@
 /// GPT-2's word regex, scanned by hand:
 /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
 /// At each position the first alternative that matches wins, as in a backtracking engine.
-struct GPT2PreTokenizer: PreTokenizer {
-    func split(_ text: ScalarText, _ range: Range<Int>, into words: inout [Range<Int>]) {
-        text.values.withUnsafeBufferPointer { values in
-            text.classes.withUnsafeBufferPointer { classes in
-                var i = range.lowerBound
-                let end = range.upperBound
-                while i < end {
-                    let next = GPT2PreTokenizer.matchEnd(values, classes, i, end)
-                    words.append(i..<next)
-                    i = next
-                }
-            }
-        }
-    }
-
+struct GPT2PreTokenizer: RegexScanningPreTokenizer {
     /// End of the regex match starting at `i` (always > i).
     @inline(__always)
     static func matchEnd(_ values: UnsafeBufferPointer<UInt32>, _ classes: UnsafeBufferPointer<UInt8>,

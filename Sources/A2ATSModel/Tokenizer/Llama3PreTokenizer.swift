@@ -2,21 +2,7 @@
 /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|`
 /// ` ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
 /// At each position the first alternative that matches wins, as in a backtracking engine.
-struct Llama3PreTokenizer: PreTokenizer {
-    func split(_ text: ScalarText, _ range: Range<Int>, into words: inout [Range<Int>]) {
-        text.values.withUnsafeBufferPointer { values in
-            text.classes.withUnsafeBufferPointer { classes in
-                var i = range.lowerBound
-                let end = range.upperBound
-                while i < end {
-                    let next = Llama3PreTokenizer.matchEnd(values, classes, i, end)
-                    words.append(i..<next)
-                    i = next
-                }
-            }
-        }
-    }
-
+struct Llama3PreTokenizer: RegexScanningPreTokenizer {
     /// ASCII lowercase of `value` (the contractions are ASCII).
     @inline(__always)
     private static func lower(_ value: UInt32) -> UInt32 {

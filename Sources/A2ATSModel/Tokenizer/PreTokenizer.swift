@@ -7,6 +7,29 @@ protocol PreTokenizer {
     func split(_ text: ScalarText, _ range: Range<Int>, into words: inout [Range<Int>])
 }
 
+/// A pre-tokenizer defined by one word regex, scanned by hand: each word is the match that
+/// starts where the previous one ended.
+protocol RegexScanningPreTokenizer: PreTokenizer {
+    /// End of the regex match starting at `i` (always > i).
+    static func matchEnd(_ values: UnsafeBufferPointer<UInt32>, _ classes: UnsafeBufferPointer<UInt8>,
+                         _ i: Int, _ end: Int) -> Int
+}
+
+extension RegexScanningPreTokenizer {
+    func split(_ text: ScalarText, _ range: Range<Int>, into words: inout [Range<Int>]) {
+        text.values.withUnsafeBufferPointer { values in
+            text.classes.withUnsafeBufferPointer { classes in
+                var i = range.lowerBound
+                while i < range.upperBound {
+                    let next = Self.matchEnd(values, classes, i, range.upperBound)
+                    words.append(i..<next)
+                    i = next
+                }
+            }
+        }
+    }
+}
+
 /// What a pre-tokenizer name implies for the whole pipeline.
 struct PreTokenizerChoice {
     let preTokenizer: PreTokenizer
