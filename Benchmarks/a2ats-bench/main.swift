@@ -20,23 +20,14 @@ let config = ModelConfig(layerCount: 1, hiddenSize: group * headDim, intermediat
 var generator = SeededGenerator(seed: 2502_12665)
 func gaussians(_ count: Int) -> [Float] { (0 ..< count).map { _ in generator.nextGaussian() } }
 
-/// Exact softmax attention of the group's queries over `count` rows of K/V (`count × headDim`),
-/// per head: `sgemv` for q·K, softmax, `sgemv` for pᵀV — the fastest BLAS form at 3 heads (a
-/// 3-row `sgemm` re-packs K on every call). Full and sparse attention both use it.
-func attend(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int,
-            scores: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
-    let scale = 1 / Float(headDim).squareRoot()
-    for g in 0 ..< group {
-        let row = scores + g * count
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(headDim), scale, keys, Int32(headDim),
-                    queries + g * headDim, 1, 0, row, 1)
-        var maxScore = -Float.infinity
-        for j in 0 ..< count { maxScore = max(maxScore, row[j]) }
-        var total: Float = 0
-        for j in 0 ..< count { let e = expf(row[j] - maxScore); row[j] = e; total += e }
-        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(count), Int32(headDim), 1 / total, values, Int32(headDim),
-                    row, 1, 0, output + g * headDim, 1)
-    }
+/// Exact softmax attention of the group's queries over `count` cached rows (all, or `rows`):
+/// the engine's kernel, which reads each K/V row once for the whole group. Full and sparse
+/// attention both use it, so the comparison is kernel for kernel.
+func attend(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+            rows: UnsafePointer<Int32>?, count: Int, scores: UnsafeMutablePointer<Float>, stride: Int,
+            output: UnsafeMutablePointer<Float>) {
+    GroupedAttention.attend(queries: queries, groupSize: group, headDim: headDim, keys: keys, values: values,
+                            rows: rows, count: count, weights: scores, stride: stride, output: output)
 }
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
@@ -66,8 +57,6 @@ for n in lengths {
                           statistics: PrefillStatistics(layerCount: 1, headCount: group, promptLength: n, needs: .none))
     let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * n)
     let output = UnsafeMutablePointer<Float>.allocate(capacity: group * headDim)
-    let gatheredK = UnsafeMutablePointer<Float>.allocate(capacity: n * headDim)
-    let gatheredV = UnsafeMutablePointer<Float>.allocate(capacity: n * headDim)
     let steps = max(20, 600_000 / n)
     var fullTimes: [Double] = [], selectTimes: [Double] = [], sparseTimes: [Double] = [], attended = 0
     for _ in 0 ..< steps {
@@ -75,7 +64,7 @@ for n in lengths {
         query.withUnsafeBufferPointer { q in
             var start = DispatchTime.now().uptimeNanoseconds
             attend(queries: q.baseAddress!, keys: cache.keys(layer: 0, kvHead: 0), values: cache.values(layer: 0, kvHead: 0),
-                   count: n, scores: scores, output: output)
+                   rows: nil, count: n, scores: scores, stride: n, output: output)
             fullTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
 
             start = DispatchTime.now().uptimeNanoseconds
@@ -83,12 +72,10 @@ for n in lengths {
                                                       preRoPEQueries: q.baseAddress!), cache: cache)
             let middle = DispatchTime.now().uptimeNanoseconds
             let chosen = selection.perKVHead[0]!
-            let k = cache.keys(layer: 0, kvHead: 0), v = cache.values(layer: 0, kvHead: 0)
-            for (row, token) in chosen.enumerated() {
-                (gatheredK + row * headDim).update(from: k + Int(token) * headDim, count: headDim)
-                (gatheredV + row * headDim).update(from: v + Int(token) * headDim, count: headDim)
+            chosen.withUnsafeBufferPointer { rows in
+                attend(queries: q.baseAddress!, keys: cache.keys(layer: 0, kvHead: 0), values: cache.values(layer: 0, kvHead: 0),
+                       rows: rows.baseAddress!, count: rows.count, scores: scores, stride: n, output: output)
             }
-            attend(queries: q.baseAddress!, keys: gatheredK, values: gatheredV, count: chosen.count, scores: scores, output: output)
             let end = DispatchTime.now().uptimeNanoseconds
             selectTimes.append(Double(middle - start) / 1e6)
             sparseTimes.append(Double(end - middle) / 1e6)
@@ -103,7 +90,7 @@ for n in lengths {
                      n, full, select + sparse, select, sparse, full / (select + sparse), attended, Double(n) / Double(attended),
                      Double(fullBytes) / 1e6, Double(a2atsBytes) / 1e6)
     print(row)
-    [scores, output, gatheredK, gatheredV].forEach { $0.deallocate() }
+    [scores, output].forEach { $0.deallocate() }
 }
 
 // Calibration cost of one codebook at the default model's settings (contract.md, "A²ATS defaults"):

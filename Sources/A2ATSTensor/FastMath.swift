@@ -38,6 +38,18 @@ public func fastExp(_ x: FloatVector) -> FloatVector {
 @inline(__always)
 public func fastExp(_ x: Float) -> Float { fastExp(FloatVector(repeating: x))[0] }
 
+/// Sum of the lanes as a tree of halves. The standard library's `sum()` adds the lanes one by
+/// one in order (a chain of dependent scalar adds), which dominated per-row dot products.
+@inline(__always)
+public func horizontalSum(_ v: SIMD16<Float>) -> Float { horizontalSum(v.lowHalf + v.highHalf) }
+
+@inline(__always)
+public func horizontalSum(_ v: SIMD8<Float>) -> Float {
+    let four = v.lowHalf + v.highHalf
+    let two = four.lowHalf + four.highHalf
+    return two[0] + two[1]
+}
+
 /// Sum of `count` floats with eight accumulators (Float sums do not auto-vectorize).
 @inline(__always)
 public func vectorSum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
@@ -47,7 +59,7 @@ public func vectorSum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
         acc += UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self)
         i += 8
     }
-    var total = acc.sum()
+    var total = horizontalSum(acc)
     while i < count { total += x[i]; i += 1 }
     return total
 }
@@ -64,7 +76,7 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: I
                         UnsafeRawPointer(b + i + 8).loadUnaligned(as: FloatVector.self))
         i += 16
     }
-    var total = (acc0 + acc1).sum()
+    var total = horizontalSum(acc0 + acc1)
     while i < count { total += a[i] * b[i]; i += 1 }
     return total
 }
@@ -109,7 +121,7 @@ public func softmaxNumeratorsInPlace(_ x: UnsafeMutablePointer<Float>, _ count: 
         sumVector += e
         i += 8
     }
-    var sum = sumVector.sum()
+    var sum = horizontalSum(sumVector)
     while i < count { x[i] = fastExp(x[i] - maximum); sum += x[i]; i += 1 }
     return sum
 }

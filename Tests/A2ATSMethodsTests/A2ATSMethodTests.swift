@@ -116,7 +116,10 @@ final class A2ATSMethodTests: XCTestCase {
         }
         let footprint = method.memoryFootprint(cache: kv)
         XCTAssertEqual(footprint.kvBytes, n * kv.bytesPerToken)
-        XCTAssertEqual(footprint.sideBytes, n * 2 * config.kvHeadCount + books.residentBytes)
+        // Side bytes: a 2-byte code and a 4-byte index entry per token and KV head, (C + 1) index
+        // offsets per KV head, and the codebooks.
+        let indexBytes = config.kvHeadCount * ((books.configuration.centroids + 1) * 4 + n * 4)
+        XCTAssertEqual(footprint.sideBytes, n * 2 * config.kvHeadCount + indexBytes + books.residentBytes)
     }
 
     // Reference: the bound worked out by hand: with ⌊topk·n⌋ = 0 only sinks and window are read;

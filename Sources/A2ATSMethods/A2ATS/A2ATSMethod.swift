@@ -1,4 +1,3 @@
-import COpenBLAS
 import A2ATSModel
 import A2ATSTensor
 
@@ -14,7 +13,10 @@ import A2ATSTensor
 ///
 /// Codes: the prompt's keys are encoded in `didPrefill`; a decoded token's key is encoded at the
 /// first `select` after it was appended (its own step), so every cached token has a code while it
-/// is ranked. Memory: retrieval keeps all K/V (in the paper's serving design, in CPU memory).
+/// is ranked. An inverted index (code → tokens, `CodeIndex`) lets a step visit only the tokens of
+/// selected codes; it is built at prefill and rebuilt when the unindexed tail of decoded tokens
+/// outgrows `max(256, n/16)`. Memory: retrieval keeps all K/V (in the paper's serving design, in
+/// CPU memory); codes and index are side bytes.
 public final class A2ATSMethod: CacheMethod {
     public let kind: CacheMethodKind = .retrieval
     public let prefillNeeds: PrefillNeeds = .none
@@ -26,6 +28,7 @@ public final class A2ATSMethod: CacheMethod {
     private let rope: WindowedRoPE
     private let codeSelection: CodeSelection
     private var codes: [UnsafeMutablePointer<UInt16>] = []   // per (layer, KV head): capacity codes
+    private var indexes: [CodeIndex] = []                     // per (layer, KV head)
     private var encodedCount: [Int] = []
     private var capacity = 0
     private let rotated: UnsafeMutablePointer<Float>        // groupSize × headDim
@@ -69,7 +72,11 @@ public final class A2ATSMethod: CacheMethod {
     }
 
     public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
-        for head in 0 ..< kvHeadCount { encodeNewKeys(layer: layer, kvHead: head, cache: cache) }
+        for head in 0 ..< kvHeadCount {
+            encodeNewKeys(layer: layer, kvHead: head, cache: cache)
+            let slot = layer * kvHeadCount + head
+            indexes[slot].rebuild(codes: codes[slot], count: cache.length)
+        }
     }
 
     public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
@@ -87,7 +94,10 @@ public final class A2ATSMethod: CacheMethod {
             chosen.reserveCapacity(rankedStart + groupSize * k + (n - rankedEnd))
             for j in 0 ..< rankedStart { chosen.append(Int32(j)) }
             if k > 0 {
-                codeSelection.select(codes: codes[query.layer * kvHeadCount + kvHead], range: rankedStart ..< rankedEnd,
+                let slot = query.layer * kvHeadCount + kvHead
+                let index = indexes[slot]
+                if index.count > n || n - index.count > max(256, n / 16) { index.rebuild(codes: codes[slot], count: n) }
+                codeSelection.select(codes: codes[slot], index: index, range: rankedStart ..< rankedEnd,
                                      tables: table, k: k, into: &chosen)
             }
             for j in rankedEnd ..< n { chosen.append(Int32(j)) }
@@ -109,26 +119,27 @@ public final class A2ATSMethod: CacheMethod {
 
     public func memoryFootprint(cache: KVCache) -> MemoryFootprint {
         let codeBytes = cache.length * kvHeadCount * codebooks.layerCount * MemoryLayout<UInt16>.size
-        return MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken, sideBytes: codeBytes + codebooks.residentBytes)
+        let indexBytes = indexes.reduce(0) { $0 + $1.residentBytes }
+        return MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken,
+                               sideBytes: codeBytes + indexBytes + codebooks.residentBytes)
     }
 
-    /// table[g] = q̃_g · Cᵀ / √d for the query heads of `kvHead`: one `sgemv` per head, which beats a
-    /// 3-row `sgemm` here because `sgemm` re-packs the whole codebook every call (a2ats-bench).
+    /// table[g] = q̃_g · Cᵀ / √d for the query heads of `kvHead`, all heads in one pass over the
+    /// centroids (`multiplyFewRows`; a2ats-bench compares it with per-head `sgemv`).
     private func fillTables(_ query: DecodeQuery, kvHead: Int) {
         let d = headDim
         let book = codebooks.codebook(layer: query.layer, kvHead: kvHead)
-        let scale = 1 / Float(d).squareRoot()
-        book.centroids.withUnsafeBufferPointer { centroids in
-            for g in 0 ..< groupSize {
-                let head = kvHead * groupSize + g
-                if parameters.wrope {
-                    rope.rotate(query.preRoPEQueries + head * d, into: rotated + g * d)
-                } else {
-                    (rotated + g * d).update(from: query.queries + head * d, count: d)
-                }
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(book.centroidCount), Int32(d), scale,
-                            centroids.baseAddress!, Int32(d), rotated + g * d, 1, 0, table + g * book.centroidCount, 1)
+        for g in 0 ..< groupSize {
+            let head = kvHead * groupSize + g
+            if parameters.wrope {
+                rope.rotate(query.preRoPEQueries + head * d, into: rotated + g * d)
+            } else {
+                (rotated + g * d).update(from: query.queries + head * d, count: d)
             }
+        }
+        book.centroidsByDimension.withUnsafeBufferPointer { centroids in
+            multiplyFewRows(rotated, rows: groupSize, inner: d, by: centroids.baseAddress!, columns: book.centroidCount,
+                            alpha: 1 / Float(d).squareRoot(), into: table)
         }
     }
 
@@ -154,7 +165,10 @@ public final class A2ATSMethod: CacheMethod {
         }
         codes.forEach { $0.deallocate() }
         codes = grown
-        if encodedCount.isEmpty { encodedCount = Array(repeating: 0, count: slots) }
+        if encodedCount.isEmpty {
+            encodedCount = Array(repeating: 0, count: slots)
+            indexes = (0 ..< slots).map { _ in CodeIndex(centroidCount: parameters.centroids) }
+        }
         capacity = cache.capacity
     }
 }

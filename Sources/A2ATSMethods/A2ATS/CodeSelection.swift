@@ -1,13 +1,56 @@
+/// The tokens of one (layer, KV head) grouped by code: a compressed inverted index over the
+/// first `count` tokens (offsets per code, token ids ascending within a code).
+///
+/// With it, a decode step reads only the tokens whose code is selected, instead of all n codes.
+/// Tokens appended later are scanned one by one until the index is rebuilt (`A2ATSMethod`
+/// rebuilds it when that tail grows long).
+final class CodeIndex {
+    let centroidCount: Int
+    /// Tokens indexed: `0 ..< count`.
+    private(set) var count = 0
+    private(set) var offsets: [Int32]   // C + 1
+    private(set) var tokens: [Int32] = []
+
+    init(centroidCount: Int) {
+        self.centroidCount = centroidCount
+        offsets = Array(repeating: 0, count: centroidCount + 1)
+    }
+
+    /// Bytes the index keeps resident (side memory of the method).
+    var residentBytes: Int { (offsets.count + tokens.count) * MemoryLayout<Int32>.size }
+
+    /// Indexes tokens `0 ..< count` by a counting sort of their codes: O(count + C).
+    func rebuild(codes: UnsafePointer<UInt16>, count: Int) {
+        self.count = count
+        offsets.withUnsafeMutableBufferPointer { offsets in
+            offsets.update(repeating: 0)
+            for j in 0 ..< count { offsets[Int(codes[j]) + 1] &+= 1 }
+            for c in 0 ..< centroidCount { offsets[c + 1] &+= offsets[c] }
+        }
+        if tokens.count < count { tokens = Array(repeating: 0, count: count) }
+        var next = offsets
+        tokens.withUnsafeMutableBufferPointer { tokens in
+            next.withUnsafeMutableBufferPointer { next in
+                for j in 0 ..< count {
+                    let c = Int(codes[j])
+                    tokens[Int(next[c])] = Int32(j)
+                    next[c] &+= 1
+                }
+            }
+        }
+    }
+}
+
 /// Per-query-head top-k over table-lookup scores, unioned over the GQA group, exploiting that a
 /// token's approximate score T_g[code_j] takes at most C distinct values.
 ///
-/// Instead of ranking n scores per head, count how many ranked tokens carry each code, find each
-/// head's threshold by a count-weighted selection over its C table entries (expected O(C): values
-/// are bucketed first), then make one pass over the n codes that keeps a token if its code is
-/// above some head's threshold, or ties with it while that head still has room (lowest indices
-/// first: the contract's tie rule).
+/// Instead of ranking n scores per head: count the ranked tokens per code (from the index, so
+/// O(C) plus the few tokens outside it), find each head's threshold by a count-weighted selection
+/// over its C table entries (expected O(C): values are bucketed first), then visit only the
+/// tokens of the codes above some head's threshold, through the index. Tokens whose code ties a
+/// threshold are kept while that head has room, lowest indices first (the contract's tie rule).
 /// The result equals sorting every head's scores, taking k, and uniting; the cost per KV head is
-/// O(n + G·C) reads of 2-byte codes and small tables instead of G partial selections over n floats.
+/// O(G·C + selected + n/64), not O(n).
 final class CodeSelection {
     let centroidCount: Int
     let groupSize: Int
@@ -16,7 +59,10 @@ final class CodeSelection {
     private let values: UnsafeMutablePointer<Float>   // C: quickselect scratch
     private let weights: UnsafeMutablePointer<Int32>  // C
     private var tiesLeft: [Int]
+    private var tiedTokens: [Int32] = []
     private var buckets = [Int32](repeating: 0, count: 1024)
+    /// One bit per token: the ranked tokens kept, emitted in ascending order by scanning words.
+    private var keptBits: [UInt64] = []
     private static let above: UInt32 = 1 << 31
 
     init(centroidCount: Int, groupSize: Int) {
@@ -40,12 +86,15 @@ final class CodeSelection {
 
     /// Appends to `output`, in ascending order, the tokens of `range` that are in the top `k` of at
     /// least one head, where head g scores token j as `tables[g·C + codes[j]]`. 0 < k < range.count.
-    func select(codes: UnsafePointer<UInt16>, range: Range<Int>, tables: UnsafePointer<Float>, k: Int,
+    /// `index` must cover a prefix of the tokens whose codes are `codes`.
+    func select(codes: UnsafePointer<UInt16>, index: CodeIndex, range: Range<Int>, tables: UnsafePointer<Float>, k: Int,
                 into output: inout [Int32]) {
         precondition(k > 0 && k < range.count, "CodeSelection needs 0 < k < ranked tokens")
+        precondition(index.centroidCount == centroidCount, "index built for another codebook size")
         let c = centroidCount
-        counts.initialize(repeating: 0, count: c)
-        for j in range { counts[Int(codes[j])] &+= 1 }
+        let indexed = min(index.count, range.upperBound)
+        let tail = max(indexed, range.lowerBound) ..< range.upperBound   // ranked tokens outside the index
+        countRankedTokens(codes: codes, index: index, indexed: indexed, range: range, tail: tail)
         for g in 0 ..< groupSize {
             let table = tables + g * c
             let (threshold, ties) = weightedThreshold(table, k: k)
@@ -56,19 +105,61 @@ final class CodeSelection {
                 if v > threshold { flags[code] |= Self.above } else if v == threshold { flags[code] |= tieBit }
             }
         }
-        for j in range {
-            let f = flags[Int(codes[j])]
-            if f == 0 { continue }
-            var keep = f & Self.above != 0
-            var tieBits = f & ~Self.above
-            while tieBits != 0 {   // a tie consumes the head's room even if another head keeps the token
-                let g = tieBits.trailingZeroBitCount
-                tieBits &= tieBits - 1
-                if tiesLeft[g] > 0 { tiesLeft[g] -= 1; keep = true }
+        let words = (range.upperBound + 63) / 64
+        if keptBits.count < words { keptBits = Array(repeating: 0, count: words) }
+        keptBits.withUnsafeMutableBufferPointer { bits in
+            func keep(_ j: Int) { bits[j >> 6] |= 1 << UInt64(j & 63) }
+            tiedTokens.removeAll(keepingCapacity: true)
+            index.offsets.withUnsafeBufferPointer { offsets in
+                index.tokens.withUnsafeBufferPointer { tokens in
+                    for code in 0 ..< c where flags[code] != 0 && counts[code] > 0 {
+                        let f = flags[code]
+                        for slot in Int(offsets[code]) ..< Int(offsets[code + 1]) {
+                            let j = Int(tokens[slot])
+                            guard j >= range.lowerBound && j < indexed else { continue }
+                            if f & Self.above != 0 { keep(j) }
+                            if f & ~Self.above != 0 { tiedTokens.append(Int32(j)) }
+                        }
+                    }
+                }
             }
-            if keep { output.append(Int32(j)) }
+            for j in tail {
+                let f = flags[Int(codes[j])]
+                if f & Self.above != 0 { keep(j) }
+                if f & ~Self.above != 0 { tiedTokens.append(Int32(j)) }
+            }
+            // A tie consumes the head's room in token order, even if another head keeps the token.
+            tiedTokens.sort()
+            for j in tiedTokens {
+                var tieBits = flags[Int(codes[Int(j)])] & ~Self.above
+                while tieBits != 0 {
+                    let g = tieBits.trailingZeroBitCount
+                    tieBits &= tieBits - 1
+                    if tiesLeft[g] > 0 { tiesLeft[g] -= 1; keep(Int(j)) }
+                }
+            }
+            for w in (range.lowerBound >> 6) ..< words {
+                var word = bits[w]
+                bits[w] = 0
+                while word != 0 {
+                    output.append(Int32(w << 6 + word.trailingZeroBitCount))
+                    word &= word - 1
+                }
+            }
         }
         flags.update(repeating: 0, count: c)
+    }
+
+    /// counts[code] = ranked tokens with that code: the index's counts, less its tokens outside
+    /// `range` (sinks before it, window after it), plus the tail the index does not cover yet.
+    private func countRankedTokens(codes: UnsafePointer<UInt16>, index: CodeIndex, indexed: Int, range: Range<Int>,
+                                   tail: Range<Int>) {
+        index.offsets.withUnsafeBufferPointer { offsets in
+            for code in 0 ..< centroidCount { counts[code] = offsets[code + 1] - offsets[code] }
+        }
+        for j in 0 ..< min(range.lowerBound, index.count) { counts[Int(codes[j])] -= 1 }
+        if index.count > range.upperBound { for j in range.upperBound ..< index.count { counts[Int(codes[j])] -= 1 } }
+        for j in tail { counts[Int(codes[j])] += 1 }
     }
 
     /// The score t of the k-th best token for one head, and how many tokens scoring exactly t it keeps.

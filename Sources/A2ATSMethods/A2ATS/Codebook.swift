@@ -34,6 +34,9 @@ public final class Codebook {
     public let headDim: Int
     /// `centroidCount × headDim`, original key space.
     public let centroids: [Float]
+    /// The same centroids dimension by dimension (`headDim × centroidCount`), the layout the
+    /// per-step lookup table is computed from (`multiplyFewRows`).
+    public let centroidsByDimension: [Float]
     /// Lower-triangular L (`headDim × headDim`, row-major) with H = L Lᵀ; identity for plain k-means.
     public let cholesky: [Float]
     private let search: NearestCentroidSearch
@@ -47,6 +50,11 @@ public final class Codebook {
         self.centroidCount = centroidCount
         self.headDim = headDim
         self.centroids = centroids
+        var byDimension = [Float](repeating: 0, count: centroids.count)
+        for c in 0 ..< centroidCount {
+            for t in 0 ..< headDim { byDimension[t * centroidCount + c] = centroids[c * headDim + t] }
+        }
+        centroidsByDimension = byDimension
         self.cholesky = cholesky
         let whitened = Self.multiply(centroids, rows: centroidCount, by: cholesky, dimension: headDim)
         search = NearestCentroidSearch(centroids: whitened, count: centroidCount, dimension: headDim, batchSize: batch)
@@ -89,8 +97,8 @@ public final class Codebook {
         }
     }
 
-    /// Bytes resident for this codebook: centroids, whitened centroids and L.
-    public var residentBytes: Int { (2 * centroidCount * headDim + headDim * headDim) * MemoryLayout<Float>.size }
+    /// Bytes resident for this codebook: centroids (in both layouts), whitened centroids and L.
+    public var residentBytes: Int { (3 * centroidCount * headDim + headDim * headDim) * MemoryLayout<Float>.size }
 
     static func multiply(_ a: [Float], rows: Int, by b: [Float], dimension d: Int) -> [Float] {
         var out = [Float](repeating: 0, count: rows * d)

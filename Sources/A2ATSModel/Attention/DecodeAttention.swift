@@ -1,14 +1,12 @@
 import A2ATSTensor
 
 /// One decode step's attention at one layer: asks the method which tokens each KV head may
-/// read, gathers exactly those K/V rows, and runs exact softmax attention over them. This is
-/// the single place where a cache-reduction method meets the model, and where the tokens
-/// actually read are counted (`attended_tokens` is measured here, not self-reported).
+/// read and runs exact softmax attention over exactly those K/V rows (`GroupedAttention`, which
+/// reads them in place, once per GQA group). This is the single place where a cache-reduction
+/// method meets the model, and where the tokens actually read are counted (`attended_tokens`
+/// is measured here, not self-reported).
 final class DecodeAttention {
     private let config: ModelConfig
-    /// Gathered keys/values of one KV head: `capacity × headDim` each.
-    private let gatheredKeys: UnsafeMutablePointer<Float>
-    private let gatheredValues: UnsafeMutablePointer<Float>
     /// Softmax weights per query head over its KV head's selection: `headCount × capacity`.
     private let weights: UnsafeMutablePointer<Float>
     private let capacity: Int
@@ -18,15 +16,11 @@ final class DecodeAttention {
     init(config: ModelConfig, capacity: Int) {
         self.config = config
         self.capacity = capacity
-        gatheredKeys = .allocate(capacity: capacity * config.headDim)
-        gatheredValues = .allocate(capacity: capacity * config.headDim)
         weights = .allocate(capacity: config.headCount * capacity)
         counts = .allocate(capacity: config.kvHeadCount)
     }
 
     deinit {
-        gatheredKeys.deallocate()
-        gatheredValues.deallocate()
         weights.deallocate()
         counts.deallocate()
     }
@@ -35,39 +29,24 @@ final class DecodeAttention {
     /// cached tokens read, summed over KV heads.
     func run(_ query: DecodeQuery, cache: KVCache, method: CacheMethod?, output: UnsafeMutablePointer<Float>) -> Int {
         let d = config.headDim, group = config.groupSize
-        let scale = 1 / Float(d).squareRoot()
         // Without a method every head reads everything: no selection is built.
         let selection = method?.select(query, cache: cache)
         var tokensRead = 0
         for kvHead in 0..<config.kvHeadCount {
-            var keys = UnsafePointer(cache.keys(layer: query.layer, kvHead: kvHead))
-            var values = UnsafePointer(cache.values(layer: query.layer, kvHead: kvHead))
-            var count = cache.length
-            if let indices = selection?.perKVHead[kvHead] {
-                precondition(indices.count <= capacity, "selection larger than the cache")
-                count = indices.count
-                for (row, index) in indices.enumerated() {
-                    (gatheredKeys + row * d).update(from: keys + Int(index) * d, count: d)
-                    (gatheredValues + row * d).update(from: values + Int(index) * d, count: d)
-                }
-                keys = UnsafePointer(gatheredKeys)
-                values = UnsafePointer(gatheredValues)
-            }
+            let keys = cache.keys(layer: query.layer, kvHead: kvHead)
+            let values = cache.values(layer: query.layer, kvHead: kvHead)
+            let indices = selection?.perKVHead[kvHead]
+            let count = indices?.count ?? cache.length
+            precondition(count <= capacity, "selection larger than the cache")
             counts[kvHead] = count
             tokensRead += count
-            guard count > 0 else {
-                (output + kvHead * group * d).update(repeating: 0, count: group * d)
-                continue
+            let attend = { (rows: UnsafePointer<Int32>?) in
+                GroupedAttention.attend(queries: query.queries + kvHead * group * d, groupSize: group, headDim: d,
+                                        keys: keys, values: values, rows: rows, count: count,
+                                        weights: self.weights + kvHead * group * self.capacity, stride: self.capacity,
+                                        output: output + kvHead * group * d)
             }
-            for member in 0..<group {
-                let head = kvHead * group + member
-                let scores = weights + head * capacity
-                BLAS.matrixVector(rows: count, cols: d, alpha: scale, a: keys, lda: d,
-                                  x: query.queries + head * d, y: scores)
-                softmaxInPlace(scores, count)
-                BLAS.transposedMatrixVector(rows: count, cols: d, a: values, lda: d, x: scores,
-                                            y: output + head * d)
-            }
+            if let indices { indices.withUnsafeBufferPointer { attend($0.baseAddress) } } else { attend(nil) }
         }
         if let method, let selection {
             let weights = self.weights, capacity = self.capacity, group = config.groupSize, counts = self.counts

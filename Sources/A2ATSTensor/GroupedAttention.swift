@@ -1,0 +1,126 @@
+import COpenBLAS
+
+/// Exact softmax attention for the query heads that share one KV head (GQA), reading each cached
+/// K and V row from memory once for the whole group instead of once per head.
+///
+/// Decode attention is bandwidth-bound: with G query heads per KV head, per-head `sgemv` streams
+/// the keys and values G times. Here rows are taken in blocks small enough for L1, and every head
+/// of the group is served from that block before the next is loaded. The same kernel reads a
+/// contiguous prefix (full attention) or an index list (a method's selection, no gather copy),
+/// so dense and sparse attention are timed on equal terms.
+public enum GroupedAttention {
+    /// Rows per block: 64 rows of K (or V) at d = 64 are 16 KiB, which stays in L1 while the
+    /// group's heads use them.
+    static let blockRows = 64
+    private typealias Lane = SIMD16<Float>
+
+    /// Attention of the group's `queries` (`groupSize × d`) over `count` cached rows (all rows
+    /// `0..<count`, or `rows[0..<count]`). On return `weights[g · stride + i]` holds head g's
+    /// softmax weight of the i-th row read, and `output` (`groupSize × d`) the attention output.
+    public static func attend(queries: UnsafePointer<Float>, groupSize: Int, headDim d: Int,
+                              keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                              rows: UnsafePointer<Int32>?, count: Int,
+                              weights: UnsafeMutablePointer<Float>, stride: Int, output: UnsafeMutablePointer<Float>) {
+        output.update(repeating: 0, count: groupSize * d)
+        guard count > 0 else { return }
+        scores(queries: queries, groupSize: groupSize, headDim: d, keys: keys, rows: rows, count: count,
+               into: weights, stride: stride)
+        for g in 0 ..< groupSize { softmaxInPlace(weights + g * stride, count) }
+        weightedSum(weights: weights, stride: stride, groupSize: groupSize, headDim: d, values: values, rows: rows,
+                    count: count, into: output)
+    }
+
+    /// `scores[g · stride + i] = q_g · k(i) / √d`.
+    private static func scores(queries: UnsafePointer<Float>, groupSize: Int, headDim d: Int,
+                               keys: UnsafePointer<Float>, rows: UnsafePointer<Int32>?, count: Int,
+                               into scores: UnsafeMutablePointer<Float>, stride: Int) {
+        let scale = 1 / Float(d).squareRoot()
+        let vectorEnd = d - d % Lane.scalarCount
+        forEachBlock(rows: rows, count: count, of: keys, rowFloats: d) { start, end in
+            for g in 0 ..< groupSize {
+                let q = queries + g * d
+                let out = scores + g * stride
+                for r in start ..< end {
+                    let key = keys + d * (rows.map { Int($0[r]) } ?? r)
+                    var acc = Lane()
+                    var c = 0
+                    while c < vectorEnd { acc.addProduct(load(q + c), load(key + c)); c += Lane.scalarCount }
+                    var sum = horizontalSum(acc)
+                    while c < d { sum += q[c] * key[c]; c += 1 }
+                    out[r] = sum * scale
+                }
+            }
+        }
+    }
+
+    /// `output[g] = Σ_i weights[g · stride + i] · v(i)`, output zeroed by the caller.
+    private static func weightedSum(weights: UnsafePointer<Float>, stride: Int, groupSize: Int, headDim d: Int,
+                                    values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?, count: Int,
+                                    into output: UnsafeMutablePointer<Float>) {
+        forEachBlock(rows: rows, count: count, of: values, rowFloats: d) { start, end in
+            for g in 0 ..< groupSize {
+                let p = weights + g * stride, out = output + g * d
+                var c = 0
+                // Sixty-four output lanes per pass: four independent FMA chains in registers.
+                while c + 4 * Lane.scalarCount <= d {
+                    var a0 = load(out + c), a1 = load(out + c + 16), a2 = load(out + c + 32), a3 = load(out + c + 48)
+                    for r in start ..< end {
+                        let v = values + d * (rows.map { Int($0[r]) } ?? r) + c
+                        let weight = Lane(repeating: p[r])
+                        a0.addProduct(weight, load(v))
+                        a1.addProduct(weight, load(v + 16))
+                        a2.addProduct(weight, load(v + 32))
+                        a3.addProduct(weight, load(v + 48))
+                    }
+                    store(a0, out + c); store(a1, out + c + 16); store(a2, out + c + 32); store(a3, out + c + 48)
+                    c += 4 * Lane.scalarCount
+                }
+                while c + Lane.scalarCount <= d {
+                    var acc = load(out + c)
+                    for r in start ..< end {
+                        acc.addProduct(Lane(repeating: p[r]), load(values + d * (rows.map { Int($0[r]) } ?? r) + c))
+                    }
+                    store(acc, out + c)
+                    c += Lane.scalarCount
+                }
+                for lane in c ..< d {
+                    for r in start ..< end { out[lane] += p[r] * values[d * (rows.map { Int($0[r]) } ?? r) + lane] }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` on consecutive blocks of at most `blockRows` rows. With an index list the
+    /// scattered rows of the next block are prefetched while `body` works on this one: that
+    /// latency is what the hardware prefetcher cannot hide.
+    @inline(__always)
+    private static func forEachBlock(rows: UnsafePointer<Int32>?, count: Int, of matrix: UnsafePointer<Float>,
+                                     rowFloats d: Int, _ body: (Int, Int) -> Void) {
+        if let rows { prefetch(rows, from: 0, to: min(blockRows, count), of: matrix, rowFloats: d) }
+        var start = 0
+        while start < count {
+            let end = min(start + blockRows, count)
+            if let rows { prefetch(rows, from: end, to: min(end + blockRows, count), of: matrix, rowFloats: d) }
+            body(start, end)
+            start = end
+        }
+    }
+
+    @inline(__always)
+    private static func prefetch(_ rows: UnsafePointer<Int32>, from start: Int, to end: Int,
+                                 of matrix: UnsafePointer<Float>, rowFloats d: Int) {
+        for r in start ..< end {
+            let row = UnsafeRawPointer(matrix + d * Int(rows[r]))
+            var byte = 0
+            while byte < d * MemoryLayout<Float>.size { a2ats_prefetch(row + byte); byte += 64 }
+        }
+    }
+
+    @inline(__always) private static func load(_ p: UnsafePointer<Float>) -> Lane {
+        UnsafeRawPointer(p).loadUnaligned(as: Lane.self)
+    }
+
+    @inline(__always) private static func store(_ v: Lane, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lane.self)
+    }
+}

@@ -1,0 +1,56 @@
+import XCTest
+@testable import A2ATSTensor
+
+/// Reference for both kernels: the textbook formulas evaluated in Double, one head and one
+/// row at a time (softmax(q·K/√d)·V; C = αAB).
+final class GroupedAttentionTests: XCTestCase {
+    func testAttentionEqualsPerHeadSoftmaxInDouble() {
+        var g = SeededGenerator(seed: 11)
+        // Head dims off the SIMD width, groups of 1–4, counts across block edges, with and without index lists.
+        for (d, group, n) in [(64, 3, 300), (16, 1, 64), (80, 4, 129), (24, 2, 65), (7, 3, 5), (128, 2, 1)] {
+            let keys = (0 ..< n * d).map { _ in g.nextGaussian() }, values = (0 ..< n * d).map { _ in g.nextGaussian() }
+            let queries = (0 ..< group * d).map { _ in 2 * g.nextGaussian() }
+            let subsets: [[Int32]?] = [nil, (0 ..< n).filter { _ in g.next() % 3 == 0 }.map(Int32.init), [Int32(n - 1)]]
+            for subset in subsets {
+                let rows = subset.map { $0.map(Int.init) } ?? Array(0 ..< n)
+                var weights = [Float](repeating: 0, count: group * n), output = [Float](repeating: 0, count: group * d)
+                let call = { (list: UnsafePointer<Int32>?) in
+                    GroupedAttention.attend(queries: queries, groupSize: group, headDim: d, keys: keys, values: values,
+                                            rows: list, count: rows.count, weights: &weights, stride: n, output: &output)
+                }
+                if let subset { subset.withUnsafeBufferPointer { call($0.baseAddress) } } else { call(nil) }
+                for head in 0 ..< group {
+                    let scores = rows.map { r in
+                        (0 ..< d).reduce(0.0) { $0 + Double(queries[head * d + $1]) * Double(keys[r * d + $1]) } / Double(d).squareRoot()
+                    }
+                    let top = scores.max() ?? 0
+                    let exps = scores.map { exp($0 - top) }, total = exps.reduce(0, +)
+                    for (i, e) in exps.enumerated() {
+                        XCTAssertEqual(Double(weights[head * n + i]), e / total, accuracy: 1e-5, "d \(d) head \(head) row \(i)")
+                    }
+                    for lane in 0 ..< d {
+                        let expected = zip(rows, exps).reduce(0.0) { $0 + $1.1 / total * Double(values[$1.0 * d + lane]) }
+                        XCTAssertEqual(Double(output[head * d + lane]), expected, accuracy: 1e-5 * max(1, abs(expected)),
+                                       "d \(d) head \(head) lane \(lane)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testFewRowsProductEqualsDoubleProduct() {
+        var g = SeededGenerator(seed: 12)
+        for (m, k, n) in [(3, 64, 4096), (1, 64, 32), (4, 16, 70), (2, 5, 33), (5, 7, 1)] {
+            let a = (0 ..< m * k).map { _ in g.nextGaussian() }, b = (0 ..< k * n).map { _ in g.nextGaussian() }
+            var c = [Float](repeating: .nan, count: m * n)
+            multiplyFewRows(a, rows: m, inner: k, by: b, columns: n, alpha: 0.5, into: &c)
+            for row in 0 ..< m {
+                for column in 0 ..< n {
+                    let expected = 0.5 * (0 ..< k).reduce(0.0) { $0 + Double(a[row * k + $1]) * Double(b[$1 * n + column]) }
+                    XCTAssertEqual(Double(c[row * n + column]), expected, accuracy: 1e-5 * max(1, abs(expected)),
+                                   "m \(m) k \(k) n \(n) at (\(row), \(column))")
+                }
+            }
+        }
+    }
+}
