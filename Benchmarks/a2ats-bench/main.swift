@@ -1,9 +1,14 @@
 // a2ats-bench: A²ATS selection + sparse attention vs full attention, per KV head per decode step,
 // on synthetic keys with the default model's head shape (d = 64, 3 query heads per KV head) and
 // the paper's C = 4096 centroids (methods.md, "Sizing A²ATS"). Run: swift run -c release a2ats-bench
-// One BLAS thread: an engine runs KV heads in parallel, so the per-head cost is what matters.
+// One thread: an engine runs KV heads in parallel, so the per-head cost is what matters. Full and
+// sparse attention run the engine's own kernel (GroupedAttention: K/V rows read once per group,
+// in place); "full GB/s" says how close full attention is to the memory ceiling (machine.md:
+// 30–32 GB/s streaming, one thread), so the ratio is not flattered by a slow baseline.
 // "n/attended" is the speed-up sparse attention could reach if selection were free: the union
-// of 3 independent query heads' top 3% is ≈ 9% of n, which bounds the ratio near 11×.
+// of 3 independent query heads' top 3% is ≈ 9% of n, which bounds the ratio near 11×. Real
+// heads of one group overlap more (the default model reads a 5–6% union at top-k 3%, see
+// reports/a2ats-4k), so synthetic independent queries are the pessimistic case.
 import Foundation
 import COpenBLAS
 import A2ATSModel
@@ -44,7 +49,7 @@ parameters.topk = topk
 
 print("A²ATS selection + sparse attention vs full attention, per KV head per step")
 print("d=\(headDim), group=\(group), C=\(centroidCount), topk=\(topk), sinks=8, window=64, 1 BLAS thread; medians")
-print("n        full ms   a2ats ms  (select + sparse)   speed-up  attended  n/attended  full MB  a2ats MB")
+print("n        full ms  full GB/s   a2ats ms  (select + sparse)   speed-up  attended  n/attended  full MB  a2ats MB")
 for n in lengths {
     let cache = KVCache(layerCount: 1, kvHeadCount: 1, headDim: headDim, capacity: n)
     cache.append(count: n)
@@ -84,11 +89,13 @@ for n in lengths {
     }
     let full = median(fullTimes), select = median(selectTimes), sparse = median(sparseTimes)
     let fullBytes = 2 * n * headDim * 4
-    // Codes, the centroids the tables are built from, the tables, and the selected K/V rows.
-    let a2atsBytes = 2 * n + centroidCount * headDim * 4 + group * centroidCount * 4 + 2 * attended * headDim * 4
-    let row = String(format: "%-8d %8.3f %9.3f  (%6.3f + %6.3f)   %7.1fx %9d %10.1fx %8.2f %9.2f",
-                     n, full, select + sparse, select, sparse, full / (select + sparse), attended, Double(n) / Double(attended),
-                     Double(fullBytes) / 1e6, Double(a2atsBytes) / 1e6)
+    // The centroids the tables are built from, the tables, the code index's offsets and the
+    // entries of the selected codes (≤ one per token read), and the selected K/V rows.
+    let a2atsBytes = centroidCount * headDim * 4 + group * centroidCount * 4 + (centroidCount + 1) * 4
+        + attended * 4 + 2 * attended * headDim * 4
+    let row = String(format: "%-8d %8.3f %9.1f %10.3f  (%6.3f + %6.3f)   %7.1fx %9d %10.1fx %8.2f %9.2f",
+                     n, full, Double(fullBytes) / full / 1e6, select + sparse, select, sparse, full / (select + sparse),
+                     attended, Double(n) / Double(attended), Double(fullBytes) / 1e6, Double(a2atsBytes) / 1e6)
     print(row)
     [scores, output].forEach { $0.deallocate() }
 }

@@ -9,10 +9,23 @@ import COpenBLAS
 ///
 /// Scores use the post-RoPE query and the cached post-RoPE keys, i.e. exactly the logits the
 /// attention softmax sees (the 1/√d scale does not change the ranking). Ties go to the lower index.
+/// `scores=wrope` ranks instead by exact windowed-RoPE scores (q R_b)·k on pre-RoPE keys: A²ATS
+/// without its quantization, which separates WRoPE's own error from the codebook's.
 public final class OracleTopK: CacheMethod {
+    /// What the oracle ranks by.
+    public enum Scores: String, CaseIterable, Sendable {
+        /// The true logits q·k at true positions.
+        case rope
+        /// Windowed RoPE: every token scored as if at relative position b.
+        case wrope
+    }
+
     public static let parameterSpecs = [
         ParameterSpec(name: "sinks", defaultValue: "0", help: "first tokens always read, on top of the budget"),
         ParameterSpec(name: "window", defaultValue: "0", help: "most recent tokens always read, on top of the budget"),
+        ParameterSpec(name: "scores", defaultValue: "rope",
+                      help: "rope = true q·k; wrope = exact windowed-RoPE scores (A²ATS without quantization)"),
+        ParameterSpec(name: "b", defaultValue: "2048", help: "WRoPE offset b when scores=wrope"),
     ]
 
     public static let descriptor = MethodDescriptor(
@@ -21,27 +34,36 @@ public final class OracleTopK: CacheMethod {
     ) { parameters, budget, context in
         let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "oracle")
-        return OracleTopK(model: model, budget: budget ?? 0, sinks: try p.int("sinks"), window: try p.int("window"))
+        let scores = try p.choice("scores", as: Scores.self)
+        return OracleTopK(model: model, budget: budget ?? 0, sinks: try p.int("sinks"), window: try p.int("window"),
+                          windowedRoPE: scores == .wrope ? WindowedRoPE(config: model, offset: try p.int("b")) : nil)
     }
 
     public let budget: Int
     public let sinks: Int
     public let window: Int
+    /// Set when ranking by windowed-RoPE scores.
+    public let windowedRoPE: WindowedRoPE?
     private let kvHeads: Int
     private let groupSize: Int
     private let headDim: Int
     private var scores: [Float] = []
     private var order: [Int32] = []
     private var selector = TopKSelector()
+    private let rotated: UnsafeMutablePointer<Float>   // the query head being ranked
 
-    public init(model: ModelConfig, budget: Int, sinks: Int, window: Int) {
+    public init(model: ModelConfig, budget: Int, sinks: Int, window: Int, windowedRoPE: WindowedRoPE? = nil) {
         self.budget = budget
         self.sinks = sinks
         self.window = window
+        self.windowedRoPE = windowedRoPE
+        rotated = .allocate(capacity: model.headDim)
         kvHeads = model.kvHeadCount
         groupSize = model.groupSize
         headDim = model.headDim
     }
+
+    deinit { rotated.deallocate() }
 
     public var kind: CacheMethodKind { .retrieval }
     public var prefillNeeds: PrefillNeeds { .none }
@@ -61,13 +83,20 @@ public final class OracleTopK: CacheMethod {
         for kvHead in 0..<kvHeads {
             var chosen: [Int32] = []
             chosen.reserveCapacity(groupSize * budget + sinks + window)
-            let keys = cache.keys(layer: query.layer, kvHead: kvHead)
+            let keys = windowedRoPE == nil ? cache.keys(layer: query.layer, kvHead: kvHead)
+                                           : cache.preRoPEKeys(layer: query.layer, kvHead: kvHead)
             for head in (kvHead * groupSize)..<((kvHead + 1) * groupSize) {
+                if let windowedRoPE {
+                    windowedRoPE.rotate(query.preRoPEQueries + head * headDim, into: rotated)
+                } else {
+                    rotated.update(from: query.queries + head * headDim, count: headDim)
+                }
+                let q = UnsafePointer(rotated)
                 scores.withUnsafeMutableBufferPointer { s in
                     order.withUnsafeMutableBufferPointer { o in
                         // s[0..<n] = K · q, K row-major n × headDim.
                         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(headDim), 1, keys, Int32(headDim),
-                                    query.queries + head * headDim, 1, 0, s.baseAddress!, 1)
+                                    q, 1, 0, s.baseAddress!, 1)
                         let found = selector.select(s.baseAddress!, count: n, k: budget, into: o.baseAddress!)
                         chosen.append(contentsOf: o[0..<found])
                     }

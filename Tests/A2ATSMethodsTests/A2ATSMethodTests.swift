@@ -75,6 +75,34 @@ final class A2ATSMethodTests: XCTestCase {
         }
     }
 
+    // Reference: each token's score at relative distance b by true RoPE on both sides,
+    // rope(q, j + b)·rope(k_j, j), sorted here; `oracle:scores=wrope` must pick that top-k.
+    func testWRoPEOracleRanksByScoresAtDistanceB() throws {
+        let config = A2ATSFixture.config()
+        let d = config.headDim, n = 300, budget = 11
+        let keys = (0 ..< config.kvHeadCount).map { h in A2ATSFixture.gaussian(n * d, seed: 40 + UInt64(h)) }
+        let kv = cache(config: config, keys: keys)
+        let oracle = OracleTopK(model: config, budget: budget, sinks: 0, window: 0,
+                                windowedRoPE: WindowedRoPE(config: config, offset: 2048))
+        let pre = A2ATSFixture.gaussian(config.headCount * d, seed: 41)
+        let selection = pre.withUnsafeBufferPointer { p in
+            oracle.select(DecodeQuery(layer: 0, position: n - 1, queries: p.baseAddress!, preRoPEQueries: p.baseAddress!), cache: kv)
+        }
+        for kvHead in 0 ..< config.kvHeadCount {
+            var expected = Set<Int>()
+            for g in 0 ..< config.groupSize {
+                let head = kvHead * config.groupSize + g
+                let q = Array(pre[head * d ..< (head + 1) * d])
+                let scores = (0 ..< n).map { j in
+                    A2ATSFixture.dot(A2ATSFixture.rope(q, position: j + 2048)[...],
+                                     A2ATSFixture.rope(Array(keys[kvHead][j * d ..< (j + 1) * d]), position: j)[...])
+                }
+                expected.formUnion((0 ..< n).sorted { scores[$0] > scores[$1] }.prefix(budget))
+            }
+            XCTAssertEqual(selection.perKVHead[kvHead], expected.sorted().map(Int32.init), "KV head \(kvHead)")
+        }
+    }
+
     // Reference: the table entry T[code] against q̃·c computed from the stored centroid directly;
     // accounting against a union recomputed here from the approximate scores.
     func testTableLookupAndAccounting() throws {
