@@ -72,9 +72,12 @@ public final class A2ATSMethod: CacheMethod {
     }
 
     public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
+        reserve(cache)
         for head in 0 ..< kvHeadCount {
-            encodeNewKeys(layer: layer, kvHead: head, cache: cache)
             let slot = layer * kvHeadCount + head
+            // Forking cuts the cache back to the prompt: codes past it belong to another branch.
+            encodedCount[slot] = min(encodedCount[slot], cache.length)
+            encodeNewKeys(layer: layer, kvHead: head, cache: cache)
             indexes[slot].rebuild(codes: codes[slot], count: cache.length)
         }
     }
@@ -95,15 +98,21 @@ public final class A2ATSMethod: CacheMethod {
             for j in 0 ..< rankedStart { chosen.append(Int32(j)) }
             if k > 0 {
                 let slot = query.layer * kvHeadCount + kvHead
-                let index = indexes[slot]
-                if index.count > n || n - index.count > max(256, n / 16) { index.rebuild(codes: codes[slot], count: n) }
-                codeSelection.select(codes: codes[slot], index: index, range: rankedStart ..< rankedEnd,
-                                     tables: table, k: k, into: &chosen)
+                codeSelection.select(codes: codes[slot], index: currentIndex(slot: slot, cachedTokens: n),
+                                     range: rankedStart ..< rankedEnd, tables: table, k: k, into: &chosen)
             }
             for j in rankedEnd ..< n { chosen.append(Int32(j)) }
             perKVHead.append(chosen)
         }
         return TokenSelection(perKVHead: perKVHead)
+    }
+
+    /// The slot's code index, rebuilt when the cache was cut back below it (a fork) or when the
+    /// decoded tokens it does not cover (scanned one by one each step) outgrow max(256, n/16).
+    private func currentIndex(slot: Int, cachedTokens n: Int) -> CodeIndex {
+        let index = indexes[slot]
+        if index.count > n || n - index.count > max(256, n / 16) { index.rebuild(codes: codes[slot], count: n) }
+        return index
     }
 
     /// Approximate scores T[code_j] of every cached token for one query head (same scale as
@@ -125,7 +134,7 @@ public final class A2ATSMethod: CacheMethod {
     }
 
     /// table[g] = q̃_g · Cᵀ / √d for the query heads of `kvHead`, all heads in one pass over the
-    /// centroids (`multiplyFewRows`; a2ats-bench compares it with per-head `sgemv`).
+    /// centroids (`multiplyFewRows`), instead of one pass per head.
     private func fillTables(_ query: DecodeQuery, kvHead: Int) {
         let d = headDim
         let book = codebooks.codebook(layer: query.layer, kvHead: kvHead)
