@@ -15,8 +15,10 @@ import A2ATSModel
 import A2ATSMethods
 import A2ATSTensor
 
-let headDim = 64, group = 3, centroidCount = 4096, topk = 0.03
+let headDim = 64, group = 3, topk = 0.03
 let lengths = [4096, 16384, 32768]
+/// The paper's C, then the default model's (contract.md): the tables cost C·d per head and step.
+let centroidCounts = [4096, 512]
 openblas_set_num_threads(1)
 
 let config = ModelConfig(layerCount: 1, hiddenSize: group * headDim, intermediateSize: 1, headCount: group, kvHeadCount: 1,
@@ -37,27 +39,30 @@ func attend(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: U
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
 
-// Codebook quality does not change the cost of a step: centroids are sampled keys, L = I.
-let book = Codebook(centroids: gaussians(centroidCount * headDim), cholesky: Codebook.identity(headDim),
-                    centroidCount: centroidCount, headDim: headDim)
-let codebooks = CodebookSet(modelFingerprint: "synthetic", configuration: CodebookConfiguration(centroids: centroidCount, queryAware: false),
-                            headDim: headDim, codebooks: [[book]], statistics: [])
-var parameters = A2ATSParameters()
-parameters.centroids = centroidCount
-parameters.queryAware = false
-parameters.topk = topk
+/// A method with random codebooks: codebook quality does not change the cost of a step
+/// (centroids are sampled Gaussians, L = I).
+func method(centroids centroidCount: Int) throws -> A2ATSMethod {
+    let book = Codebook(centroids: gaussians(centroidCount * headDim), cholesky: Codebook.identity(headDim),
+                        centroidCount: centroidCount, headDim: headDim)
+    let codebooks = CodebookSet(modelFingerprint: "synthetic",
+                                configuration: CodebookConfiguration(centroids: centroidCount, queryAware: false),
+                                headDim: headDim, codebooks: [[book]], statistics: [])
+    var parameters = A2ATSParameters()
+    parameters.centroids = centroidCount
+    parameters.queryAware = false
+    parameters.topk = topk
+    return try A2ATSMethod(parameters: parameters, codebooks: codebooks, config: config)
+}
 
-print("A²ATS selection + sparse attention vs full attention, per KV head per step")
-print("d=\(headDim), group=\(group), C=\(centroidCount), topk=\(topk), sinks=8, window=64, 1 BLAS thread; medians")
-print("n        full ms  full GB/s   a2ats ms  (select + sparse)   speed-up  attended  n/attended  full MB  a2ats MB")
-for n in lengths {
+/// One row: full attention over n against A²ATS selection + sparse attention with C centroids.
+func measure(n: Int, centroidCount: Int) throws {
     let cache = KVCache(layerCount: 1, kvHeadCount: 1, headDim: headDim, capacity: n)
     cache.append(count: n)
     let keys = gaussians(n * headDim), values = gaussians(n * headDim)
     cache.preRoPEKeys(layer: 0, kvHead: 0).update(from: keys, count: n * headDim)
     cache.keys(layer: 0, kvHead: 0).update(from: keys, count: n * headDim)
     cache.values(layer: 0, kvHead: 0).update(from: values, count: n * headDim)
-    let method = try A2ATSMethod(parameters: parameters, codebooks: codebooks, config: config)
+    let method = try method(centroids: centroidCount)
     try method.didPrefill(layer: 0, cache: cache,
                           statistics: PrefillStatistics(layerCount: 1, headCount: group, promptLength: n, needs: .none))
     let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * n)
@@ -98,6 +103,14 @@ for n in lengths {
                      attended, Double(n) / Double(attended), Double(fullBytes) / 1e6, Double(a2atsBytes) / 1e6)
     print(row)
     [scores, output].forEach { $0.deallocate() }
+}
+
+print("A²ATS selection + sparse attention vs full attention, per KV head per step")
+print("d=\(headDim), group=\(group), topk=\(topk), sinks=8, window=64, 1 thread; medians")
+for centroidCount in centroidCounts {
+    print("\nC = \(centroidCount)")
+    print("n        full ms  full GB/s   a2ats ms  (select + sparse)   speed-up  attended  n/attended  full MB  a2ats MB")
+    for n in lengths { try measure(n: n, centroidCount: centroidCount) }
 }
 
 // Calibration cost of one codebook at the default model's settings (contract.md, "A²ATS defaults"):
