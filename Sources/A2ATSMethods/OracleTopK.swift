@@ -34,9 +34,9 @@ public final class OracleTopK: CacheMethod {
     ) { parameters, budget, context in
         let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "oracle")
-        let scores = try p.choice("scores", as: Scores.self)
+        let scores = try p.choice("scores", as: Scores.self), offset = try p.int("b")
         return OracleTopK(model: model, budget: budget ?? 0, sinks: try p.int("sinks"), window: try p.int("window"),
-                          windowedRoPE: scores == .wrope ? WindowedRoPE(config: model, offset: try p.int("b")) : nil)
+                          windowedRoPE: scores == .wrope ? WindowedRoPE(config: model, offset: offset) : nil)
     }
 
     public let budget: Int
