@@ -1,9 +1,9 @@
-/// C[m×n] = alpha · A[m×k] · B[k×n] for a few rows m (a GQA group's queries) against a wide,
-/// column-major-by-row B (e.g. A²ATS centroids stored dimension by dimension).
+/// C[m×n] = alpha · A[m×k] · B[k×n], all row-major, for a few rows m (a GQA group's queries)
+/// against a wide B (e.g. A²ATS centroids stored dimension by dimension, k = d, n = C).
 ///
 /// `sgemm` packs all of B on every call and `sgemv` streams B once per row of A; here each
-/// 32-column strip of B is loaded once and serves three rows of A from registers, so B (1 MiB at
-/// 4096 centroids × 64 dims) is read once per call at cache speed.
+/// 32-column strip of B is loaded once for three rows of A, whose accumulators stay in
+/// registers, so B (1 MiB at 4096 centroids × 64 dims) is read once per three query heads.
 public func multiplyFewRows(_ a: UnsafePointer<Float>, rows m: Int, inner k: Int, by b: UnsafePointer<Float>,
                             columns n: Int, alpha: Float, into c: UnsafeMutablePointer<Float>) {
     typealias Lane = SIMD16<Float>
