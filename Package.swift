@@ -22,6 +22,8 @@ let package = Package(
         // Library modules; arrows point one way:
         // Support → Tensor → Model → Methods → Tasks → Scoring → Reports → Harness → CLI.
         .target(name: "A2ATSSupport", dependencies: ["CJSONC"]),
+        .target(name: "A2ATSBuildInfo", plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(name: "A2ATSTensor", dependencies: ["COpenBLAS", "A2ATSSupport"], swiftSettings: fastMath),
         .target(name: "A2ATSModel", dependencies: ["A2ATSTensor", "A2ATSSupport"], swiftSettings: fastMath),
         .target(name: "A2ATSMethods", dependencies: ["A2ATSModel", "A2ATSTensor", "A2ATSSupport"], swiftSettings: fastMath),
@@ -30,7 +32,8 @@ let package = Package(
         .target(name: "A2ATSScoring", dependencies: ["A2ATSSupport"]),
         .target(name: "A2ATSReports", dependencies: ["A2ATSScoring", "A2ATSSupport"]),
         .target(name: "A2ATSHarness",
-                dependencies: ["A2ATSModel", "A2ATSMethods", "A2ATSTasks", "A2ATSScoring", "A2ATSReports", "A2ATSSupport"],
+                dependencies: ["A2ATSModel", "A2ATSMethods", "A2ATSTasks", "A2ATSScoring", "A2ATSReports", "A2ATSSupport",
+                               "A2ATSBuildInfo"],
                 swiftSettings: fastMath),
         .executableTarget(name: "a2ats-eval", dependencies: ["A2ATSHarness"]),
         .executableTarget(name: "a2ats-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/a2ats-bench",

@@ -1,3 +1,4 @@
+import A2ATSBuildInfo
 import A2ATSReports
 import A2ATSSupport
 import Foundation
@@ -61,11 +62,11 @@ public struct ManifestParts {
 /// Builds and writes `manifest.json`: what a reader needs to trust, compare or reproduce a
 /// run — inputs with checksums, settings, code version, and the machine it ran on.
 public enum Manifest {
-    public static func build(_ parts: ManifestParts, git: GitState, machine: MachineInfo) -> JSONValue {
+    public static func build(_ parts: ManifestParts, build: BuildState, machine: MachineInfo) -> JSONValue {
         var manifest = JSONObject()
         manifest["a2ats_eval_version"] = .string(a2atsEvalVersion)
-        manifest["git_commit"] = .string(git.commit)
-        manifest["git_dirty"] = git.dirty.map(JSONValue.bool) ?? .null
+        manifest["build"] = .object(["id": .string(build.id), "commit": .string(build.commit), "dirty": .bool(build.dirty),
+                                     "recorded": "when the binary was built"])
         manifest["command_line"] = .array(parts.commandLine.map(JSONValue.string))
         manifest["model"] = .object(["path": .string(parts.model.path), "sha256": .string(parts.model.sha256)])
         manifest["tokenizer"] = .string(parts.tokenizer)
@@ -88,38 +89,20 @@ public enum Manifest {
     }
 }
 
-/// The code version: `git rev-parse HEAD` where the project is a git checkout, else "unknown".
-public struct GitState: Equatable {
+/// The build that produced a run's rows, as recorded when the binary was built (`BuildInfo`).
+public struct BuildState: Equatable, Sendable {
+    public let id: String
     public let commit: String
-    /// Whether tracked files differ from the commit; nil when unknown.
-    public let dirty: Bool?
+    public let dirty: Bool
 
-    public init(commit: String, dirty: Bool?) {
+    public init(id: String, commit: String, dirty: Bool) {
+        self.id = id
         self.commit = commit
         self.dirty = dirty
     }
 
-    public static func current(directory: String = FileManager.default.currentDirectoryPath) -> GitState {
-        guard let head = run(["rev-parse", "HEAD"], in: directory), head.count == 40 else {
-            return GitState(commit: "unknown", dirty: nil)
-        }
-        let status = run(["status", "--porcelain", "--untracked-files=no"], in: directory)
-        return GitState(commit: head, dirty: status.map { !$0.isEmpty })
-    }
-
-    private static func run(_ arguments: [String], in directory: String) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-C", directory] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    /// This binary's build.
+    public static let current = BuildState(id: BuildInfo.id, commit: BuildInfo.commit, dirty: BuildInfo.dirty)
 }
 
 /// The machine a run used; timings mean little without it.

@@ -60,6 +60,8 @@ public final class ResultsStore {
     public private(set) var finishedKeys: Set<ResumeKey> = []
     /// Rows found on opening (complete lines only).
     public private(set) var resumedRowCount = 0
+    /// Rows found on opening per the `build` that wrote them ("" for rows without one).
+    public private(set) var resumedBuilds: [String: Int] = [:]
     /// Bytes of an incomplete last line removed on opening (0 when the file was clean).
     public private(set) var droppedTailBytes = 0
     private let descriptor: Int32
@@ -152,6 +154,7 @@ public final class ResultsStore {
                 throw ResultsStoreError.missingKeyField(field: field, line: record.line, path: path)
             }
             resumedRowCount += 1
+            resumedBuilds[record.object["build"]?.stringValue ?? "", default: 0] += 1
         }
     }
 

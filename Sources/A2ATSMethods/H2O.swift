@@ -12,7 +12,8 @@ import A2ATSModel
 public final class H2O: CacheMethod {
     public static let parameterSpecs = [
         ParameterSpec(name: "recent_fraction", defaultValue: "0.5",
-                      help: "share of the budget kept for the most recent tokens; the rest goes to heavy hitters"),
+                      help: "share of the budget kept for the most recent tokens; the rest goes to heavy hitters",
+                      type: .number(0...1)),
     ]
 
     public static let descriptor = MethodDescriptor(
@@ -21,7 +22,7 @@ public final class H2O: CacheMethod {
     ) { parameters, budget, context in
         let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "h2o")
-        return H2O(model: model, budget: budget ?? 0, recentFraction: try p.float("recent_fraction", in: 0...1))
+        return H2O(model: model, budget: budget ?? 0, recentFraction: p.float("recent_fraction"))
     }
 
     /// Recent tokens protected inside the budget.

@@ -1,7 +1,8 @@
 import A2ATSSupport
 
-/// Reads a method's parameters from the user's strings, falling back to the reference defaults,
-/// with errors that name the method, the parameter and what was expected.
+/// A method's parameters as typed values: the user's strings checked against each parameter's
+/// `ParameterType` (errors name the method, the parameter and what was expected), defaults for
+/// the rest. Reading a value therefore cannot fail.
 struct MethodParameters {
     let method: String
     private let values: [String: String]
@@ -14,7 +15,7 @@ struct MethodParameters {
                                                valid: valid)
         }
         var values: [String: String] = [:]
-        for spec in specs { values[spec.name] = given[spec.name] ?? spec.defaultValue }
+        for spec in specs { values[spec.name] = try given[spec.name].map { try spec.canonical($0, method: method) } ?? spec.defaultValue }
         self.method = method
         self.values = values
     }
@@ -24,33 +25,21 @@ struct MethodParameters {
         return value
     }
 
-    /// An integer within `range`.
-    func int(_ name: String, in range: ClosedRange<Int> = 0...Int.max) throws -> Int {
+    func int(_ name: String) -> Int { Int(raw(name))! }
+
+    func double(_ name: String) -> Double { Double(raw(name))! }
+
+    func float(_ name: String) -> Float { Float(double(name)) }
+
+    func bool(_ name: String) -> Bool { raw(name) == "true" }
+
+    /// Layer indices of a `.layerList` parameter.
+    func layers(_ name: String) -> Set<Int> {
         let text = raw(name)
-        guard let value = Int(text), range.contains(value) else {
-            throw MethodError.invalidParameter(method: method, name: name, value: text,
-                                               expected: "an integer in \(range.lowerBound)...\(range.upperBound == Int.max ? "∞" : String(range.upperBound))")
-        }
-        return value
+        return text == "none" ? [] : Set(text.split(separator: "/").map { Int($0)! })
     }
 
-    /// A finite number within `range`.
-    func float(_ name: String, in range: ClosedRange<Float>) throws -> Float {
-        let text = raw(name)
-        guard let value = Float(text), value.isFinite, range.contains(value) else {
-            throw MethodError.invalidParameter(method: method, name: name, value: text,
-                                               expected: "a number in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return value
-    }
-
-    /// One of a fixed set of words.
-    func choice<T: RawRepresentable & CaseIterable>(_ name: String, as type: T.Type) throws -> T where T.RawValue == String {
-        let text = raw(name)
-        guard let value = T(rawValue: text) else {
-            throw MethodError.invalidParameter(method: method, name: name, value: text,
-                                               expected: "one of " + T.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        return value
+    func choice<T: RawRepresentable>(_ name: String, as type: T.Type) -> T where T.RawValue == String {
+        T(rawValue: raw(name))!
     }
 }

@@ -21,11 +21,14 @@ public final class OracleTopK: CacheMethod {
     }
 
     public static let parameterSpecs = [
-        ParameterSpec(name: "sinks", defaultValue: "0", help: "first tokens always read, on top of the budget"),
-        ParameterSpec(name: "window", defaultValue: "0", help: "most recent tokens always read, on top of the budget"),
+        ParameterSpec(name: "sinks", defaultValue: "0", help: "first tokens always read, on top of the budget",
+                      type: .integer(0...Int.max)),
+        ParameterSpec(name: "window", defaultValue: "0", help: "most recent tokens always read, on top of the budget",
+                      type: .integer(0...Int.max)),
         ParameterSpec(name: "scores", defaultValue: "rope",
-                      help: "rope = true q·k; wrope = exact windowed-RoPE scores (A²ATS without quantization)"),
-        ParameterSpec(name: "b", defaultValue: "2048", help: "WRoPE offset b when scores=wrope"),
+                      help: "rope = true q·k; wrope = exact windowed-RoPE scores (A²ATS without quantization)",
+                      type: .choice(Scores.allCases.map(\.rawValue))),
+        ParameterSpec(name: "b", defaultValue: "2048", help: "WRoPE offset b when scores=wrope", type: .integer(0...Int.max)),
     ]
 
     public static let descriptor = MethodDescriptor(
@@ -34,8 +37,8 @@ public final class OracleTopK: CacheMethod {
     ) { parameters, budget, context in
         let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "oracle")
-        let scores = try p.choice("scores", as: Scores.self), offset = try p.int("b")
-        return OracleTopK(model: model, budget: budget ?? 0, sinks: try p.int("sinks"), window: try p.int("window"),
+        let scores = p.choice("scores", as: Scores.self), offset = p.int("b")
+        return OracleTopK(model: model, budget: budget ?? 0, sinks: p.int("sinks"), window: p.int("window"),
                           windowedRoPE: scores == .wrope ? WindowedRoPE(config: model, offset: offset) : nil)
     }
 

@@ -13,7 +13,8 @@ import A2ATSModel
 /// (the reference's SnapKV fallback); if n ≤ B everything is kept.
 public final class PyramidKV: CacheMethod {
     public static let parameterSpecs = SnapKV.parameterSpecs + [
-        ParameterSpec(name: "beta", defaultValue: "20", help: "pyramid steepness: the top layer chooses C/beta tokens"),
+        ParameterSpec(name: "beta", defaultValue: "20", help: "pyramid steepness: the top layer chooses C/beta tokens",
+                      type: .integer(1...Int.max)),
     ]
 
     public static let descriptor = MethodDescriptor(
@@ -22,9 +23,9 @@ public final class PyramidKV: CacheMethod {
     ) { parameters, budget, context in
         let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "pyramidkv")
-        return PyramidKV(model: model, budget: budget ?? 0, window: try p.int("window", in: 1...Int.max),
-                         kernel: try SnapKV.oddKernel(p), pooling: try p.choice("pooling", as: SnapKV.Pooling.self),
-                         beta: try p.int("beta", in: 1...Int.max))
+        return PyramidKV(model: model, budget: budget ?? 0, window: p.int("window"),
+                         kernel: p.int("kernel"), pooling: p.choice("pooling", as: SnapKV.Pooling.self),
+                         beta: p.int("beta"))
     }
 
     public let window: Int

@@ -1,17 +1,32 @@
 import A2ATSModel
 import A2ATSSupport
 
-/// One tunable setting of a method, with its paper's reference value.
+/// One tunable setting of a method, with its paper's reference value and its type.
 public struct ParameterSpec: Equatable, Sendable {
     public let name: String
     /// The reference setting, as it is written on the command line.
     public let defaultValue: String
     public let help: String
+    public let type: ParameterType
+    /// Whether a run's budget replaces this setting (A²ATS's `topk`): then it is not recorded as
+    /// if it applied, and setting it beside a budget is an error.
+    public let replacedByBudget: Bool
 
-    public init(name: String, defaultValue: String, help: String) {
+    public init(name: String, defaultValue: String, help: String, type: ParameterType, replacedByBudget: Bool = false) {
+        precondition(type.canonical(defaultValue) == defaultValue, "default \(name)=\(defaultValue) is not canonical")
         self.name = name
         self.defaultValue = defaultValue
         self.help = help
+        self.type = type
+        self.replacedByBudget = replacedByBudget
+    }
+
+    /// The canonical text of a value the user gave, or an error naming what was expected.
+    func canonical(_ text: String, method: String) throws -> String {
+        guard let value = type.canonical(text) else {
+            throw MethodError.invalidParameter(method: method, name: name, value: text, expected: type.expected)
+        }
+        return value
     }
 }
 
@@ -58,27 +73,46 @@ public struct MethodDescriptor {
         self.make = make
     }
 
-    /// Every parameter with its value (given or default), in declaration order: the `params` of
-    /// results.jsonl. Unknown names are an error listing the valid ones.
-    public func resolvedParameters(_ given: [String: String]) throws -> [(name: String, value: String)] {
+    /// Every parameter that applies, with its canonical value (given or default), in declaration
+    /// order: the `params` of results.jsonl. With `budgeted`, parameters a budget replaces are left
+    /// out, and giving one is an error. Unknown names and bad values are errors naming the valid ones.
+    public func resolvedParameters(_ given: [String: String], budgeted: Bool = false) throws -> [ResolvedParameter] {
         try checkNames(given)
-        return parameters.map { ($0.name, given[$0.name] ?? $0.defaultValue) }
+        var resolved: [ResolvedParameter] = []
+        for spec in parameters {
+            let value = try given[spec.name].map { try spec.canonical($0, method: name) } ?? spec.defaultValue
+            if budgeted && spec.replacedByBudget {
+                if given[spec.name] != nil {
+                    throw MethodError.invalidParameter(method: name, name: spec.name, value: given[spec.name]!,
+                                                       expected: "no value: --budgets sets what \(spec.name) would")
+                }
+                continue
+            }
+            resolved.append(ResolvedParameter(spec: spec, value: value))
+        }
+        return resolved
     }
 
     /// The canonical spec with the non-default parameters only (`snapkv:kernel=5`), as the
-    /// `method` field of results.jsonl spells it.
-    public func canonicalSpec(_ given: [String: String]) throws -> String {
-        let changed = try resolvedParameters(given).filter { item in
-            parameters.first { $0.name == item.name }?.defaultValue != item.value
-        }
+    /// `method` field of results.jsonl spells it; it re-parses to the same method.
+    public func canonicalSpec(_ given: [String: String], budgeted: Bool = false) throws -> String {
+        let changed = try resolvedParameters(given, budgeted: budgeted).filter { $0.value != $0.spec.defaultValue }
         guard !changed.isEmpty else { return name }
         return name + ":" + changed.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
     }
 
-    /// Checks the parameter names and the budget, then builds the method.
+    /// The user's parameters in canonical form, for building the method.
+    public func canonicalParameters(_ given: [String: String]) throws -> [String: String] {
+        try checkNames(given)
+        var out: [String: String] = [:]
+        for spec in parameters { if let text = given[spec.name] { out[spec.name] = try spec.canonical(text, method: name) } }
+        return out
+    }
+
+    /// Checks the parameters and the budget, then builds the method.
     public func instantiate(parameters given: [String: String], budgetTokens: Int?, model: ModelConfig,
                             resources: MethodResources? = nil) throws -> CacheMethod {
-        try checkNames(given)
+        let given = try canonicalParameters(given)
         if takesBudget {
             guard let budgetTokens else { throw MethodError.budgetRequired(method: name) }
             guard budgetTokens >= 1 else { throw MethodError.invalidBudget(method: name, tokens: budgetTokens) }
@@ -94,6 +128,16 @@ public struct MethodDescriptor {
                                                valid: valid)
         }
     }
+}
+
+/// One parameter as a run applies it.
+public struct ResolvedParameter: Sendable {
+    public let spec: ParameterSpec
+    /// Canonical text.
+    public let value: String
+    public var name: String { spec.name }
+    /// The value as `params` records it: numbers and booleans as JSON types.
+    public var json: JSONValue { spec.type.json(value) }
 }
 
 /// The methods the harness knows, by name. A plain dictionary: adding a method is one file plus

@@ -13,9 +13,11 @@ public final class SnapKV: CacheMethod {
     public enum Pooling: String, CaseIterable, Sendable { case max, avg }
 
     public static let parameterSpecs = [
-        ParameterSpec(name: "window", defaultValue: "32", help: "observation window: last prompt queries scored, all kept"),
-        ParameterSpec(name: "kernel", defaultValue: "7", help: "1-D pooling kernel (odd; 1 = no pooling)"),
-        ParameterSpec(name: "pooling", defaultValue: "max", help: "max or avg"),
+        ParameterSpec(name: "window", defaultValue: "32", help: "observation window: last prompt queries scored, all kept",
+                      type: .integer(1...Int.max)),
+        ParameterSpec(name: "kernel", defaultValue: "7", help: "1-D pooling kernel (odd; 1 = no pooling)",
+                      type: .oddInteger(1...Int.max)),
+        ParameterSpec(name: "pooling", defaultValue: "max", help: "max or avg", type: .choice(Pooling.allCases.map(\.rawValue))),
     ]
 
     public static let descriptor = MethodDescriptor(
@@ -24,17 +26,10 @@ public final class SnapKV: CacheMethod {
     ) { parameters, budget, context in
         let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "snapkv")
-        return SnapKV(model: model, budget: budget ?? 0, window: try p.int("window", in: 1...Int.max),
-                      kernel: try oddKernel(p), pooling: try p.choice("pooling", as: Pooling.self))
+        return SnapKV(model: model, budget: budget ?? 0, window: p.int("window"),
+                      kernel: p.int("kernel"), pooling: p.choice("pooling", as: Pooling.self))
     }
 
-    static func oddKernel(_ p: MethodParameters) throws -> Int {
-        let kernel = try p.int("kernel", in: 1...Int.max)
-        guard kernel % 2 == 1 else {
-            throw MethodError.invalidParameter(method: p.method, name: "kernel", value: String(kernel), expected: "an odd integer")
-        }
-        return kernel
-    }
 
     public let window: Int
     public let kernel: Int

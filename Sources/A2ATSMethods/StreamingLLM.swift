@@ -7,7 +7,8 @@ import A2ATSModel
 /// When B ≤ sinks, the sinks shrink to B − 1 so that the current token is always read.
 public final class StreamingLLM: CacheMethod {
     public static let parameterSpecs = [
-        ParameterSpec(name: "sinks", defaultValue: "4", help: "first tokens always kept (inside the budget)"),
+        ParameterSpec(name: "sinks", defaultValue: "4", help: "first tokens always kept (inside the budget)",
+                      type: .integer(0...Int.max)),
     ]
 
     public static let descriptor = MethodDescriptor(
@@ -16,7 +17,7 @@ public final class StreamingLLM: CacheMethod {
     ) { parameters, budget, context in
         let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "streamingllm")
-        return StreamingLLM(model: model, budget: budget ?? 0, sinks: try p.int("sinks"))
+        return StreamingLLM(model: model, budget: budget ?? 0, sinks: p.int("sinks"))
     }
 
     public let sinks: Int

@@ -15,7 +15,8 @@ public final class TOVA: CacheMethod {
 
     public static let parameterSpecs = [
         ParameterSpec(name: "average", defaultValue: "layer",
-                      help: "heads whose attention is averaged: layer (all heads, the reference) or group (GQA group)"),
+                      help: "heads whose attention is averaged: layer (all heads, the reference) or group (GQA group)",
+                      type: .choice(Averaging.allCases.map(\.rawValue))),
     ]
 
     public static let descriptor = MethodDescriptor(
@@ -24,7 +25,7 @@ public final class TOVA: CacheMethod {
     ) { parameters, budget, context in
         let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "tova")
-        return TOVA(model: model, budget: budget ?? 0, averaging: try p.choice("average", as: Averaging.self))
+        return TOVA(model: model, budget: budget ?? 0, averaging: p.choice("average", as: Averaging.self))
     }
 
     public let averaging: Averaging

@@ -77,13 +77,16 @@ public struct ResultRecord: Equatable, Sendable {
     public var prefillSeconds: Double
     /// RULER's own `index` field, kept beside our 0-based line id.
     public var sourceIndex: Int?
+    /// Id of the build that wrote the row (commit, and a hash of the changes for a modified
+    /// tree); nil for rows written before builds were recorded.
+    public var build: String?
     /// Fields this type does not know, kept so that decoding then encoding loses nothing.
     public var extra: JSONObject
 
     public init(id: String, task: String, method: String, params: JSONObject = [:], budget: Budget?,
                 budgetTokens: Int?, length: Int?, prediction: String, references: [String], score: Double,
                 promptTokens: Int, attendedTokens: Double, kvBytes: Int, sideBytes: Int, seconds: Double,
-                prefillSeconds: Double, sourceIndex: Int? = nil, extra: JSONObject = [:]) {
+                prefillSeconds: Double, sourceIndex: Int? = nil, build: String? = nil, extra: JSONObject = [:]) {
         self.id = id
         self.task = task
         self.method = method
@@ -101,6 +104,7 @@ public struct ResultRecord: Equatable, Sendable {
         self.seconds = seconds
         self.prefillSeconds = prefillSeconds
         self.sourceIndex = sourceIndex
+        self.build = build
         self.extra = extra
     }
 
@@ -112,10 +116,10 @@ public struct ResultRecord: Equatable, Sendable {
     public static let fieldNames = [
         "id", "task", "method", "params", "budget", "budget_tokens", "length", "prediction", "references",
         "score", "prompt_tokens", "attended_tokens", "kv_bytes", "side_bytes", "seconds", "prefill_seconds",
-        "source_index",
+        "source_index", "build",
     ]
 
-    /// The record as a JSON object, fields in `fieldNames` order (`source_index` only when set).
+    /// The record as a JSON object, fields in `fieldNames` order (`source_index` and `build` only when set).
     public var jsonObject: JSONObject {
         var object = JSONObject()
         object["id"] = .string(id)
@@ -135,6 +139,7 @@ public struct ResultRecord: Equatable, Sendable {
         object["seconds"] = .double(seconds)
         object["prefill_seconds"] = .double(prefillSeconds)
         if let sourceIndex { object["source_index"] = .int(sourceIndex) }
+        if let build { object["build"] = .string(build) }
         for (key, value) in extra where object[key] == nil { object[key] = value }
         return object
     }
@@ -192,6 +197,7 @@ public struct ResultRecord: Equatable, Sendable {
         seconds = try required("seconds", "number") { $0.doubleValue }
         prefillSeconds = try optional("prefill_seconds", "number") { $0.doubleValue } ?? 0
         sourceIndex = try optional("source_index", "integer") { $0.intValue }
+        build = try optional("build", "string") { $0.stringValue }
         var extra = JSONObject()
         let known = Set(Self.fieldNames)
         for (key, value) in object where !known.contains(key) { extra[key] = value }

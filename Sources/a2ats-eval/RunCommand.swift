@@ -27,6 +27,8 @@ enum RunCommand: Subcommand {
             OptionSpec("seed", valueName: "n", help: "seed of generated tasks", defaultValue: String(RunDefaults.seed)),
             OptionSpec("out", alias: "o", valueName: "dir", help: "output directory (default: runs/run-<date>-<time>)"),
             OptionSpec("resume", kind: .flag, help: "continue a run in --out: finished rows are kept and skipped"),
+            OptionSpec("allow-mixed-builds", kind: .flag,
+                       help: "let --resume add rows to a file that holds rows of another build (the report then says which rows came from which build)"),
             OptionSpec("shard", valueName: "I/N",
                        help: "run the I-th (0-based) of N disjoint parts (sample k goes to shard k mod N); also read from Slurm array and Kubernetes Indexed Job variables"),
             OptionSpec("chat-template", valueName: "auto|on|off",
@@ -65,11 +67,13 @@ enum RunCommand: Subcommand {
             throw UsageError("a sharded run needs --out (e.g. --out runs/x/shard-\(shard.index)) so that every shard writes under one directory")
         }
         let out = arguments.value("out") ?? defaultOutputDirectory()
-        return RunConfiguration(
+        var configuration = RunConfiguration(
             modelPath: arguments.value("model") ?? LanguageModel.defaultModelPath, tasks: tasks, length: length,
             samples: samples, seed: seed, methods: methods, budgets: budgets, outputDirectory: out,
             resume: arguments.flag("resume"), shard: shard, shardOrigin: origin, chatTemplate: chatTemplate,
             maxLength: maxLength, taskDirectory: arguments.value("tasks-dir"), commandLine: CommandLine.arguments)
+        configuration.allowMixedBuilds = arguments.flag("allow-mixed-builds")
+        return configuration
     }
 
     /// `runs/run-20261126-115301`: a fresh directory per run unless --out names one.

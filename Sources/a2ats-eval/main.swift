@@ -44,7 +44,7 @@ do {
         exit(arguments.isEmpty ? 2 : 0)
     }
     if first == "--version" {
-        print("a2ats-eval \(a2atsEvalVersion)")
+        print("a2ats-eval \(a2atsEvalVersion) (build \(BuildState.current.id))")
         exit(0)
     }
     let spec = try root.subcommand(named: first)

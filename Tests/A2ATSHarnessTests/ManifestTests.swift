@@ -21,14 +21,15 @@ final class ManifestTests: XCTestCase {
             extra: ["samples": 20])
         let machine = MachineInfo(hostname: "h", cpuModel: "cpu", cores: 2, memoryBytes: 1 << 30,
                                   operatingSystem: "Debian", swiftCompiler: "6.3")
-        let manifest = Manifest.build(parts, git: GitState(commit: "unknown", dirty: nil), machine: machine)
+        let manifest = Manifest.build(parts, build: BuildState(id: "0123456789ab+dirty.cafe0001", commit: String(repeating: "0123456789ab", count: 3) + "0123", dirty: true), machine: machine)
         XCTAssertEqual(manifest["a2ats_eval_version"], .string(a2atsEvalVersion))
         XCTAssertEqual(manifest["task_files"]?.arrayValue?.first?["sha256"],
                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(manifest["budgets"], [256, 0.03])
         XCTAssertEqual(manifest["shard"], .object(["index": 1, "count": 4, "origin": "slurm"]))
         XCTAssertEqual(manifest["command_line"]?.arrayValue?.count, 4)
-        XCTAssertEqual(manifest["git_dirty"], .null)
+        XCTAssertEqual(manifest["build"]?["id"], "0123456789ab+dirty.cafe0001")
+        XCTAssertEqual(manifest["build"]?["dirty"], true)
         XCTAssertEqual(manifest["samples"], 20)
         XCTAssertEqual(manifest["machine"]?["memory_bytes"], .int(1 << 30))
 
@@ -36,17 +37,20 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(try JSONValue.parse(String(contentsOfFile: directory + "/manifest.json", encoding: .utf8)), manifest)
     }
 
-    func testMachineAndGit() {
+    func testMachineAndBuild() {
         let machine = MachineInfo.current()
         XCTAssertGreaterThan(machine.cores, 0)
         XCTAssertGreaterThan(machine.memoryBytes, 0)
         XCTAssertFalse(machine.hostname.isEmpty)
         XCTAssertEqual(MachineInfo.cpuModel(cpuinfo: "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags: x\n"), "AMD EPYC 7B13")
         XCTAssertEqual(MachineInfo.cpuModel(cpuinfo: nil), "unknown")
-        // This test file lives in a git checkout; /proc is never one.
-        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
-        let state = GitState.current(directory: here)
-        if state.commit != "unknown" { XCTAssertEqual(state.commit.count, 40) }
-        XCTAssertEqual(GitState.current(directory: "/proc"), GitState(commit: "unknown", dirty: nil))
+        // Reference: `git rev-parse HEAD` of this checkout, asked now; the binary recorded its commit
+        // when it was built, which is HEAD or (after a commit without rebuilding) an ancestor of it.
+        let build = BuildState.current
+        if build.commit != "unknown" {
+            XCTAssertEqual(build.commit.count, 40)
+            XCTAssertTrue(build.id.hasPrefix(String(build.commit.prefix(12))))
+            XCTAssertEqual(build.id.contains("+dirty."), build.dirty)
+        }
     }
 }

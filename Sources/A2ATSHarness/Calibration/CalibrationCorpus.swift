@@ -4,12 +4,16 @@ import A2ATSTensor
 
 /// Calibration text as the A²ATS reference builds it: natural prose mixed with random UUID
 /// strings (so that codebooks also cover the high-entropy keys retrieval tasks ask about).
-/// The prose is the public-domain text the RULER generator ships (see Data/PROVENANCE.md);
-/// it is cycled from shifting offsets when more tokens are asked for than it holds.
+/// The prose is a public-domain novel no task uses (`CalibrationText`), so the codebooks are not
+/// fitted on any haystack or context they are then tested on; it is cycled from shifting offsets
+/// when more tokens are asked for than it holds.
 enum CalibrationCorpus {
+    /// Names the text in each codebook's metadata; codebooks fitted on another text are refitted.
+    static let description = "Pride and Prejudice (Data/calibration.txt) mixed with random UUIDs, tokenized"
+
     /// `count` sequences of `length` tokens each, deterministic for `seed`.
     static func sequences(count: Int, length: Int, tokenizer: TextTokenizer, seed: UInt64) throws -> [[Int]] {
-        let words = try RulerResources.shared().essayWords
+        let words = try CalibrationText.words()
         var random = SeededGenerator(seed: seed)
         var sequences: [[Int]] = []
         var cursor = 0

@@ -35,8 +35,13 @@ public final class CodebookStore: MethodResources {
         let file = path(for: configuration)
         if let set = loaded[file] { return set }
         let set: CodebookSet
-        if FileManager.default.fileExists(atPath: file) {
-            set = try CodebookFile.read(from: file, expecting: expectation(configuration))
+        let saved = FileManager.default.fileExists(atPath: file)
+            ? try CodebookFile.read(from: file, expecting: expectation(configuration)) : nil
+        if let saved, saved.metadata["calibration_text"]?.stringValue == CalibrationCorpus.description {
+            set = saved
+        } else if saved != nil {
+            log("the codebooks in \(file) were fitted on another calibration text; recalibrating on \(CalibrationCorpus.description)")
+            set = try calibrate(configuration)
         } else {
             log("calibrating A²ATS codebooks (\(configuration.fileName)) for this model; saved to \(file) for later runs")
             set = try calibrate(configuration)
@@ -85,7 +90,7 @@ public final class CodebookStore: MethodResources {
                 case .iteration: break
                 }
             })
-            set.metadata["calibration_text"] = "RULER essay haystack (Data/essay.txt) mixed with random UUIDs, tokenized"
+            set.metadata["calibration_text"] = .string(CalibrationCorpus.description)
             set.metadata["calibration_tokens_sha256"] = .string(textChecksum)
             set.metadata["model_sha256"] = .string(modelSHA256)
             set.metadata["seconds"] = .double(Date().timeIntervalSince(started))

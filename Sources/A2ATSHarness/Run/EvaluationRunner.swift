@@ -31,7 +31,7 @@ public final class EvaluationRunner {
 
     public func run() throws -> Outcome {
         let config = configuration
-        let methodRuns = try MethodRun.plan(methods: config.methods, budgets: config.budgets)
+        let methodRuns = try MethodRun.plan(methods: config.methods, budgets: config.budgets, matchingCeilings: true)
         var catalog = try TaskCatalog.builtIn()
         if let directory = config.taskDirectory { try catalog.load(directory: directory) }
         // Unknown task names fail before anything is loaded or written.
@@ -42,6 +42,14 @@ public final class EvaluationRunner {
         let resultsPath = (config.outputDirectory as NSString).appendingPathComponent("results.jsonl")
         if !config.resume, let size = try? FileManager.default.attributesOfItem(atPath: resultsPath)[.size] as? Int, size > 0 {
             throw ResultsStoreError.existingResults(path: resultsPath)
+        }
+
+        // Opened before the slow steps so that a refused resume costs nothing.
+        let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
+        let build = BuildState.current
+        let otherBuilds = store.resumedBuilds.filter { $0.key != build.id }
+        if !otherBuilds.isEmpty && !config.allowMixedBuilds {
+            throw RunError.mixedBuilds(path: store.path, current: build.id, found: otherBuilds)
         }
 
         log("loading model \(config.modelPath)")
@@ -73,7 +81,6 @@ public final class EvaluationRunner {
             let promptTokens = try prompt(for: sample, in: item, context: maxPositions).tokenIDs.count
             for run in methodRuns { _ = try run.instantiate(promptTokens: promptTokens, model: model.config, resources: codebooks) }
         }
-        let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
         let total = work.reduce(0) { $0 + $1.samples.count } * methodRuns.count
         // Rows of this plan already in the file (a resumed file may hold rows of other plans).
         let alreadyDone = work.reduce(0) { count, item in
@@ -107,7 +114,8 @@ public final class EvaluationRunner {
                         score: 100 * item.scorer.score(prediction: prediction, sample: sample),
                         promptTokens: promptTokens, attendedTokens: generation.attendedTokens,
                         kvBytes: generation.memory.kvBytes, sideBytes: generation.memory.sideBytes,
-                        seconds: generation.seconds, prefillSeconds: prefill.seconds, sourceIndex: sample.sourceIndex)
+                        seconds: generation.seconds, prefillSeconds: prefill.seconds, sourceIndex: sample.sourceIndex,
+                        build: build.id)
                     try store.append(record.jsonObject)
                     progress.advance(context: [task.name, ProgressReporter.label(method: run.canonical, budget: run.budget)])
                 }
@@ -148,7 +156,7 @@ public final class EvaluationRunner {
             taskFiles: try inputs.map { try FingerprintedFile(hashing: $0.dataFile) },
             seeds: seeds, methods: methods, budgets: config.budgets,
             shard: config.shard, shardOrigin: config.shardOrigin, extra: extra)
-        try Manifest.write(Manifest.build(parts, git: .current(directory: FileManager.default.currentDirectoryPath),
+        try Manifest.write(Manifest.build(parts, build: .current,
                                                              machine: .current()), toDirectory: config.outputDirectory)
         let written = try ReportWriter.write(records: records, to: config.outputDirectory, title: "a2ats-eval run",
                                              manifestNotes: ["model: \(loaded.location)",

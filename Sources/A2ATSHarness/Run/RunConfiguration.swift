@@ -18,6 +18,8 @@ public struct RunConfiguration {
     public var budgets: [Budget]
     public var outputDirectory: String
     public var resume: Bool
+    /// Let `--resume` add rows to a file that holds rows of other builds.
+    public var allowMixedBuilds: Bool = false
     public var shard: ShardSpec
     public var shardOrigin: ShardOrigin
     public var chatTemplate: ChatTemplateMode
@@ -54,21 +56,13 @@ struct MethodRun {
     let spec: MethodSpec
     /// Canonical spec (`snapkv:kernel=7`) for the `method` field.
     let canonical: String
-    /// Every parameter with its value, for the `params` field.
-    let parameters: [(name: String, value: String)]
+    /// Every parameter that applies, with its canonical value, for the `params` field.
+    let parameters: [ResolvedParameter]
     /// nil for methods without a budget.
     let budget: Budget?
 
-    /// `params` of results.jsonl: every parameter, numbers and booleans as JSON types.
-    var parametersJSON: JSONObject {
-        JSONObject(parameters.map { parameter in
-            let value = parameter.value
-            if let int = Int(value) { return (parameter.name, .int(int)) }
-            if let double = Double(value) { return (parameter.name, .double(double)) }
-            if value == "true" || value == "false" { return (parameter.name, .bool(value == "true")) }
-            return (parameter.name, .string(value))
-        })
-    }
+    /// `params` of results.jsonl: every parameter that applies, numbers and booleans as JSON types.
+    var parametersJSON: JSONObject { JSONObject(parameters.map { ($0.name, $0.json) }) }
 
     /// The method for one sample, its budget resolved against the sample's prompt.
     func instantiate(promptTokens: Int, model: ModelConfig, resources: MethodResources?) throws -> CacheMethod {
@@ -76,18 +70,23 @@ struct MethodRun {
                                    model: model, resources: resources)
     }
 
-    /// Every method × budget pair; budget-free methods run once whatever the list holds.
-    static func plan(methods: [MethodSpec], budgets: [Budget]) throws -> [MethodRun] {
+    /// Every method × budget pair; budget-free methods run once whatever the list holds. Every
+    /// parameter is checked here, before anything is loaded. With `matchingCeilings`, each retrieval
+    /// method's sinks and window get an `oracle` that reads them too (the ceiling row of the report),
+    /// added when the list does not hold one already.
+    static func plan(methods: [MethodSpec], budgets: [Budget], matchingCeilings: Bool = false) throws -> [MethodRun] {
+        let methods = matchingCeilings ? try withMatchedCeilings(methods) : methods
         var runs: [MethodRun] = []
         var seen = Set<String>()
         for spec in methods {
             let descriptor = try MethodRegistry.descriptor(named: spec.name)
-            let canonical = try descriptor.canonicalSpec(spec.parameters)
+            let budgeted = descriptor.takesBudget
+            let canonical = try descriptor.canonicalSpec(spec.parameters, budgeted: budgeted)
             guard seen.insert(canonical).inserted else {
                 throw UsageError("method '\(canonical)' is listed twice in --methods")
             }
-            let parameters = try descriptor.resolvedParameters(spec.parameters)
-            if descriptor.takesBudget {
+            let parameters = try descriptor.resolvedParameters(spec.parameters, budgeted: budgeted)
+            if budgeted {
                 guard !budgets.isEmpty else {
                     throw UsageError("method '\(canonical)' needs --budgets (token counts such as 256 or fractions such as 0.03)")
                 }
@@ -97,5 +96,26 @@ struct MethodRun {
             }
         }
         return runs
+    }
+
+    /// `methods` plus `oracle:sinks=S,window=W` for every (S, W) a retrieval method reads on top of
+    /// its budget that no oracle in the list reads (contract: the ceiling reads what the method reads).
+    static func withMatchedCeilings(_ methods: [MethodSpec]) throws -> [MethodSpec] {
+        func protected(_ spec: MethodSpec) throws -> (sinks: String, window: String)? {
+            let descriptor = try MethodRegistry.descriptor(named: spec.name)
+            guard descriptor.kind == .retrieval else { return nil }
+            let values = Dictionary(uniqueKeysWithValues: try descriptor.resolvedParameters(spec.parameters).map { ($0.name, $0.value) })
+            return (values["sinks"] ?? "0", values["window"] ?? "0")
+        }
+        var ceilings = Set<String>()
+        for spec in methods where spec.name == "oracle" {
+            if let p = try protected(spec) { ceilings.insert("\(p.sinks)/\(p.window)") }
+        }
+        var out = methods
+        for spec in methods where spec.name != "oracle" {
+            guard let p = try protected(spec), ceilings.insert("\(p.sinks)/\(p.window)").inserted else { continue }
+            out.append(MethodSpec(name: "oracle", parameters: ["sinks": p.sinks, "window": p.window]))
+        }
+        return out
     }
 }

@@ -1,6 +1,5 @@
 /// Errors of A²ATS: bad parameters, and codebook files that are corrupt or do not fit the model.
 public enum A2ATSError: Error, CustomStringConvertible, Equatable {
-    case unknownParameter(name: String, valid: [String])
     case invalidParameter(name: String, value: String, expected: String)
     /// The file is not a codebook file, is truncated, or its checksum does not match.
     case corruptCodebook(file: String, problem: String)
@@ -12,8 +11,6 @@ public enum A2ATSError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unknownParameter(name, valid):
-            return "a2ats: unknown parameter \"\(name)\"; valid: \(valid.joined(separator: ", "))"
         case let .invalidParameter(name, value, expected):
             return "a2ats: parameter \(name)=\(value): expected \(expected)"
         case let .corruptCodebook(file, problem):

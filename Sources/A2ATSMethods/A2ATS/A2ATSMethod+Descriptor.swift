@@ -4,7 +4,7 @@ extension A2ATSMethod {
     public static let descriptor = MethodDescriptor(
         name: "a2ats", summary: "windowed RoPE + query-aware vector quantization ranks tokens; exact attention over the top",
         kind: .retrieval,
-        parameters: A2ATSParameters.defaults.map { ParameterSpec(name: $0.name, defaultValue: $0.value, help: $0.help) },
+        parameters: A2ATSParameters.specs,
         takesBudget: true
     ) { parameters, budget, context in
         let parsed = try A2ATSParameters(parsing: parameters)

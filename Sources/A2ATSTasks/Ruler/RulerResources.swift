@@ -104,7 +104,7 @@ public final class RulerResources: @unchecked Sendable {
         return url
     }
 
-    private static func text(_ name: String) throws -> String {
+    static func text(_ name: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: try url(name).path) else { throw TaskError.missingResource(name) }
         return String(decoding: data, as: UTF8.self)
     }
