@@ -21,9 +21,20 @@ struct BuildInfoPlugin: BuildToolPlugin {
         mkdir -p '\(output.string)'
         tmp='\(file).tmp'
         printf '/// Generated at build time by BuildInfoPlugin; not checked in.\\nenum GeneratedBuildInfo {\\n    static let commit = "%s"\\n    static let dirty = %s\\n    static let differenceHash = "%s"\\n}\\n' "$commit" "$dirty" "$diffhash" > "$tmp"
-        if cmp -s "$tmp" '\(file)'; then rm -f "$tmp"; else mv "$tmp" '\(file)'; fi
+        mv "$tmp" '\(file)'
         """
-        return [.prebuildCommand(displayName: "Recording the build's commit", executable: Path("/bin/sh"),
-                                 arguments: ["-c", script], outputFilesDirectory: output)]
+        // Reruns when the checkout's HEAD, its index or any source file changes: then the commit or
+        // the difference from it may have changed.
+        let git = context.package.directory.appending(".git")
+        var inputs = [git.appending("HEAD"), git.appending("index")]
+        if let head = try? String(contentsOfFile: git.appending("HEAD").string, encoding: .utf8), head.hasPrefix("ref: ") {
+            inputs.append(git.appending(head.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        inputs = inputs.filter { FileManager.default.fileExists(atPath: $0.string) }
+        for case let module as SourceModuleTarget in context.package.targets {
+            inputs += module.sourceFiles.map(\.path)
+        }
+        return [.buildCommand(displayName: "Recording the build's commit", executable: Path("/bin/sh"),
+                              arguments: ["-c", script], inputFiles: inputs, outputFiles: [Path(file)])]
     }
 }
