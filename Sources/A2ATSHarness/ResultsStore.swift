@@ -60,8 +60,6 @@ public final class ResultsStore {
     public private(set) var finishedKeys: Set<ResumeKey> = []
     /// Rows found on opening (complete lines only).
     public private(set) var resumedRowCount = 0
-    /// Rows found on opening per the `build` that wrote them ("" for rows without one).
-    public private(set) var resumedBuilds: [String: Int] = [:]
     /// Bytes of an incomplete last line removed on opening (0 when the file was clean).
     public private(set) var droppedTailBytes = 0
     private let descriptor: Int32
@@ -154,8 +152,22 @@ public final class ResultsStore {
                 throw ResultsStoreError.missingKeyField(field: field, line: record.line, path: path)
             }
             resumedRowCount += 1
-            resumedBuilds[record.object["build"]?.stringValue ?? "", default: 0] += 1
         }
+    }
+
+    /// Rows of an existing results file per the `build` that wrote them ("" for rows without one);
+    /// empty when there is no file. An incomplete last line (a run killed mid-write) is not a row.
+    public static func recordedBuilds(path: String) throws -> [String: Int] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        var builds: [String: Int] = [:]
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, line) in lines.dropLast().enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let row = try? JSONValue.parse(String(line)).objectValue else {
+                throw DataFileError(file: path, line: index + 1, problem: "not a results row (invalid JSON)")
+            }
+            builds[row["build"]?.stringValue ?? "", default: 0] += 1
+        }
+        return builds
     }
 
     private static func lastError(_ action: String) -> String { "\(action) (\(String(cString: strerror(errno))))" }

@@ -12,13 +12,18 @@ enum MarkdownReport {
         if !manifestNotes.isEmpty { out += "\n" }
         out += """
         Scores are the benchmark's metric × 100, averaged over samples; a cell reads \
-        "score (Δ vs full attention on the same task)". Compare methods on the attended \
-        fraction (distinct cached tokens read per step ÷ prompt tokens), not on the budget \
+        "score [95% interval] n=samples (Δ vs full attention on the same samples)". Intervals are \
+        Wilson intervals where every sample scored 0 or 100 (pass/fail), else a percentile bootstrap \
+        over samples (2,000 resamples; RULER's multi-value tasks give partial scores such as 50). \
+        Δ is the mean paired difference; `*` marks p < 0.05 in an exact two-sided sign test over the \
+        samples where the two differ (McNemar's exact test on pass/fail). Compare methods on the \
+        attended fraction (distinct cached tokens read per step ÷ prompt tokens), not on the budget \
         alone. Prefill time is shared between the rows forked from one prefill: \
         `prefill_seconds` repeats on each of them and `seconds` is decode time only.
 
 
         """
+        out += buildsSection(summary)
         if summary.tasks.count > 1 {
             out += "## Average over tasks\n\n"
             out += averageTable(summary)
@@ -31,6 +36,8 @@ enum MarkdownReport {
                 out += "Metric note: \(note).\n\n"
             }
             out += scoreTable(task)
+            out += ceilingNotes(task)
+            out += precisionNotes(task)
             if let plot = plotFiles[task.task] {
                 out += "![\(escape(task.task)): score against budget](\(plot))\n\n"
             }
@@ -49,7 +56,7 @@ enum MarkdownReport {
         for method in task.methods {
             let cells = task.budgets.map { budget -> String in
                 guard let cell = task.cell(method, budget) else { return "—" }
-                return scoreCell(cell.score, reference: isReferenceCell(task, cell) ? nil : task.reference?.score)
+                return intervalCell(cell, comparison: task.comparison(method, budget))
             }
             lines.append(row([escape(method)] + cells))
         }
@@ -109,22 +116,72 @@ enum MarkdownReport {
         return lines.joined(separator: "\n") + "\n\n"
     }
 
+    /// "85.0 [72.2–93.0] n=20 (−5.0*)".
+    static func intervalCell(_ cell: CellSummary, comparison: PairedComparison?) -> String {
+        var text = "\(fixed(cell.score, 1)) [\(fixed(cell.interval.low, 1))–\(fixed(cell.interval.high, 1))] n=\(cell.n)"
+        if let comparison {
+            text += " (" + signedDelta(comparison.delta) + (comparison.isSignificant ? "*" : "") + ")"
+        }
+        return text
+    }
+
+    /// Which oracle row is the ceiling of which retrieval methods (same sinks and window).
+    static func ceilingNotes(_ task: TaskSummary) -> String {
+        let notes = task.matchedCeilings.map { entry in
+            "Ceiling: `\(entry.ceiling)` is exact top-k reading the same sinks and window as " +
+                entry.methods.map { "`\($0)`" }.joined(separator: ", ") + "."
+        }
+        return notes.isEmpty ? "" : notes.joined(separator: "\n") + "\n\n"
+    }
+
+    /// Cells whose interval is wider than ±10 points, with the samples that would narrow it.
+    static func precisionNotes(_ task: TaskSummary) -> String {
+        var wide: [String] = []
+        for method in task.methods {
+            for budget in task.budgets {
+                guard let cell = task.cell(method, budget), let needed = cell.interval.samplesForTenPoints else { continue }
+                wide.append("\(escape(method))@\(budgetLabel(budget)) (n=\(cell.n) → ≈\(needed))")
+            }
+        }
+        guard !wide.isEmpty else { return "" }
+        return "Intervals wider than ±10 points, and the samples that would bring them to ±10 at the same score: "
+            + wide.joined(separator: ", ") + ".\n\n"
+    }
+
+    /// Which rows came from which build, when a directory holds more than one.
+    static func buildsSection(_ summary: ResultSummary) -> String {
+        var rows: [String: Int] = [:]
+        var methods: [String: Set<String>] = [:]
+        for task in summary.tasks {
+            for cell in task.cells.values {
+                for (build, count) in cell.builds {
+                    rows[build, default: 0] += count
+                    methods[build, default: []].insert(cell.method)
+                }
+            }
+        }
+        guard rows.count > 1 else { return "" }
+        var out = "**These rows come from \(rows.count) builds** (a grid should come from one; compare across builds with care):\n\n"
+        out += row(["build", "rows", "methods"]) + "\n" + row(["---", "---", "---"]) + "\n"
+        for build in rows.keys.sorted() {
+            out += row([build.isEmpty ? "(not recorded)" : build, String(rows[build]!),
+                        methods[build]!.sorted().map(escape).joined(separator: ", ")]) + "\n"
+        }
+        return out + "\n"
+    }
+
     // MARK: - Formatting
-
-    private static func isReferenceCell(_ task: TaskSummary, _ cell: CellSummary) -> Bool {
-        task.reference.map { $0.method == cell.method && $0.budget == cell.budget } ?? false
-    }
-
-    static func scoreCell(_ score: Double, reference: Double?) -> String {
-        scoreCell(score, delta: reference.map { score - $0 })
-    }
 
     /// "85.0 (−5.0)", "90.0 (+2.5)", "80.0 (±0.0)": the sign is always shown, with U+2212.
     static func scoreCell(_ score: Double, delta: Double?) -> String {
         guard let delta else { return fixed(score, 1) }
+        return "\(fixed(score, 1)) (\(signedDelta(delta)))"
+    }
+
+    static func signedDelta(_ delta: Double) -> String {
         let magnitude = fixed(abs(delta), 1)
         let sign = magnitude == "0.0" ? "±" : (delta < 0 ? "\u{2212}" : "+")
-        return "\(fixed(score, 1)) (\(sign)\(magnitude))"
+        return sign + magnitude
     }
 
     static func budgetLabel(_ budget: ResultRecord.Budget?) -> String { budget?.description ?? "full" }

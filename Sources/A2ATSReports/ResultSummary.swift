@@ -1,3 +1,4 @@
+import A2ATSSupport
 import Foundation
 
 /// One table cell: the rows of one task × method × budget, averaged.
@@ -16,6 +17,12 @@ public struct CellSummary: Equatable, Sendable {
     public let sideBytes: Double
     public let seconds: Double
     public let prefillSeconds: Double
+    /// 95% interval of `score`, 0–100.
+    public let interval: ScoreInterval
+    /// Row scores by sample (length and id), for paired tests against another cell.
+    public let scoresBySample: [String: Double]
+    /// Rows per build id ("" = not recorded).
+    public let builds: [String: Int]
 
     init(method: String, budget: ResultRecord.Budget?, rows: [ResultRecord]) {
         func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
@@ -31,6 +38,59 @@ public struct CellSummary: Equatable, Sendable {
         sideBytes = mean(rows.map { Double($0.sideBytes) })
         seconds = mean(rows.map(\.seconds))
         prefillSeconds = mean(rows.map(\.prefillSeconds))
+        interval = ScoreInterval(scores: rows.map(\.score))
+        scoresBySample = Dictionary(rows.map { ("\($0.length.map(String.init) ?? "-")/\($0.id)", $0.score) }, uniquingKeysWith: { a, _ in a })
+        builds = rows.reduce(into: [:]) { $0[$1.build ?? "", default: 0] += 1 }
+    }
+}
+
+/// A 95% interval of a mean score. RULER's per-sample scores are pass rates: a sample scores 0 or
+/// 100 when it has one reference (or all or none were found), and then the cell is a binomial
+/// proportion with a Wilson interval. Multi-reference samples with partial scores (string_match_all
+/// finding some of several values) and continuous metrics (F1, rouge-L) get a percentile bootstrap
+/// over samples instead.
+public struct ScoreInterval: Equatable, Sendable {
+    public enum Kind: String, Sendable { case wilson, bootstrap }
+    public let low: Double
+    public let high: Double
+    public let kind: Kind
+    /// Samples that would bring the half-width to ±10 points at the same mean (nil when it is already there).
+    public let samplesForTenPoints: Int?
+
+    init(scores: [Double]) {
+        if scores.allSatisfy({ $0 == 0 || $0 == 100 }) {
+            let interval = Statistics.wilson(successes: scores.filter { $0 == 100 }.count, n: scores.count)
+            (low, high, kind) = (100 * interval.low, 100 * interval.high, .wilson)
+        } else {
+            let interval = Statistics.bootstrapMean(scores)
+            (low, high, kind) = (interval.low, interval.high, .bootstrap)
+        }
+        samplesForTenPoints = (high - low) / 2 > 10 ? Statistics.samplesForHalfWidth(scores) : nil
+    }
+}
+
+/// A method's cell against full attention on the samples both have: mean difference and the exact
+/// sign test (McNemar on 0/1 scores) over the pairs that differ.
+public struct PairedComparison: Equatable, Sendable {
+    public let pairs: Int
+    /// Mean of (method − reference) over the pairs, points.
+    public let delta: Double
+    public let better: Int
+    public let worse: Int
+    public let pValue: Double
+    public var isSignificant: Bool { pValue < 0.05 }
+
+    init?(_ cell: CellSummary, against reference: CellSummary) {
+        var differences: [Double] = []
+        for (sample, score) in cell.scoresBySample {
+            if let base = reference.scoresBySample[sample] { differences.append(score - base) }
+        }
+        guard !differences.isEmpty else { return nil }
+        pairs = differences.count
+        delta = differences.reduce(0, +) / Double(differences.count)
+        better = differences.filter { $0 > 0 }.count
+        worse = differences.filter { $0 < 0 }.count
+        pValue = Statistics.signTest(positive: better, negative: worse)
     }
 }
 
@@ -51,9 +111,18 @@ public struct TaskSummary: Sendable {
     /// Length groups (generated lengths, or LongBench-E buckets of prompt tokens) with the
     /// cells of each; empty when the task has only one group.
     public let lengthGroups: [(label: String, cells: [Key: CellSummary])]
+    /// Each method's `params` (from its first row), for naming the ceiling a retrieval method is held to.
+    public let methodParameters: [String: JSONObject]
 
     public func cell(_ method: String, _ budget: ResultRecord.Budget?) -> CellSummary? {
         cells[Key(method: method, budget: budget)]
+    }
+
+    /// The cell against full attention on the same samples; nil for the reference itself.
+    public func comparison(_ method: String, _ budget: ResultRecord.Budget?) -> PairedComparison? {
+        guard let reference, let cell = cell(method, budget),
+              !(reference.method == method && reference.budget == budget) else { return nil }
+        return PairedComparison(cell, against: reference)
     }
 
     init(task: String, rows: [ResultRecord]) {
@@ -63,6 +132,9 @@ public struct TaskSummary: Sendable {
         let cells = groupCells(rows)
         self.cells = cells
         reference = methods.first(where: isFullAttention).flatMap { cells[Key(method: $0, budget: nil)] }
+        var parameters: [String: JSONObject] = [:]
+        for row in rows where parameters[row.method] == nil { parameters[row.method] = row.params }
+        methodParameters = parameters
 
         let generated = rows.contains { $0.length != nil }
         var groups: [(order: Int, label: String, rows: [ResultRecord])] = []
@@ -112,6 +184,23 @@ public struct ResultSummary: Sendable {
         guard !scores.isEmpty else { return nil }
         let delta = deltas.count == scores.count ? deltas.reduce(0, +) / Double(deltas.count) : nil
         return (scores.reduce(0, +) / Double(scores.count), delta, scores.count)
+    }
+}
+
+extension TaskSummary {
+    /// Oracle rows and the retrieval methods that read the same sinks and window on top of their
+    /// budget (the methods whose `params` hold both), so the report can say which ceiling is whose.
+    public var matchedCeilings: [(ceiling: String, methods: [String])] {
+        func protected(_ method: String) -> String? {
+            guard let p = methodParameters[method], let sinks = p["sinks"]?.intValue, let window = p["window"]?.intValue else { return nil }
+            return "\(sinks)/\(window)"
+        }
+        let oracles = methods.filter { $0 == "oracle" || $0.hasPrefix("oracle:") }
+        return oracles.compactMap { oracle in
+            guard let key = protected(oracle) else { return nil }
+            let matched = methods.filter { !oracles.contains($0) && protected($0) == key }
+            return matched.isEmpty ? nil : (oracle, matched)
+        }
     }
 }
 

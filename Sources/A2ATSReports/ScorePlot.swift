@@ -1,40 +1,39 @@
 import Foundation
 
-/// Score against budget for one task as a hand-written SVG: one polyline per method over a
-/// log-scaled axis of resolved budget tokens; methods without a budget (full attention)
-/// are a dashed horizontal line across the plot, the reference the others approach.
+/// Score against the measured attended fraction for one task as a hand-written SVG: one polyline
+/// per method over a log-scaled axis of attended tokens ÷ prompt tokens (what a method really read,
+/// not its nominal budget), with each cell's 95% interval as an error bar; methods without a budget
+/// (full attention) are a dashed horizontal line across the plot, the reference the others approach.
+/// The legend column is as wide as the longest method name, so no name is cut.
 enum ScorePlot {
-    static let width = 680.0, height = 420.0
-    static let left = 64.0, right = 190.0, top = 44.0, bottom = 56.0
+    static let plotWidth = 490.0, height = 420.0
+    static let left = 64.0, top = 44.0, bottom = 56.0
     static let palette = ["#000000", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
+    typealias Point = (x: Double, y: Double, low: Double, high: Double)
+
     static func render(_ task: TaskSummary) -> String {
-        // Points per method: (budget tokens, score), ascending in tokens.
-        var points: [String: [(x: Double, y: Double)]] = [:]
+        // Points per method: (attended fraction, score, interval), ascending in the fraction.
+        var points: [String: [Point]] = [:]
         for method in task.methods {
-            points[method] = task.budgets.compactMap { budget -> (x: Double, y: Double)? in
-                guard let budget, let cell = task.cell(method, budget) else { return nil }
-                let tokens: Double
-                if let mean = cell.budgetTokens {
-                    tokens = mean
-                } else if case .tokens(let n) = budget {
-                    tokens = Double(n)
-                } else {
-                    return nil
-                }
-                return tokens > 0 ? (tokens, cell.score) : nil
+            points[method] = task.budgets.compactMap { budget -> Point? in
+                guard let budget, let cell = task.cell(method, budget), cell.attendedFraction > 0 else { return nil }
+                return (cell.attendedFraction, cell.score, cell.interval.low, cell.interval.high)
             }.sorted { $0.x < $1.x }
         }
+        let longestName = task.methods.map(\.count).max() ?? 0
+        let right = max(120, 24 + 28 + 7.2 * Double(longestName) + 12)
+        let width = left + plotWidth + right
         let xs = points.values.flatMap { $0.map(\.x) }
-        var lowX = xs.min() ?? 1, highX = xs.max() ?? 1024
+        var lowX = xs.min() ?? 0.01, highX = xs.max() ?? 1
         if lowX == highX { lowX /= 2; highX *= 2 }
         // A margin of a tenth of the span (at least a quarter octave) keeps end markers off the frame.
         let pad = max(0.25, 0.1 * log2(highX / lowX))
         lowX /= pow(2, pad)
         highX *= pow(2, pad)
         let logLow = log2(lowX), logHigh = log2(highX)
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        let plotHeight = height - top - bottom
         func px(_ x: Double) -> Double { left + (log2(x) - logLow) / (logHigh - logLow) * plotWidth }
         func py(_ y: Double) -> Double { top + (1 - min(max(y, 0), 100) / 100) * plotHeight }
 
@@ -43,7 +42,7 @@ enum ScorePlot {
         <svg xmlns="http://www.w3.org/2000/svg" width="\(n(width))" height="\(n(height))" \
         viewBox="0 0 \(n(width)) \(n(height))" font-family="sans-serif" font-size="12">
         <rect x="0" y="0" width="\(n(width))" height="\(n(height))" fill="white"/>
-        <text x="\(n(left + plotWidth / 2))" y="24" text-anchor="middle" font-size="15">\(xml(task.task)): score against budget</text>
+        <text x="\(n(left + plotWidth / 2))" y="24" text-anchor="middle" font-size="15">\(xml(task.task)): score against attended fraction</text>
 
         """
         // Axes, grid and ticks.
@@ -66,7 +65,7 @@ enum ScorePlot {
         for tick in ticks {
             svg += "<text x=\"\(n(px(tick)))\" y=\"\(n(top + plotHeight + 18))\" text-anchor=\"middle\">\(tickLabel(tick))</text>\n"
         }
-        svg += "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 14))\" text-anchor=\"middle\">budget (tokens per head, log scale)</text>\n"
+        svg += "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 14))\" text-anchor=\"middle\">attended fraction of the prompt (log scale)</text>\n"
         svg += "<text x=\"16\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" "
             + "transform=\"rotate(-90 16 \(n(top + plotHeight / 2)))\">score</text>\n"
 
@@ -76,7 +75,7 @@ enum ScorePlot {
             var line = points[method] ?? []
             var dashed = ""
             if line.isEmpty, let cell = task.cell(method, nil) {
-                line = [(lowX, cell.score), (highX, cell.score)]
+                line = [(lowX, cell.score, cell.score, cell.score), (highX, cell.score, cell.score, cell.score)]
                 dashed = " stroke-dasharray=\"6 4\""
             }
             let coordinates = line.map { "\(n(px($0.x))),\(n(py($0.y)))" }.joined(separator: " ")
@@ -84,7 +83,10 @@ enum ScorePlot {
                 + "<title>\(xml(method))</title></polyline>\n"
             if dashed.isEmpty {
                 for point in line {
-                    svg += "<circle cx=\"\(n(px(point.x)))\" cy=\"\(n(py(point.y)))\" r=\"3\" fill=\"\(color)\"/>\n"
+                    let x = n(px(point.x))
+                    svg += "<line x1=\"\(x)\" y1=\"\(n(py(point.low)))\" x2=\"\(x)\" y2=\"\(n(py(point.high)))\" "
+                        + "stroke=\"\(color)\" stroke-width=\"1\" opacity=\"0.6\"/>\n"
+                    svg += "<circle cx=\"\(x)\" cy=\"\(n(py(point.y)))\" r=\"3\" fill=\"\(color)\"/>\n"
                 }
             }
             let legendY = top + 10 + Double(index) * 18
@@ -106,10 +108,10 @@ enum ScorePlot {
         return exponents.enumerated().filter { $0.offset % step == 0 }.map { pow(2, Double($0.element)) }
     }
 
+    /// Fractions as percentages: 0.03125 → "3.1%", 0.5 → "50%".
     static func tickLabel(_ value: Double) -> String {
-        if value >= 1024, value.truncatingRemainder(dividingBy: 1024) == 0 { return "\(Int(value / 1024))K" }
-        if value >= 1 { return String(Int(value)) }
-        return String(format: "%g", value)
+        let percent = 100 * value
+        return (percent >= 10 ? String(format: "%.0f", percent) : String(format: "%.1f", percent)) + "%"
     }
 
     private static func n(_ value: Double) -> String { MarkdownReport.fixed(value, 1) }

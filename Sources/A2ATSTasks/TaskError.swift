@@ -13,6 +13,8 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
     case lengthExceedsContext(task: String, length: Int, context: Int)
     /// A prompt longer than the model can hold while truncation is off.
     case promptTooLong(task: String, id: String, tokens: Int, limit: Int)
+    /// A data file whose name names no task (`niah_single_1_4096.jsonl`): `NAME=PATH` names it.
+    case unnamedTaskFile(path: String, inferred: String, suggestions: [String])
     /// A task that has no generator (LongBench and custom tasks need a data file).
     case notGeneratable(task: String)
     /// A bundled resource is missing from the module's bundle.
@@ -32,6 +34,12 @@ public enum TaskError: Error, CustomStringConvertible, Equatable {
             return "task \(task): length \(length) exceeds the model's context of \(context) tokens"
         case .promptTooLong(let task, let id, let tokens, let limit):
             return "task \(task), sample \(id): prompt has \(tokens) tokens, more than the limit of \(limit) and the task does not truncate"
+        case let .unnamedTaskFile(path, inferred, suggestions):
+            let example = suggestions.first ?? "TASK"
+            var text = "\(path): the file's name (\"\(inferred)\") names no task, so its prompt rule, metric and max new tokens "
+                + "are unknown; name the task with --task \(example)=\(path)"
+            if suggestions.count > 1 { text += " (closest tasks: \(suggestions.joined(separator: ", ")))" }
+            return text + "; `a2ats-eval tasks` lists them"
         case .notGeneratable(let task):
             return "task \(task) is not synthetic: run it with a data file (--task FILE.jsonl)"
         case .missingResource(let name):

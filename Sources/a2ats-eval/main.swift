@@ -13,14 +13,14 @@ let subcommands: [Subcommand.Type] = [
 let root = CommandSpec(
     name: "a2ats-eval",
     abstract: "Evaluate long-context language models under KV-cache reduction (full, oracle, eviction methods, A²ATS).",
-    usage: "a2ats-eval <command> [options]   (a2ats-eval <command> --help for its options)",
+    usage: "<command> [options]   (a2ats-eval <command> --help for its options; `run` when the first argument is an option)",
     subcommands: subcommands.map { $0.spec })
 
 /// Whether an error is in what was typed (a flag, a method spec, a task name: exit 2) rather
 /// than in a data file, the model or the machine (exit 1), so scripts can tell them apart.
 func isUsageError(_ error: Error) -> Bool {
     switch error {
-    case is UsageError, TaskError.unknownTask:
+    case is UsageError, TaskError.unknownTask, TaskError.unnamedTaskFile:
         return true
     case let error as MethodError:
         switch error {
@@ -47,9 +47,11 @@ do {
         print("a2ats-eval \(a2atsEvalVersion) (build \(BuildState.current.id))")
         exit(0)
     }
-    let spec = try root.subcommand(named: first)
+    // `a2ats-eval --task niah_single_1 …`, as users are told the tool is called: run is the default.
+    let startsWithOption = first.hasPrefix("-")
+    let spec = startsWithOption ? RunCommand.spec : try root.subcommand(named: first)
     let command = subcommands.first { $0.spec.word == spec.word }!
-    switch try spec.parse(Array(arguments.dropFirst())) {
+    switch try spec.parse(startsWithOption ? arguments : Array(arguments.dropFirst())) {
     case .help(let text):
         print(text)
     case .arguments(let parsed):

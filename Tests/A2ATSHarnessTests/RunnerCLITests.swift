@@ -54,6 +54,8 @@ final class RunnerCLITests: XCTestCase {
     func testHelpListsEverySubcommand() throws {
         let help = try run(["--help"])
         XCTAssertEqual(help.status, 0, help.stderr)
+        XCTAssertTrue(help.stdout.contains("USAGE: a2ats-eval <command>"), help.stdout)
+        XCTAssertFalse(help.stdout.contains("a2ats-eval a2ats-eval"), help.stdout)
         for command in ["run", "generate", "score", "report", "tasks", "forward", "calibrate", "fidelity"] {
             XCTAssertTrue(help.stdout.contains("  \(command) "), "--help lacks \(command)")
             let own = try run([command, "--help"])
@@ -83,6 +85,15 @@ final class RunnerCLITests: XCTestCase {
             (runArguments(out: out, methods: "snapkv:windw=4") + ["--budgets", "8"], "valid parameters: window"),
             (runArguments(out: out, methods: "full,snapkv"), "needs --budgets"),
             (runArguments(out: out, methods: "snapkv:kernel=4") + ["--budgets", "8"], "expected an odd integer"),
+            // Bad parameter values stop the run before the model loads (this model does not exist).
+            (["run", "--model", out + "/missing.gguf", "--task", "niah_single_1", "--methods", "a2ats:wrope=maybe",
+              "--budgets", "0.01"], "expected true or false"),
+            (["run", "--model", out + "/missing.gguf", "--task", "niah_single_1", "--methods", "a2ats:topk=0.05",
+              "--budgets", "0.01"], "--budgets sets what topk would"),
+            // `run` is the default subcommand when the first argument is an option.
+            (["--task", "niah_singel_1", "--out", out], "did you mean niah_single_1"),
+            (["--task", "runner_nia=" + RunnerFixture.rulerFile, "--tasks-dir", RunnerFixture.taskDirectory, "--out", out],
+             "did you mean runner_niah"),
         ]
         for (arguments, message) in cases {
             let exit = try run(arguments)

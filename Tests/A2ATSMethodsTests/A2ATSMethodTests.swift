@@ -179,6 +179,6 @@ final class A2ATSMethodTests: XCTestCase {
         XCTAssertEqual(p.offset, 1024)
         XCTAssertThrowsError(try A2ATSParameters(parsing: ["bogus": "1"]))
         XCTAssertThrowsError(try A2ATSParameters(parsing: ["topk": "2"]))
-        XCTAssertEqual(A2ATSParameters.defaults.map(\.name), p.values.map(\.name))
+        XCTAssertEqual(A2ATSMethod.descriptor.parameters.map(\.name), ["topk", "sinks", "window", "wrope", "query_aware", "b", "centroids"])
     }
 }

@@ -110,26 +110,58 @@ final class EvictionRuleTests: XCTestCase {
         XCTAssertEqual(ints(second.perKVHead[1]), [0, 4, 8, 9])
     }
 
-    /// CORM: keep a key while one of the last r queries gave it at least α/t (t = tokens that query
-    /// read), the recent window always; under the budget, rank by the largest such relative weight.
-    func testCORMThresholdRule() throws {
+    /// CORM (arXiv 2404.15949): a key's rank is its largest relative attention a·t over the last r
+    /// queries, t = the query's position + 1 (the paper's 1/t uniform level) in prefill and decode
+    /// alike. Under a budget exactly B stay: the window (capped at B/2) plus the best-ranked rest;
+    /// `adaptive` adds the paper's threshold (rank ≥ α) on top. Worked by hand below.
+    func testCORMKeepsExactlyBAndOneNormalizer() throws {
         let model = makeModel()
-        let rows: [[Float]] = [[0.3, 0.1, 0.1, 0.2, 0.1, 0.1, 0.1, 0],          // query 6 reads 7 tokens
-                               [0.2, 0.05, 0.05, 0.1, 0.3, 0.05, 0.1, 0.15]]    // query 7 reads 8 tokens
+        let rows: [[Float]] = [[0.3, 0.1, 0.1, 0.2, 0.1, 0.1, 0.1, 0],          // query 6: t = 7
+                               [0.2, 0.05, 0.05, 0.1, 0.3, 0.05, 0.1, 0.15]]    // query 7: t = 8
         let statistics = makeStatistics(model, promptLength: 8, window: 2, observed: { _, _, row in rows[row] })
         let cache = zeroKeys(model, 8)
-        // Relative weights, max over the two queries: [2.1, .7, .7, 1.4, 2.4, .7, .8, 1.2]; {6, 7} recent.
-        let generous = CORM(model: model, budget: 7, recent: 2, threshold: 1, window: 2)
-        try prefill(generous, cache, statistics)
-        XCTAssertEqual(ints(generous.select(dummyQuery(model, cache), cache: cache).perKVHead[0]), [0, 3, 4, 6, 7],
-                       "only keys above uniform survive, though the budget allows more")
-        let tight = CORM(model: model, budget: 4, recent: 2, threshold: 1, window: 2)
+        // Ranks, max over the two queries: [2.1, .7, .7, 1.4, 2.4, .7, .8, 1.2]; window {6, 7}.
+        let full = CORM(model: model, budget: 7, recent: 2, threshold: 1, window: 2, adaptive: false)
+        try prefill(full, cache, statistics)
+        XCTAssertEqual(ints(full.select(dummyQuery(model, cache), cache: cache).perKVHead[0]), [0, 1, 2, 3, 4, 6, 7],
+                       "exactly B = 7: 4, 0, 3, then the .7 ties to the lower indices 1 and 2")
+        let adaptive = CORM(model: model, budget: 7, recent: 2, threshold: 1, window: 2, adaptive: true)
+        try prefill(adaptive, cache, statistics)
+        XCTAssertEqual(ints(adaptive.select(dummyQuery(model, cache), cache: cache).perKVHead[0]), [0, 3, 4, 6, 7],
+                       "adaptive: keys ranked below α = 1 go although B allows more")
+        let capped = CORM(model: model, budget: 4, recent: 2, threshold: 1, window: 8, adaptive: false)
+        XCTAssertEqual(capped.window, 2, "the window takes at most half of B")
+
+        let tight = CORM(model: model, budget: 4, recent: 2, threshold: 1, window: 2, adaptive: false)
         try prefill(tight, cache, statistics)
         XCTAssertEqual(ints(tight.select(dummyQuery(model, cache), cache: cache).perKVHead[0]), [0, 4, 6, 7])
-        // Token 8 arrives: 6 leaves the window, and its best recent weight (.8) is below 1.
+        // Token 8 arrives: 6 leaves the window and ranks lowest (.8 < 2.1, 2.4): exactly B = 4 stay.
         appendTokens(cache, count: 1) { _, _, _ in [0, 0, 0, 0] }
-        let first = step(generous, cache, model: model) { _, n in [Float](repeating: 1 / Float(n), count: n) }
-        XCTAssertEqual(ints(first.perKVHead[0]), [0, 3, 4, 7, 8])
+        let first = step(tight, cache, model: model) { _, _ in [0.05, 0.3, 0.35, 0.3] }
+        XCTAssertEqual(ints(first.perKVHead[0]), [0, 4, 7, 8])
+        // Query 8 (t = 9) overwrote query 6's slot: 0 → max(.45, 1.6), 4 → max(2.7, 2.4), 7 → max(3.15, 1.2).
+        // Token 9 arrives and 0 goes. (With t = tokens read, 4, the old decode normalizer, 7 would go.)
+        appendTokens(cache, count: 1) { _, _, _ in [0, 0, 0, 0] }
+        let second = step(tight, cache, model: model) { _, n in [Float](repeating: 1 / Float(n), count: n) }
+        XCTAssertEqual(ints(second.perKVHead[0]), [4, 7, 8, 9])
+        XCTAssertEqual(second.count(kvHead: 0, cachedTokens: cache.length), 4, "CORM reads exactly B per KV head")
+    }
+
+    /// KNorm's `skip_layers` (the authors' l2compress code): a skipped layer reads its whole cache,
+    /// the others their B lowest-norm keys.
+    func testKNormSkipsLayers() throws {
+        let model = makeModel(layers: 3)
+        let norms: [Float] = [5, 1, 3, 2, 4, 0.5, 2]
+        let cache = makeCache(model, tokens: norms.count) { _, _, j in [0, norms[j], 0, 0] }
+        let method = try MethodRegistry.make(MethodSpec(name: "knorm"), budgetTokens: 3, model: model)
+        try prefill(method, cache, makeStatistics(model, promptLength: norms.count))
+        XCTAssertNil(method.select(dummyQuery(model, cache, layer: 0), cache: cache).perKVHead[0], "layer 0 is skipped by default")
+        XCTAssertEqual(ints(method.select(dummyQuery(model, cache, layer: 1), cache: cache).perKVHead[0]), [1, 3, 5])
+        let skipping = try MethodRegistry.make(MethodSpec(name: "knorm", parameters: ["skip_layers": "2/0"]), budgetTokens: 3,
+                                               model: model)
+        try prefill(skipping, cache, makeStatistics(model, promptLength: norms.count))
+        XCTAssertEqual((0..<3).map { skipping.select(dummyQuery(model, cache, layer: $0), cache: cache).perKVHead[0] == nil },
+                       [true, false, true])
     }
 
     /// PyramidKV: budgets fall from the lowest to the highest layer by the reference formula, sum to

@@ -43,7 +43,7 @@ final class RegistryTests: XCTestCase {
 
     func testBadValuesAndMissingBudgetAreErrors() {
         for (spec, expected) in [("snapkv:kernel=6", "odd"), ("snapkv:pooling=median", "max, avg"),
-                                 ("h2o:recent_fraction=1.5", "0.0...1.0"), ("oracle:sinks=-1", "integer")] {
+                                 ("h2o:recent_fraction=1.5", "a number in 0...1"), ("oracle:sinks=-1", "integer")] {
             XCTAssertThrowsError(try MethodRegistry.make(MethodSpec.parse(spec), budgetTokens: 64, model: model)) { error in
                 XCTAssertTrue("\(error)".contains(expected), "\(error)")
             }
@@ -69,5 +69,44 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(try snapkv.canonicalSpec([:]), "snapkv")
         XCTAssertEqual(try snapkv.resolvedParameters(["kernel": "5"]).map { "\($0.name)=\($0.value)" },
                        ["window=32", "kernel=5", "pooling=max"])
+    }
+
+    /// Typed parameters: every spelling of one setting gives one canonical spec (one resume key) and
+    /// one `params` value; a parameter the budget replaces is not recorded; bad values name the
+    /// expected type. Reference: the values worked out by hand below.
+    func testParametersAreTypedEndToEnd() throws {
+        let a2ats = A2ATSMethod.descriptor
+        for spelling in ["1", "true", "yes", "on", "TRUE"] {
+            XCTAssertEqual(try a2ats.canonicalSpec(["wrope": spelling], budgeted: true), "a2ats", spelling)
+        }
+        XCTAssertEqual(try a2ats.canonicalSpec(["wrope": "0", "b": "01024"], budgeted: true), "a2ats:wrope=false,b=1024")
+        XCTAssertEqual(try a2ats.canonicalSpec(["topk": "0.050"]), "a2ats:topk=0.05")
+        let budgeted = try a2ats.resolvedParameters([:], budgeted: true)
+        XCTAssertFalse(budgeted.map(\.name).contains("topk"), "a budget replaces topk: params must not record it")
+        XCTAssertEqual(budgeted.first { $0.name == "wrope" }?.json, .bool(true))
+        XCTAssertThrowsError(try a2ats.resolvedParameters(["topk": "0.05"], budgeted: true))
+        let h2o = try MethodRegistry.descriptor(named: "h2o")
+        XCTAssertEqual(try h2o.canonicalSpec(["recent_fraction": "0.50"]), "h2o")
+        XCTAssertEqual(try h2o.resolvedParameters(["recent_fraction": ".25"]).first?.json, .double(0.25))
+        let knorm = try MethodRegistry.descriptor(named: "knorm")
+        XCTAssertEqual(try knorm.canonicalSpec(["skip_layers": "12/1/0/1"]), "knorm:skip_layers=0/1/12")
+        XCTAssertEqual(try knorm.resolvedParameters(["skip_layers": "none"]).first?.json, .array([]))
+        // Each canonical spec re-parses to the same method.
+        for text in ["a2ats:wrope=false,b=1024", "knorm:skip_layers=0/1/12", "snapkv:kernel=5"] {
+            let spec = try MethodSpec.parse(text)
+            XCTAssertEqual(try MethodRegistry.descriptor(named: spec.name).canonicalSpec(spec.parameters, budgeted: true), text)
+        }
+        let cases: [(String, [String: String], String)] = [
+            ("a2ats", ["wrope": "maybe"], "true or false"), ("snapkv", ["kernel": "4"], "an odd integer"),
+            ("oracle", ["scores": "exact"], "one of rope, wrope"), ("knorm", ["skip_layers": "0,1"], "separated by '/'"),
+            ("h2o", ["recent_fraction": "2"], "a number in 0...1"), ("corm", ["recent": "0"], "an integer in 1..."),
+        ]
+        for (name, parameters, expected) in cases {
+            XCTAssertThrowsError(try MethodRegistry.descriptor(named: name).resolvedParameters(parameters)) { error in
+                guard case let MethodError.invalidParameter(method, _, _, text) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(method, name)
+                XCTAssertTrue(text.contains(expected), "\(name): \(text)")
+            }
+        }
     }
 }

@@ -9,7 +9,10 @@ import XCTest
 /// Reference: Tests/Fixtures/reports-results.jsonl, written by hand (2 tasks; full +
 /// streamingllm + snapkv:kernel=7 × budgets 64, 256). The expected table lines below were
 /// worked out by hand from its scores: e.g. hotpotqa snapkv 256 = mean(80, 68) = 74,
-/// Δ = 74 − mean(80, 60) = +4; the average row = mean over the two tasks.
+/// Δ = 74 − mean(80, 60) = +4; the average row = mean over the two tasks. Intervals: Wilson on
+/// the 0/100 niah cells (1 of 1: [20.7, 100], 0 of 1: [0, 79.3]); on two continuous scores the
+/// bootstrap's resampled means are the two values' mean or either value, so its 2.5% and 97.5%
+/// quantiles are the smaller and the larger value.
 final class ReportTests: XCTestCase {
     static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../Fixtures/reports-results.jsonl").standardized.path
@@ -48,20 +51,22 @@ final class ReportTests: XCTestCase {
 
             | method | full | 64 | 256 |
             | --- | --- | --- | --- |
-            | full | 100.0 | — | — |
-            | streamingllm | — | 0.0 (−100.0) | 100.0 (±0.0) |
-            | snapkv:kernel=7 | — | 100.0 (±0.0) | 100.0 (±0.0) |
-
-            ![niah_single_1: score against budget](plot-niah_single_1.svg)
+            | full | 100.0 [20.7–100.0] n=1 | — | — |
+            | streamingllm | — | 0.0 [0.0–79.3] n=1 (−100.0) | 100.0 [20.7–100.0] n=1 (±0.0) |
+            | snapkv:kernel=7 | — | 100.0 [20.7–100.0] n=1 (±0.0) | 100.0 [20.7–100.0] n=1 (±0.0) |
             """,
+            // One sample per cell: every interval is wider than ±10 points. At a 100% pass rate Wilson's
+            // half-width is z²/(2n + 2z²): 0.102 at n = 15, 0.097 at n = 16.
+            "Intervals wider than ±10 points, and the samples that would bring them to ±10 at the same score: full@full (n=1 → ≈16)",
+            "![niah_single_1: score against budget](plot-niah_single_1.svg)",
             // 64 attended of 1000 prompt tokens = 6.4%; 64 × 46080 B = 2.8125 MiB.
             "| streamingllm | 64 | 1 | 0.0 | 64 | 64.0 | 6.4% | 2.8 MiB | 0 B | 1.50 | 4.00 |",
             """
             | method | full | 64 | 256 |
             | --- | --- | --- | --- |
-            | full | 70.0 | — | — |
-            | streamingllm | — | 15.0 (−55.0) | 35.0 (−35.0) |
-            | snapkv:kernel=7 | — | 60.0 (−10.0) | 74.0 (+4.0) |
+            | full | 70.0 [60.0–80.0] n=2 | — | — |
+            | streamingllm | — | 15.0 [10.0–20.0] n=2 (−55.0) | 35.0 [30.0–40.0] n=2 (−35.0) |
+            | snapkv:kernel=7 | — | 60.0 [50.0–70.0] n=2 (−10.0) | 74.0 [68.0–80.0] n=2 (+4.0) |
             """,
             // Prompt tokens 3000 and 5000 fall in LongBench-E's 0–4k and 4–8k buckets.
             """

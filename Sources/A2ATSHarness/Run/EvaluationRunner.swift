@@ -35,21 +35,18 @@ public final class EvaluationRunner {
         var catalog = try TaskCatalog.builtIn()
         if let directory = config.taskDirectory { try catalog.load(directory: directory) }
         // Unknown task names fail before anything is loaded or written.
-        for name in config.tasks where !(name.hasSuffix(".jsonl") || FileManager.default.fileExists(atPath: name)) {
-            _ = try catalog.task(named: name)
-        }
+        for name in config.tasks { try TaskInput.checkName(name, catalog: catalog) }
         // Refuse to overwrite before the slow steps; the store checks again when it opens.
         let resultsPath = (config.outputDirectory as NSString).appendingPathComponent("results.jsonl")
         if !config.resume, let size = try? FileManager.default.attributesOfItem(atPath: resultsPath)[.size] as? Int, size > 0 {
             throw ResultsStoreError.existingResults(path: resultsPath)
         }
 
-        // Opened before the slow steps so that a refused resume costs nothing.
-        let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
+        // One grid, one build: resuming rows another build wrote is refused before the slow steps.
         let build = BuildState.current
-        let otherBuilds = store.resumedBuilds.filter { $0.key != build.id }
-        if !otherBuilds.isEmpty && !config.allowMixedBuilds {
-            throw RunError.mixedBuilds(path: store.path, current: build.id, found: otherBuilds)
+        if config.resume, !config.allowMixedBuilds {
+            let otherBuilds = try ResultsStore.recordedBuilds(path: resultsPath).filter { $0.key != build.id }
+            if !otherBuilds.isEmpty { throw RunError.mixedBuilds(path: resultsPath, current: build.id, found: otherBuilds) }
         }
 
         log("loading model \(config.modelPath)")
@@ -81,6 +78,7 @@ public final class EvaluationRunner {
             let promptTokens = try prompt(for: sample, in: item, context: maxPositions).tokenIDs.count
             for run in methodRuns { _ = try run.instantiate(promptTokens: promptTokens, model: model.config, resources: codebooks) }
         }
+        let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
         let total = work.reduce(0) { $0 + $1.samples.count } * methodRuns.count
         // Rows of this plan already in the file (a resumed file may hold rows of other plans).
         let alreadyDone = work.reduce(0) { count, item in

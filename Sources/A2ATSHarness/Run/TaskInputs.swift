@@ -11,12 +11,21 @@ struct TaskInput {
     /// The target length when the data was generated, else nil (results' `length`).
     let generatedLength: Int?
 
-    /// Resolves `name` (a built-in/`tasks/` name or a path to a JSONL file).
+    /// Resolves `name`: a built-in/`tasks/` name, a path to a JSONL file named as its benchmark's
+    /// scripts name it, or `NAME=PATH` for a file under any name (NAME's definition applies).
     static func resolve(_ name: String, catalog: TaskCatalog, configuration: RunConfiguration,
                         tokenizer: TextTokenizer, contextLength: Int) throws -> TaskInput {
-        if name.hasSuffix(".jsonl") || FileManager.default.fileExists(atPath: name) {
+        if let (taskName, path) = namedFile(name) {
+            let definition = try catalog.task(named: taskName)
+            _ = try SampleReader(path: path, task: taskName)   // the file exists and has a known format
+            return TaskInput(definition: definition, dataFile: path, generatedLength: nil)
+        }
+        if isFile(name) {
             let reader = try SampleReader(path: name)
-            return TaskInput(definition: try catalog.task(named: reader.task), dataFile: name, generatedLength: nil)
+            guard let definition = try? catalog.task(named: reader.task) else {
+                throw TaskError.unnamedTaskFile(path: name, inferred: reader.task, suggestions: catalog.suggestions(for: reader.task))
+            }
+            return TaskInput(definition: definition, dataFile: name, generatedLength: nil)
         }
         let definition = try catalog.task(named: name)
         guard definition.generator != nil else {
@@ -31,6 +40,19 @@ struct TaskInput {
             try RulerGenerator.write(samples, to: file)
         }
         return TaskInput(definition: definition, dataFile: file, generatedLength: configuration.length)
+    }
+
+    /// `NAME=PATH` split in two, or nil for a plain name or path.
+    static func namedFile(_ item: String) -> (task: String, path: String)? {
+        guard let equals = item.firstIndex(of: "="), !isFile(item) else { return nil }
+        return (String(item[..<equals]), String(item[item.index(after: equals)...]))
+    }
+
+    static func isFile(_ item: String) -> Bool { item.hasSuffix(".jsonl") && !item.contains("=") || FileManager.default.fileExists(atPath: item) }
+
+    /// Fails on a task name that no definition has (did-you-mean), before anything is loaded.
+    static func checkName(_ item: String, catalog: TaskCatalog) throws {
+        if let (task, _) = namedFile(item) { _ = try catalog.task(named: task) } else if !isFile(item) { _ = try catalog.task(named: item) }
     }
 
     /// The samples of this task that belong to `shard`, with their 0-based position in the file.
