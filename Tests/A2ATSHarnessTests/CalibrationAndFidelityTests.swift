@@ -89,4 +89,38 @@ final class CalibrationAndFidelityTests: XCTestCase {
             }
         }
     }
+
+    /// A fidelity directory gets a manifest like a run's, naming the codebooks A²ATS read by file
+    /// sha256 and calibration settings; codebooks fitted on another calibration text are refitted.
+    func testFidelityManifestNamesTheCodebooks() throws {
+        let model = try LanguageModel.load(path: fixture)
+        let configuration = CodebookConfiguration(centroids: 16, wrope: true, wropeOffset: 64, queryAware: true)
+        let store = CodebookStore(model: model, modelSHA256: try SHA256.hexDigest(ofFile: fixture),
+                                  options: smallOptions(configuration)) { _ in }
+        try store.calibrate(configuration)
+        let file = store.path(for: configuration)
+
+        let out = home + "/fidelity"
+        var run = try RunnerFixture.configuration(out: out, methods: "a2ats:centroids=16,b=64", budgets: "0.5")
+        run.samples = 1
+        try FidelityRunner(configuration: run, steps: 2, log: { _ in }).run()
+        let manifest = try JSONValue.parse(String(contentsOfFile: out + "/manifest.json", encoding: .utf8))
+        XCTAssertEqual(manifest["build"]?["id"]?.stringValue, BuildState.current.id)
+        let entry = try XCTUnwrap(manifest["codebooks"]?.arrayValue?.first)
+        XCTAssertEqual(entry["file"]?.stringValue, file)
+        XCTAssertEqual(entry["sha256"]?.stringValue, try SHA256.hexDigest(ofFile: file))
+        XCTAssertEqual(entry["configuration"]?["centroids"], 16)
+        XCTAssertEqual(entry["calibration"]?["calibration_text"]?.stringValue, CalibrationCorpus.description)
+        XCTAssertEqual(entry["calibration"]?["tokens"], 512)
+
+        // A codebook of the same configuration fitted on another text is not reused.
+        let set = try CodebookFile.read(from: file)
+        set.metadata["calibration_text"] = "RULER essay haystack (Data/essay.txt) mixed with random UUIDs, tokenized"
+        try CodebookFile.write(set, to: file)
+        var messages: [String] = []
+        let fresh = CodebookStore(model: model, modelSHA256: try SHA256.hexDigest(ofFile: fixture),
+                                  options: smallOptions(configuration)) { messages.append($0) }
+        _ = try fresh.codebooks(configuration)
+        XCTAssertTrue(messages.contains { $0.contains("fitted on another calibration text") }, "\(messages)")
+    }
 }

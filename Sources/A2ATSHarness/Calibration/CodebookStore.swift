@@ -27,6 +27,22 @@ public final class CodebookStore: MethodResources {
         LanguageModel.cacheHome + "/codebooks/" + String(modelSHA256.prefix(16))
     }
 
+    /// Every codebook file this store handed out: its sha256, configuration and calibration facts
+    /// (text, tokens, iterations, seeds), for the manifest of the run that used it.
+    public var manifestEntries: [JSONValue] {
+        loaded.keys.sorted().map { file in
+            let set = loaded[file]!
+            let c = set.configuration
+            return .object([
+                "file": .string(file),
+                "sha256": (try? SHA256.hexDigest(ofFile: file)).map(JSONValue.string) ?? .null,
+                "configuration": .object(["centroids": .int(c.centroids), "wrope": .bool(c.wrope), "b": .int(c.wropeOffset),
+                                          "query_aware": .bool(c.queryAware)]),
+                "calibration": .object(set.metadata),
+            ])
+        }
+    }
+
     public func path(for configuration: CodebookConfiguration) -> String {
         directory + "/" + configuration.fileName
     }

@@ -47,14 +47,17 @@ public struct FidelityRunner {
         if let directory = config.taskDirectory { try catalog.load(directory: directory) }
         let loaded = try LanguageModel.load(path: config.modelPath)
         let model = loaded.model, c = model.config
-        let codebooks = CodebookStore(model: loaded, modelSHA256: try SHA256.hexDigest(ofFile: loaded.weightsFile), log: log)
+        let modelSHA256 = try SHA256.hexDigest(ofFile: loaded.weightsFile)
+        let codebooks = CodebookStore(model: loaded, modelSHA256: modelSHA256, log: log)
         // [run][layer][head]
         var totals = Array(repeating: Array(repeating: Array(repeating: Aggregate(), count: c.headCount), count: c.layerCount),
                            count: runs.count)
         var sampleCount = 0
+        var inputs: [TaskInput] = []
         for name in config.tasks {
             let input = try TaskInput.resolve(name, catalog: catalog, configuration: config, tokenizer: loaded.tokenizer,
                                               contextLength: c.maxPositions)
+            inputs.append(input)
             let builder = PromptBuilder(tokenizer: loaded.tokenizer, maxPromptTokens: min(config.maxLength ?? Int.max,
                                         c.maxPositions - steps), chatTemplate: config.chatTemplate)
             for (_, sample) in try input.samples(limit: config.samples, shard: config.shard) {
@@ -73,6 +76,8 @@ public struct FidelityRunner {
                 log("fidelity: \(input.definition.name) sample \(sample.id) (\(n) tokens) measured")
             }
         }
+        try RunManifest.write(configuration: config, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs, methodRuns: runs,
+                              codebooks: codebooks, extra: ["fidelity_steps": .int(steps), "fidelity_samples": .int(sampleCount)])
         return try write(runs: runs, totals: totals, samples: sampleCount, config: c)
     }
 

@@ -119,43 +119,18 @@ public final class EvaluationRunner {
                 }
             }
         }
-        return try finish(store: store, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs, methodRuns: methodRuns)
+        return try finish(store: store, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs, methodRuns: methodRuns,
+                          codebooks: codebooks)
     }
 
     /// Writes the manifest and the report once every row is in.
     private func finish(store: ResultsStore, loaded: LanguageModel, modelSHA256: String, inputs: [TaskInput],
-                        methodRuns: [MethodRun]) throws -> Outcome {
+                        methodRuns: [MethodRun], codebooks: CodebookStore) throws -> Outcome {
         let config = configuration
         let records = try readResultsFile(store.path).records
-        var seeds = JSONObject()
-        seeds["generation"] = .int(Int(config.seed))
-        var methods: [JSONValue] = []
-        var seen = Set<String>()
-        for run in methodRuns where seen.insert(run.canonical).inserted {
-            methods.append(.object(["method": .string(run.canonical),
-                                    "params": .object(run.parametersJSON)]))
-        }
-        var extra = JSONObject()
-        extra["tasks"] = .array(inputs.map { input in
-            .object(["name": .string(input.definition.name), "version": .int(input.definition.version),
-                     "metric": .string(input.definition.metric), "max_new_tokens": .int(input.definition.maxNewTokens),
-                     "length": input.generatedLength.map(JSONValue.int) ?? .null])
-        })
-        extra["samples"] = config.samples.map(JSONValue.int) ?? .null
-        extra["max_length"] = config.maxLength.map(JSONValue.int) ?? .null
-        extra["decoding"] = "greedy"
-        extra["prefill"] = "one full-attention prefill per sample, shared by every method × budget forked from it"
-        let parts = ManifestParts(
-            commandLine: config.commandLine,
-            model: FingerprintedFile(path: loaded.weightsFile, sha256: modelSHA256),
-            tokenizer: "GGUF byte-level BPE (\(loaded.tokenizer.preTokenizerName)), vocab \(loaded.tokenizer.vocabularySize)",
-            chatTemplate: config.chatTemplate.rawValue + " (auto: base for RULER, per dataset for LongBench)",
-            truncation: "middle, to min(--max-length, context − max new tokens) prompt tokens",
-            taskFiles: try inputs.map { try FingerprintedFile(hashing: $0.dataFile) },
-            seeds: seeds, methods: methods, budgets: config.budgets,
-            shard: config.shard, shardOrigin: config.shardOrigin, extra: extra)
-        try Manifest.write(Manifest.build(parts, build: .current,
-                                                             machine: .current()), toDirectory: config.outputDirectory)
+        try RunManifest.write(configuration: config, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs,
+                              methodRuns: methodRuns, codebooks: codebooks,
+                              extra: ["prefill": "one full-attention prefill per sample, shared by every method × budget forked from it"])
         let written = try ReportWriter.write(records: records, to: config.outputDirectory, title: "a2ats-eval run",
                                              manifestNotes: ["model: \(loaded.location)",
                                                              "prefill time is shared between the rows forked from one prefill"])
