@@ -54,8 +54,8 @@ final class RunnerBadInputTests: XCTestCase {
     func testUnknownTaskInferredFromAFileName() throws {
         let path = try rulerFile([rulerLine(index: 0, input: "Number: 7.")], task: "my_task")
         let (error, text) = failure(try RunnerFixture.configuration(out: RunnerFixture.freshDirectory("bad-file-task"), tasks: [path]))
-        XCTAssertNotNil(error as? TaskError, text)
-        XCTAssertTrue(text.contains("unknown task \"my_task\"") && text.contains("valid tasks:"), text)
+        XCTAssertEqual(error as? TaskError, .unnamedTaskFile(path: path, inferred: "my_task", suggestions: []), text)
+        XCTAssertTrue(text.contains("names no task") && text.contains("--task TASK=\(path)"), text)
     }
 
     func testMalformedLineNamesFileAndLine() throws {
@@ -93,12 +93,12 @@ final class RunnerBadInputTests: XCTestCase {
         XCTAssertTrue(text.contains("window") && text.contains("kernel") && text.contains("pooling"), text)
     }
 
-    /// Only building the method finds that SnapKV's kernel must be odd: that too happens
-    /// before results.jsonl is opened.
+    /// The parameter's type says SnapKV's kernel must be odd: checked with the plan, before the
+    /// model loads and before results.jsonl is opened.
     func testInvalidParameterValueFailsBeforeAnyOutput() throws {
         let (error, text) = failure(try RunnerFixture.configuration(out: RunnerFixture.freshDirectory("bad-value"),
                                                                     methods: "full,snapkv:kernel=4", budgets: "8"))
-        XCTAssertEqual(error as? MethodError, .invalidParameter(method: "snapkv", name: "kernel", value: "4", expected: "an odd integer"),
+        XCTAssertEqual(error as? MethodError, .invalidParameter(method: "snapkv", name: "kernel", value: "4", expected: "an odd integer in 1...∞"),
                        text)
     }
 
