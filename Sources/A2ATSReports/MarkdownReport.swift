@@ -25,7 +25,8 @@ enum MarkdownReport {
         """
         out += buildsSection(summary)
         if summary.tasks.count > 1 {
-            out += "## Average over tasks\n\n"
+            out += "## Average over tasks\n\nMean of the task scores; the interval resamples each task's samples within the task, "
+                + "n counts samples over all tasks, and Δ is the mean of the tasks' Δ vs full attention.\n\n"
             out += averageTable(summary)
         }
         for task in summary.tasks {
@@ -71,7 +72,8 @@ enum MarkdownReport {
             let cells = summary.budgets.map { budget -> String in
                 guard let average = summary.average(method, budget) else { return "—" }
                 let isReference = isFullAttention(method) && budget == nil
-                var text = scoreCell(average.score, delta: isReference ? nil : average.delta)
+                var text = "\(fixed(average.score, 1)) [\(fixed(average.low, 1))–\(fixed(average.high, 1))] n=\(average.samples)"
+                if !isReference, let delta = average.delta { text += " (\(signedDelta(delta)))" }
                 if average.tasks < taskCount { text += " [\(average.tasks) of \(taskCount) tasks]" }
                 return text
             }
@@ -172,12 +174,7 @@ enum MarkdownReport {
 
     // MARK: - Formatting
 
-    /// "85.0 (−5.0)", "90.0 (+2.5)", "80.0 (±0.0)": the sign is always shown, with U+2212.
-    static func scoreCell(_ score: Double, delta: Double?) -> String {
-        guard let delta else { return fixed(score, 1) }
-        return "\(fixed(score, 1)) (\(signedDelta(delta)))"
-    }
-
+    /// "−5.0", "+2.5", "±0.0": the sign is always shown, with U+2212.
     static func signedDelta(_ delta: Double) -> String {
         let magnitude = fixed(abs(delta), 1)
         let sign = magnitude == "0.0" ? "±" : (delta < 0 ? "\u{2212}" : "+")

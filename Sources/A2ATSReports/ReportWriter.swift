@@ -35,13 +35,19 @@ public enum ReportWriter {
 
     /// summary.json: per task × method × budget the means a plotting script needs.
     public static func summaryJSON(_ summary: ResultSummary, title: String) -> JSONValue {
-        func cellJSON(_ cell: CellSummary, reference: CellSummary?) -> JSONValue {
+        func cellJSON(_ cell: CellSummary, reference: CellSummary?, comparison: PairedComparison?) -> JSONValue {
             var object = JSONObject()
             object["method"] = .string(cell.method)
             object["budget"] = cell.budget?.jsonValue ?? .null
             object["n"] = .int(cell.n)
             object["score"] = .double(cell.score)
+            object["ci_low"] = .double(cell.interval.low)
+            object["ci_high"] = .double(cell.interval.high)
+            object["interval"] = .string(cell.interval.kind.rawValue)
             object["delta_vs_full"] = reference.map { .double(cell.score - $0.score) } ?? .null
+            object["paired_delta_vs_full"] = comparison.map { .double($0.delta) } ?? .null
+            object["paired_samples"] = comparison.map { .int($0.pairs) } ?? .null
+            object["sign_test_p"] = comparison.map { .double($0.pValue) } ?? .null
             object["budget_tokens"] = cell.budgetTokens.map(JSONValue.double) ?? .null
             object["attended_tokens"] = .double(cell.attendedTokens)
             object["attended_fraction"] = .double(cell.attendedFraction)
@@ -57,7 +63,7 @@ public enum ReportWriter {
             for method in task.methods {
                 for budget in task.budgets {
                     guard let cell = task.cell(method, budget) else { continue }
-                    cells.append(cellJSON(cell, reference: task.reference))
+                    cells.append(cellJSON(cell, reference: task.reference, comparison: task.comparison(method, budget)))
                 }
             }
             var object = JSONObject()

@@ -172,18 +172,24 @@ public struct ResultSummary: Sendable {
         budgets = orderedBudgets(records)
     }
 
-    /// Mean over the tasks that have the cell of (score, Δ vs full where full exists, tasks).
-    public func average(_ method: String, _ budget: ResultRecord.Budget?) -> (score: Double, delta: Double?, tasks: Int)? {
+    /// Mean over the tasks that have the cell: score, Δ vs full where full exists, tasks, samples,
+    /// and a 95% interval from a bootstrap that resamples each task's samples within the task.
+    public func average(_ method: String, _ budget: ResultRecord.Budget?)
+        -> (score: Double, delta: Double?, tasks: Int, samples: Int, low: Double, high: Double)? {
         var scores: [Double] = []
         var deltas: [Double] = []
+        var groups: [[Double]] = []
         for task in tasks {
             guard let cell = task.cell(method, budget) else { continue }
             scores.append(cell.score)
+            groups.append(cell.scoresBySample.keys.sorted().map { cell.scoresBySample[$0]! })
             if let reference = task.reference { deltas.append(cell.score - reference.score) }
         }
         guard !scores.isEmpty else { return nil }
         let delta = deltas.count == scores.count ? deltas.reduce(0, +) / Double(deltas.count) : nil
-        return (scores.reduce(0, +) / Double(scores.count), delta, scores.count)
+        let interval = Statistics.stratifiedBootstrapMean(groups)
+        return (scores.reduce(0, +) / Double(scores.count), delta, scores.count, groups.reduce(0) { $0 + $1.count },
+                interval.low, interval.high)
     }
 }
 

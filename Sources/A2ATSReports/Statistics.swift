@@ -18,7 +18,19 @@ public enum Statistics {
     /// Percentile bootstrap interval of the mean: `resamples` resamples of the values with
     /// replacement, from a fixed seed so that a report is the same each time it is written.
     public static func bootstrapMean(_ values: [Double], resamples: Int = 2000, seed: UInt64 = 0x5EED) -> (low: Double, high: Double) {
-        guard values.count > 1 else { return (values.first ?? 0, values.first ?? 0) }
+        stratifiedBootstrapMean([values], resamples: resamples, seed: seed)
+    }
+
+    /// Percentile bootstrap interval of the mean of group means (the average over tasks): each
+    /// group is resampled within itself, so every task keeps its weight.
+    public static func stratifiedBootstrapMean(_ groups: [[Double]], resamples: Int = 2000,
+                                               seed: UInt64 = 0x5EED) -> (low: Double, high: Double) {
+        let groups = groups.filter { !$0.isEmpty }
+        guard !groups.isEmpty else { return (0, 0) }
+        if groups.allSatisfy({ $0.count == 1 }) {
+            let mean = groups.map { $0[0] }.reduce(0, +) / Double(groups.count)
+            return (mean, mean)
+        }
         var state = seed
         func next() -> UInt64 {   // SplitMix64
             state &+= 0x9E37_79B9_7F4A_7C15
@@ -27,13 +39,17 @@ public enum Statistics {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        let n = values.count
         var means: [Double] = []
         means.reserveCapacity(resamples)
         for _ in 0..<resamples {
-            var sum = 0.0
-            for _ in 0..<n { sum += values[Int(next() % UInt64(n))] }
-            means.append(sum / Double(n))
+            var total = 0.0
+            for values in groups {
+                let n = values.count
+                var sum = 0.0
+                for _ in 0..<n { sum += values[Int(next() % UInt64(n))] }
+                total += sum / Double(n)
+            }
+            means.append(total / Double(groups.count))
         }
         means.sort()
         func quantile(_ q: Double) -> Double { means[min(resamples - 1, max(0, Int((q * Double(resamples)).rounded(.down))))] }
