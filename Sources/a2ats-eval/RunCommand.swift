@@ -13,7 +13,7 @@ enum RunCommand: Subcommand {
         usage: "--task niah_single_1,vt --methods full,streamingllm,a2ats --budgets 64,256,0.03 --out runs/x",
         options: [
             OptionSpec("task", alias: "tasks", valueName: "list",
-                       help: "comma-separated task names (see `a2ats-eval tasks`) or JSONL files written by RULER's prepare.py or LongBench"),
+                       help: "comma-separated task names (see `a2ats-eval tasks`), JSONL files written by RULER's prepare.py (TASK/validation.jsonl) or LongBench (DATASET.jsonl), or NAME=PATH for a file under any name (NAME's prompt rule, metric and max new tokens apply)"),
             CommonOptions.model,
             OptionSpec("methods", alias: "method", valueName: "list",
                        help: "methods with optional parameters: full,snapkv:window=32,kernel=7,a2ats (an item with '=' but no ':' continues the previous method). Known: \(MethodRegistry.names.joined(separator: ", "))",
