@@ -18,13 +18,15 @@ let package = Package(
         // System libraries.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
+        // Header-only C (AVX2 intrinsics), compiled by the toolchain's clang.
+        .systemLibrary(name: "CKernels"),
 
         // Library modules; arrows point one way:
         // Support → Tensor → Model → Methods → Tasks → Scoring → Reports → Harness → CLI.
         .target(name: "A2ATSSupport", dependencies: ["CJSONC"]),
         .target(name: "A2ATSBuildInfo", plugins: ["BuildInfoPlugin"]),
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
-        .target(name: "A2ATSTensor", dependencies: ["COpenBLAS", "A2ATSSupport"], swiftSettings: fastMath),
+        .target(name: "A2ATSTensor", dependencies: ["COpenBLAS", "CKernels", "A2ATSSupport"], swiftSettings: fastMath),
         .target(name: "A2ATSModel", dependencies: ["A2ATSTensor", "A2ATSSupport"], swiftSettings: fastMath),
         .target(name: "A2ATSMethods", dependencies: ["A2ATSModel", "A2ATSTensor", "A2ATSSupport"], swiftSettings: fastMath),
         .target(name: "A2ATSTasks", dependencies: ["A2ATSModel", "A2ATSSupport"],
@@ -39,6 +41,7 @@ let package = Package(
         .executableTarget(name: "a2ats-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/a2ats-bench",
                           swiftSettings: fastMath),
         .executableTarget(name: "engine-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/engine-bench", swiftSettings: fastMath),
+        .executableTarget(name: "store-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/store-bench", swiftSettings: fastMath),
 
         // Tests mirror the modules; fixtures live in Tests/Fixtures.
         .testTarget(name: "A2ATSSupportTests", dependencies: ["A2ATSSupport"]),

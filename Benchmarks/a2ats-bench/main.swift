@@ -56,12 +56,12 @@ func method(centroids centroidCount: Int) throws -> A2ATSMethod {
 
 /// One row: full attention over n against A²ATS selection + sparse attention with C centroids.
 func measure(n: Int, centroidCount: Int) throws {
-    let cache = KVCache(layerCount: 1, kvHeadCount: 1, headDim: headDim, capacity: n)
-    cache.append(count: n)
     let keys = gaussians(n * headDim), values = gaussians(n * headDim)
-    cache.preRoPEKeys(layer: 0, kvHead: 0).update(from: keys, count: n * headDim)
-    cache.keys(layer: 0, kvHead: 0).update(from: keys, count: n * headDim)
-    cache.values(layer: 0, kvHead: 0).update(from: values, count: n * headDim)
+    let cache = KVCache.filled(layerCount: 1, kvHeadCount: 1, headDim: headDim, capacity: n, tokens: n) { _, _, k, preRoPE, v in
+        preRoPE.update(from: keys, count: n * headDim)
+        k.update(from: keys, count: n * headDim)
+        v.update(from: values, count: n * headDim)
+    }
     let method = try method(centroids: centroidCount)
     try method.didPrefill(layer: 0, cache: cache,
                           statistics: PrefillStatistics(layerCount: 1, headCount: group, promptLength: n, needs: .none))

@@ -23,7 +23,4 @@ public final class FullAttention: CacheMethod {
 
     public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection { .all(kvHeads: kvHeads) }
 
-    public func memoryFootprint(cache: KVCache) -> MemoryFootprint {
-        MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken, sideBytes: 0)
-    }
 }

@@ -13,6 +13,8 @@ public enum MethodError: Error, Equatable, CustomStringConvertible {
     case budgetRequired(method: String)
     /// A budget below one token.
     case invalidBudget(method: String, tokens: Int)
+    /// A `+` composition that is not one token method with one precision or channel method.
+    case invalidComposition(spec: String, problem: String)
     /// The shared prefill did not record what the method needs (a harness bug, not user data).
     case missingStatistics(method: String, layer: Int, needed: String)
 
@@ -31,6 +33,8 @@ public enum MethodError: Error, Equatable, CustomStringConvertible {
             return "method \(method) needs a budget (--budgets)"
         case let .invalidBudget(method, tokens):
             return "method \(method): budget \(tokens) tokens: expected at least 1"
+        case let .invalidComposition(spec, problem):
+            return "method \"\(spec)\": \(problem)"
         case let .missingStatistics(method, layer, needed):
             return "method \(method), layer \(layer): the prefill did not record \(needed)"
         }

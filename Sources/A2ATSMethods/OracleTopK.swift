@@ -113,9 +113,6 @@ public final class OracleTopK: CacheMethod {
         return TokenSelection(perKVHead: perKVHead)
     }
 
-    public func memoryFootprint(cache: KVCache) -> MemoryFootprint {
-        MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken, sideBytes: 0)
-    }
 }
 
 /// Drops repeats from an ascending list.

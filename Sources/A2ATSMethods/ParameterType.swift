@@ -6,6 +6,8 @@ import Foundation
 /// `params` and its resume key never depend on how the user typed it.
 public enum ParameterType: Equatable, Sendable {
     case integer(ClosedRange<Int>)
+    /// One of a few integers (bit widths).
+    case integerChoice([Int])
     /// An odd integer (pooling kernels).
     case oddInteger(ClosedRange<Int>)
     case number(ClosedRange<Double>)
@@ -24,6 +26,8 @@ public enum ParameterType: Equatable, Sendable {
             return Int(trimmed).flatMap { range.contains($0) ? String($0) : nil }
         case let .oddInteger(range):
             return Int(trimmed).flatMap { range.contains($0) && $0 % 2 == 1 ? String($0) : nil }
+        case let .integerChoice(values):
+            return Int(trimmed).flatMap { values.contains($0) ? String($0) : nil }
         case let .number(range):
             return Double(trimmed).flatMap { $0.isFinite && range.contains($0) ? Self.write($0) : nil }
         case .fraction:
@@ -50,6 +54,7 @@ public enum ParameterType: Equatable, Sendable {
         switch self {
         case let .integer(range): return "an integer in \(range.lowerBound)...\(bound(range.upperBound))"
         case let .oddInteger(range): return "an odd integer in \(range.lowerBound)...\(bound(range.upperBound))"
+        case let .integerChoice(values): return "one of " + values.map(String.init).joined(separator: ", ")
         case let .number(range): return "a number in \(Self.write(range.lowerBound))...\(Self.write(range.upperBound))"
         case .fraction: return "a fraction in (0, 1]"
         case .boolean: return "true or false"
@@ -61,7 +66,7 @@ public enum ParameterType: Equatable, Sendable {
     /// The JSON type `params` gives the canonical text.
     func json(_ canonical: String) -> JSONValue {
         switch self {
-        case .integer, .oddInteger: return Int(canonical).map(JSONValue.int) ?? .string(canonical)
+        case .integer, .oddInteger, .integerChoice: return Int(canonical).map(JSONValue.int) ?? .string(canonical)
         case .number, .fraction: return Double(canonical).map(JSONValue.double) ?? .string(canonical)
         case .boolean: return .bool(canonical == "true")
         case .choice: return .string(canonical)

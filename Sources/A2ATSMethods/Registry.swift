@@ -62,8 +62,14 @@ public struct MethodDescriptor {
     /// Builds a fresh instance for one sample at one budget. Parameters are the user's strings
     /// (only those given; defaults fill the rest); the budget is in tokens per head.
     public let make: (_ parameters: [String: String], _ budgetTokens: Int?, _ context: MethodContext) throws -> CacheMethod
+    /// Precision and channel methods: the fork's store, which composition puts under a token method.
+    public let makeStore: ((_ parameters: [String: String], _ context: MethodContext) throws -> KVStore)?
+    /// Checks that need several parameters at once (KIVI's residual is a multiple of its group),
+    /// run when a run is planned, before the model loads.
+    public let validate: ((_ parameters: [String: String]) throws -> Void)?
 
     public init(name: String, summary: String, kind: CacheMethodKind, parameters: [ParameterSpec], takesBudget: Bool,
+                validate: ((_ parameters: [String: String]) throws -> Void)? = nil,
                 make: @escaping (_ parameters: [String: String], _ budgetTokens: Int?, _ context: MethodContext) throws -> CacheMethod) {
         self.name = name
         self.summary = summary
@@ -71,6 +77,26 @@ public struct MethodDescriptor {
         self.parameters = parameters
         self.takesBudget = takesBudget
         self.make = make
+        self.makeStore = nil
+        self.validate = validate
+    }
+
+    /// A precision or channel method: alone it is full attention over its store; after `+` it
+    /// stores what a token method keeps.
+    public init(storeMethod name: String, summary: String, kind: CacheMethodKind, parameters: [ParameterSpec],
+                validate: ((_ parameters: [String: String]) throws -> Void)? = nil,
+                makeStore: @escaping (_ parameters: [String: String], _ context: MethodContext) throws -> KVStore) {
+        self.name = name
+        self.summary = summary
+        self.kind = kind
+        self.parameters = parameters
+        self.takesBudget = false
+        self.makeStore = makeStore
+        self.validate = validate
+        make = { parameters, _, context in
+            ComposedMethod(tokens: FullAttention(kvHeads: context.model.kvHeadCount), store: try makeStore(parameters, context),
+                           kind: kind)
+        }
     }
 
     /// Every parameter that applies, with its canonical value (given or default), in declaration
@@ -78,6 +104,7 @@ public struct MethodDescriptor {
     /// out, and giving one is an error. Unknown names and bad values are errors naming the valid ones.
     public func resolvedParameters(_ given: [String: String], budgeted: Bool = false) throws -> [ResolvedParameter] {
         try checkNames(given)
+        try validate?(try canonicalParameters(given))
         var resolved: [ResolvedParameter] = []
         for spec in parameters {
             let value = try given[spec.name].map { try spec.canonical($0, method: name) } ?? spec.defaultValue
@@ -135,7 +162,16 @@ public struct ResolvedParameter: Sendable {
     public let spec: ParameterSpec
     /// Canonical text.
     public let value: String
-    public var name: String { spec.name }
+    /// The name `params` records: the spec's, or `part.name` inside a composed method.
+    public let name: String
+
+    init(spec: ParameterSpec, value: String, name: String? = nil) {
+        self.spec = spec
+        self.value = value
+        self.name = name ?? spec.name
+    }
+
+    func named(_ name: String) -> ResolvedParameter { ResolvedParameter(spec: spec, value: value, name: name) }
     /// The value as `params` records it: numbers and booleans as JSON types.
     public var json: JSONValue { spec.type.json(value) }
 }
@@ -155,6 +191,9 @@ public enum MethodRegistry {
         TOVA.descriptor,
         CORM.descriptor,
         A2ATSMethod.descriptor,
+        KIVI.descriptor,
+        QAQ.descriptor,
+        ThinK.descriptor,
     ]
 
     public static let byName: [String: MethodDescriptor] = Dictionary(uniqueKeysWithValues: descriptors.map { ($0.name, $0) })
@@ -168,8 +207,9 @@ public enum MethodRegistry {
                                         valid: names)
     }
 
-    /// Builds the method a spec names, for one sample at one budget.
-    public static func make(_ spec: MethodSpec, budgetTokens: Int?, model: ModelConfig) throws -> CacheMethod {
-        try descriptor(named: spec.name).instantiate(parameters: spec.parameters, budgetTokens: budgetTokens, model: model)
+    /// Builds the method a spec names (composed or not), for one sample at one budget.
+    public static func make(_ spec: MethodSpec, budgetTokens: Int?, model: ModelConfig,
+                            resources: MethodResources? = nil) throws -> CacheMethod {
+        try resolve(spec).instantiate(budgetTokens: budgetTokens, model: model, resources: resources)
     }
 }

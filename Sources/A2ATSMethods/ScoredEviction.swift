@@ -12,8 +12,8 @@ enum GroupReduction: String, CaseIterable, Sendable {
 /// attention, TOVA's last attention, CORM's recent-attention ring).
 ///
 /// Eviction is logical: the shared `KVCache` keeps every row so that forks can reuse one prefill;
-/// the method only ever lets attention read its kept rows, and `footprint` reports what a real
-/// evicting cache would hold.
+/// the method only ever lets attention read its kept rows, and `resident` tells the fork's store
+/// what a real evicting cache would hold.
 ///
 /// Budget rules (contract, "Budgets and accounting"): B is per KV head and the method's protected
 /// sinks and recent window count inside B. If B ≥ the prompt length a layer keeps everything,
@@ -157,19 +157,13 @@ final class ScoredEviction {
         return TokenSelection(perKVHead: (0..<kvHeadCount).map { kept[layer * kvHeadCount + $0] })
     }
 
-    /// K/V of the kept tokens at f32 (K and V, headDim each), and the statistic slots.
-    func footprint(cache: KVCache) -> MemoryFootprint {
-        var tokens = 0, sideFloats = 0
-        for layer in 0..<layerCount {
-            for kvHead in 0..<kvHeadCount {
-                let at = layer * kvHeadCount + kvHead
-                tokens += keepsAll[layer] ? cache.length : kept[at].count
-                sideFloats += slots[at].count
-            }
-        }
-        let floatSize = MemoryLayout<Float>.size
-        return MemoryFootprint(kvBytes: tokens * headDim * 2 * floatSize, sideBytes: sideFloats * floatSize)
+    /// The tokens one head keeps (nil while the layer keeps everything): what `kv_bytes` counts.
+    func resident(layer: Int, kvHead: Int) -> [Int32]? {
+        keepsAll[layer] ? nil : kept[layer * kvHeadCount + kvHead]
     }
+
+    /// Bytes of the statistic slots.
+    var sideBytes: Int { slots.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.size }
 
     /// Combines one statistic over the query heads of a GQA group: `value(head)` gives `count` values.
     static func reduce<C: RandomAccessCollection>(heads: Range<Int>, count: Int, mode: GroupReduction,

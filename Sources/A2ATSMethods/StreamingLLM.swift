@@ -53,5 +53,6 @@ public final class StreamingLLM: CacheMethod {
         return state.selection(layer: query.layer)
     }
 
-    public func memoryFootprint(cache: KVCache) -> MemoryFootprint { state.footprint(cache: cache) }
+    public func residentTokens(layer: Int, kvHead: Int) -> [Int32]? { state.resident(layer: layer, kvHead: kvHead) }
+    public func sideBytes(cache: KVCache) -> Int { state.sideBytes }
 }

@@ -38,7 +38,7 @@ public enum ReportWriter {
         func cellJSON(_ cell: CellSummary, reference: CellSummary?, comparison: PairedComparison?) -> JSONValue {
             var object = JSONObject()
             object["method"] = .string(cell.method)
-            object["budget"] = cell.budget?.jsonValue ?? .null
+            Budget.write(cell.budget, into: &object)
             object["n"] = .int(cell.n)
             object["score"] = .double(cell.score)
             object["ci_low"] = .double(cell.interval.low)
@@ -77,7 +77,7 @@ public enum ReportWriter {
                 guard let mean = summary.average(method, budget) else { continue }
                 var object = JSONObject()
                 object["method"] = .string(method)
-                object["budget"] = budget?.jsonValue ?? .null
+                Budget.write(budget, into: &object)
                 object["score"] = .double(mean.score)
                 object["delta_vs_full"] = mean.delta.map(JSONValue.double) ?? .null
                 object["tasks"] = .int(mean.tasks)

@@ -1,21 +1,56 @@
 import A2ATSSupport
 import Foundation
 
-/// A budget as the user asked for it: a token count (`256`) or a fraction of the
-/// prompt (`0.03`). Kept as asked so reports label columns the way the run was invoked.
+/// A budget as the user asked for it: a token count (`256`), a fraction of the prompt
+/// (`0.03`), or a KV-memory budget (`--kv-budgets 0.25`: a fraction of the full cache's bytes).
+/// Kept as asked so reports label columns the way the run was invoked.
 public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
     case tokens(Int)
     case fraction(Double)
+    case kvMemory(Double)
 
+    /// The number as asked (a KV-memory budget's fraction of bytes).
     public var jsonValue: JSONValue {
         switch self {
         case .tokens(let n): return .int(n)
-        case .fraction(let f): return .double(f)
+        case .fraction(let f), .kvMemory(let f): return .double(f)
         }
     }
 
-    /// `256` or `0.03`, as the command line spells it.
-    public var description: String { jsonValue.compactText }
+    /// Writes `budget` (and, for a KV-memory budget, `kv_budget` with `budget` null) into a row.
+    public static func write(_ budget: Budget?, into object: inout JSONObject) {
+        if case .kvMemory(let f)? = budget {
+            object["budget"] = .null
+            object["kv_budget"] = .double(f)
+        } else {
+            object["budget"] = budget?.jsonValue ?? .null
+        }
+    }
+
+    /// Reads what `write` wrote; nil when the row has no budget, an error text when it is malformed.
+    public static func read(from object: JSONObject) -> Result<Budget?, BudgetFieldError> {
+        if let kv = object["kv_budget"], !kv.isNull {
+            guard let f = kv.doubleValue, f > 0, f <= 1 else {
+                return .failure(BudgetFieldError(field: "kv_budget", problem: "expected a number in (0, 1], found \(kv.compactText)"))
+            }
+            return .success(.kvMemory(f))
+        }
+        guard let value = object["budget"] else { return .failure(BudgetFieldError(field: "budget", problem: "missing")) }
+        if value.isNull { return .success(nil) }
+        guard let parsed = Budget(json: value) else {
+            return .failure(BudgetFieldError(field: "budget",
+                                             problem: "expected an integer ≥ 1, a number in (0, 1) or null, found \(value.compactText)"))
+        }
+        return .success(parsed)
+    }
+
+    /// `256` or `0.03`, as the command line spells it; `kv=0.25` for a KV-memory budget.
+    public var description: String {
+        if case .kvMemory = self { return "kv=" + jsonValue.compactText }
+        return jsonValue.compactText
+    }
+
+    public var isKVMemory: Bool { if case .kvMemory = self { return true } else { return false } }
 
     /// Reads a JSON number: an integer ≥ 1 is tokens, a number in (0, 1) a fraction.
     public init?(json: JSONValue) {
@@ -24,16 +59,29 @@ public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// Fractions (ascending) before token counts (ascending): columns read small to large
-    /// within each kind, and the two kinds are not comparable.
+    /// Fractions (ascending), then token counts (ascending), then KV-memory budgets (ascending):
+    /// columns read small to large within each kind, and the kinds are not comparable.
     public static func < (lhs: Budget, rhs: Budget) -> Bool {
         switch (lhs, rhs) {
-        case let (.fraction(a), .fraction(b)): return a < b
+        case let (.fraction(a), .fraction(b)), let (.kvMemory(a), .kvMemory(b)): return a < b
         case let (.tokens(a), .tokens(b)): return a < b
-        case (.fraction, .tokens): return true
-        case (.tokens, .fraction): return false
+        default: return lhs.kindOrder < rhs.kindOrder
         }
     }
+
+    private var kindOrder: Int {
+        switch self {
+        case .fraction: return 0
+        case .tokens: return 1
+        case .kvMemory: return 2
+        }
+    }
+}
+
+/// What is wrong with a row's budget fields.
+public struct BudgetFieldError: Error, Sendable {
+    public let field: String
+    public let problem: String
 }
 
 /// One line of `results.jsonl`: one sample × method × budget, with the exact field names of
@@ -114,7 +162,7 @@ public struct ResultRecord: Equatable, Sendable {
 
     /// Field names in the order they are written.
     public static let fieldNames = [
-        "id", "task", "method", "params", "budget", "budget_tokens", "length", "prediction", "references",
+        "id", "task", "method", "params", "budget", "kv_budget", "budget_tokens", "length", "prediction", "references",
         "score", "prompt_tokens", "attended_tokens", "kv_bytes", "side_bytes", "seconds", "prefill_seconds",
         "source_index", "build",
     ]
@@ -126,7 +174,7 @@ public struct ResultRecord: Equatable, Sendable {
         object["task"] = .string(task)
         object["method"] = .string(method)
         object["params"] = .object(params)
-        object["budget"] = budget?.jsonValue ?? .null
+        Budget.write(budget, into: &object)
         object["budget_tokens"] = budgetTokens.map(JSONValue.int) ?? .null
         object["length"] = length.map(JSONValue.int) ?? .null
         object["prediction"] = .string(prediction)
@@ -172,14 +220,9 @@ public struct ResultRecord: Equatable, Sendable {
         task = try required("task", "string") { $0.stringValue }
         method = try required("method", "string") { $0.stringValue }
         params = try optional("params", "object") { $0.objectValue } ?? [:]
-        let budgetValue = try value("budget")
-        if budgetValue.isNull {
-            budget = nil
-        } else {
-            guard let parsed = Budget(json: budgetValue) else {
-                throw fail("budget", "expected an integer ≥ 1, a number in (0, 1) or null, found \(budgetValue.compactText)")
-            }
-            budget = parsed
+        switch Budget.read(from: object) {
+        case .success(let read): budget = read
+        case .failure(let error): throw fail(error.field, error.problem)
         }
         budgetTokens = try optional("budget_tokens", "integer") { $0.intValue }
         length = try optional("length", "integer") { $0.intValue }

@@ -159,3 +159,17 @@ public func argmax(_ x: UnsafeBufferPointer<Float>) -> Int {
     for i in 1..<x.count where x[i] > x[best] { best = i }
     return best
 }
+
+/// y ← y + alpha · x over `count` floats.
+@inline(__always)
+public func accumulate(_ alpha: Float, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ count: Int) {
+    let a = FloatVector(repeating: alpha)
+    var i = 0
+    while i + 8 <= count {
+        let sum = UnsafeRawPointer(y + i).loadUnaligned(as: FloatVector.self)
+            .addingProduct(a, UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self))
+        UnsafeMutableRawPointer(y + i).storeBytes(of: sum, as: FloatVector.self)
+        i += 8
+    }
+    while i < count { y[i] += alpha * x[i]; i += 1 }
+}

@@ -11,7 +11,7 @@ import COpenBLAS
 public enum GroupedAttention {
     /// Rows per block: 64 rows of K (or V) at d = 64 are 16 KiB, which stays in L1 while the
     /// group's heads use them.
-    static let blockRows = 64
+    public static let blockRows = 64
     private typealias Lane = SIMD16<Float>
 
     /// Attention of the group's `queries` (`groupSize × d`) over `count` cached rows (all rows
@@ -28,6 +28,36 @@ public enum GroupedAttention {
         for g in 0 ..< groupSize { softmaxInPlace(weights + g * stride, count) }
         weightedSum(weights: weights, stride: stride, groupSize: groupSize, headDim: d, values: values, rows: rows,
                     count: count, into: output)
+    }
+
+    /// Attention over rows a store materializes block by block (dequantized codes, pruned keys put
+    /// back): `keys(start, end, block)` and `values(start, end, block)` write rows `start..<end` of
+    /// the selection as f32 into `block` (`blockRows × d`), and the dense kernels read them from
+    /// L1. Same contract as `attend`; `scratch` holds `blockRows × d` floats.
+    public static func attendBlocks(queries: UnsafePointer<Float>, groupSize: Int, headDim d: Int, count: Int,
+                                    weights: UnsafeMutablePointer<Float>, stride: Int, output: UnsafeMutablePointer<Float>,
+                                    scratch: UnsafeMutablePointer<Float>,
+                                    keys: (_ start: Int, _ end: Int, _ block: UnsafeMutablePointer<Float>) -> Void,
+                                    values: (_ start: Int, _ end: Int, _ block: UnsafeMutablePointer<Float>) -> Void) {
+        output.update(repeating: 0, count: groupSize * d)
+        guard count > 0 else { return }
+        var start = 0
+        while start < count {
+            let end = min(start + blockRows, count)
+            keys(start, end, scratch)
+            scores(queries: queries, groupSize: groupSize, headDim: d, keys: scratch, rows: nil, count: end - start,
+                   into: weights + start, stride: stride)
+            start = end
+        }
+        for g in 0 ..< groupSize { softmaxInPlace(weights + g * stride, count) }
+        start = 0
+        while start < count {
+            let end = min(start + blockRows, count)
+            values(start, end, scratch)
+            weightedSum(weights: weights + start, stride: stride, groupSize: groupSize, headDim: d, values: scratch, rows: nil,
+                        count: end - start, into: output)
+            start = end
+        }
     }
 
     /// `scores[g · stride + i] = q_g · k(i) / √d`.

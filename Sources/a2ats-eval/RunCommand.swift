@@ -16,10 +16,12 @@ enum RunCommand: Subcommand {
                        help: "comma-separated task names (see `a2ats-eval tasks`), JSONL files written by RULER's prepare.py (TASK/validation.jsonl) or LongBench (DATASET.jsonl), or NAME=PATH for a file under any name (NAME's prompt rule, metric and max new tokens apply)"),
             CommonOptions.model,
             OptionSpec("methods", alias: "method", valueName: "list",
-                       help: "methods with optional parameters: full,snapkv:window=32,kernel=7,a2ats (an item with '=' but no ':' continues the previous method). Known: \(MethodRegistry.names.joined(separator: ", "))",
+                       help: "methods with optional parameters: full,snapkv:window=32,kernel=7,a2ats (an item with '=' but no ':' continues the previous method). '+' composes a token method (eviction or retrieval) with a precision or channel method: snapkv+kivi:bits=2, a2ats+kivi:bits=4, snapkv+think; each part takes its own parameters (snapkv:window=16+kivi:bits=4,group=32) and results name it token part first. Known: \(MethodRegistry.names.joined(separator: ", "))",
                        defaultValue: RunDefaults.methods),
             OptionSpec("budgets", alias: "budget", valueName: "list",
                        help: "per-head token budgets: integers are tokens (256), numbers in (0,1) are fractions of the prompt (0.03); methods without a budget run once"),
+            OptionSpec("kv-budgets", valueName: "list",
+                       help: "KV-memory budgets for eviction methods and their compositions: fractions of the full (f32) cache's K/V bytes, 0.25 or 1/4; each resolves per sample to the most tokens whose K/V fit at the method's precision (budget_tokens; the row's kv_budget). Precision methods alone run once at their own size"),
             OptionSpec("length", valueName: "tokens",
                        help: "RULER max_seq_length for generated tasks: prompt + max new tokens fit in it", defaultValue: String(RunDefaults.length)),
             OptionSpec("samples", valueName: "n",
@@ -54,6 +56,7 @@ enum RunCommand: Subcommand {
         let tasks = taskList.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         let methods = try MethodSpec.parseList(arguments.value("methods")!)
         let budgets = try arguments.value("budgets").map(parseBudgetList) ?? []
+        let kvBudgets = try arguments.value("kv-budgets").map(parseKVBudgetList) ?? []
         guard let length = try arguments.intValue("length"), length > 0 else { throw UsageError("--length must be a positive integer") }
         let samples = try arguments.intValue("samples")
         if let samples, samples < 1 { throw UsageError("--samples must be at least 1") }
@@ -73,6 +76,7 @@ enum RunCommand: Subcommand {
             resume: arguments.flag("resume"), shard: shard, shardOrigin: origin, chatTemplate: chatTemplate,
             maxLength: maxLength, taskDirectory: arguments.value("tasks-dir"), commandLine: CommandLine.arguments)
         configuration.allowMixedBuilds = arguments.flag("allow-mixed-builds")
+        configuration.kvBudgets = kvBudgets
         return configuration
     }
 

@@ -24,7 +24,7 @@ func isUsageError(_ error: Error) -> Bool {
         return true
     case let error as MethodError:
         switch error {
-        case .unknownMethod, .unknownParameter, .invalidParameter, .malformedSpec, .budgetRequired: return true
+        case .unknownMethod, .unknownParameter, .invalidParameter, .malformedSpec, .budgetRequired, .invalidComposition: return true
         case .invalidBudget, .missingStatistics: return false
         }
     default:

@@ -1,5 +1,5 @@
 import XCTest
-import A2ATSModel
+@testable import A2ATSModel
 import A2ATSTensor
 @testable import A2ATSMethods
 
@@ -27,8 +27,8 @@ final class A2ATSMethodTests: XCTestCase {
         let cache = KVCache(layerCount: 1, kvHeadCount: config.kvHeadCount, headDim: d, capacity: n + 4)
         cache.append(count: n)
         for h in 0 ..< config.kvHeadCount {
-            let pre = cache.preRoPEKeys(layer: 0, kvHead: h), post = cache.keys(layer: 0, kvHead: h)
-            let vals = cache.values(layer: 0, kvHead: h)
+            let pre = cache.writablePreRoPEKeys(layer: 0, kvHead: h), post = cache.writableKeys(layer: 0, kvHead: h)
+            let vals = cache.writableValues(layer: 0, kvHead: h)
             for j in 0 ..< n {
                 let row = Array(keys[h][j * d ..< (j + 1) * d])
                 let rotated = A2ATSFixture.rope(row, position: j)
@@ -142,12 +142,12 @@ final class A2ATSMethodTests: XCTestCase {
             XCTAssertEqual(attended, union.count + 8 + 64)
             XCTAssertLessThanOrEqual(attended, config.groupSize * k + 8 + 64)
         }
-        let footprint = method.memoryFootprint(cache: kv)
-        XCTAssertEqual(footprint.kvBytes, n * kv.bytesPerToken)
+        XCTAssertNil(method.kvStore, "A²ATS reads the shared rows as they are")
+        XCTAssertEqual(DenseKVStore().kvBytes(cache: kv) { method.residentTokens(layer: $0, kvHead: $1) }, n * kv.bytesPerToken)
         // Side bytes: a 2-byte code and a 4-byte index entry per token and KV head, (C + 1) index
         // offsets per KV head, and the codebooks.
         let indexBytes = config.kvHeadCount * ((books.configuration.centroids + 1) * 4 + n * 4)
-        XCTAssertEqual(footprint.sideBytes, n * 2 * config.kvHeadCount + indexBytes + books.residentBytes)
+        XCTAssertEqual(method.sideBytes(cache: kv), n * 2 * config.kvHeadCount + indexBytes + books.residentBytes)
     }
 
     // Reference: the bound worked out by hand: with ⌊topk·n⌋ = 0 only sinks and window are read;

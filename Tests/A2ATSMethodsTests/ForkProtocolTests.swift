@@ -190,7 +190,9 @@ final class CountingMethod: CacheMethod {
         inner.didAttend(query, selection: selection, weights: weights)
     }
 
-    func memoryFootprint(cache: KVCache) -> MemoryFootprint { inner.memoryFootprint(cache: cache) }
+    func residentTokens(layer: Int, kvHead: Int) -> [Int32]? { inner.residentTokens(layer: layer, kvHead: kvHead) }
+    func sideBytes(cache: KVCache) -> Int { inner.sideBytes(cache: cache) }
+    var kvStore: KVStore? { inner.kvStore }
 
     var meanAttended: Double {
         let slots = steps.reduce(0) { $0 + $1.counts.count }

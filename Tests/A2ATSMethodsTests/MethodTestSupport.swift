@@ -1,4 +1,4 @@
-import A2ATSModel
+@testable import A2ATSModel
 import A2ATSTensor
 @testable import A2ATSMethods
 import XCTest
@@ -32,9 +32,9 @@ func appendTokens(_ cache: KVCache, count: Int, key: (_ layer: Int, _ kvHead: In
             for token in start..<(start + count) {
                 let k = key(layer, kvHead, token)
                 for c in 0..<cache.headDim {
-                    cache.keys(layer: layer, kvHead: kvHead)[token * cache.headDim + c] = k[c]
-                    cache.preRoPEKeys(layer: layer, kvHead: kvHead)[token * cache.headDim + c] = k[c]
-                    cache.values(layer: layer, kvHead: kvHead)[token * cache.headDim + c] = k[(c + 1) % cache.headDim]
+                    cache.writableKeys(layer: layer, kvHead: kvHead)[token * cache.headDim + c] = k[c]
+                    cache.writablePreRoPEKeys(layer: layer, kvHead: kvHead)[token * cache.headDim + c] = k[c]
+                    cache.writableValues(layer: layer, kvHead: kvHead)[token * cache.headDim + c] = k[(c + 1) % cache.headDim]
                 }
             }
         }

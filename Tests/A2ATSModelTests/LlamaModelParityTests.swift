@@ -55,7 +55,7 @@ final class LlamaModelParityTests: XCTestCase {
                     let decoder = Decoder(model: model, capacity: prefix.cache.capacity)
                     var versusPrefill = Worst(), versusReference = Worst()
                     for position in k..<n {
-                        decoder.step(token: sequence.tokens[position], cache: prefix.cache, method: nil)
+                        decoder.step(token: sequence.tokens[position], cache: prefix.cache, method: nil, store: DenseKVStore())
                         XCTAssertEqual(prefix.cache.length, position + 1)
                         let expected = full[(position * vocab)..<((position + 1) * vocab)].map(Double.init)
                         versusPrefill.merge(Self.compare(decoder.logits, expected))

@@ -139,8 +139,9 @@ final class ReportTests: XCTestCase {
         records[0].prediction = "a, \"b\"\r\nc"
         records[1].budget = .fraction(0.03)
         records[1].extra = [:]
+        records[2].budget = .kvMemory(0.125)
         let csv = ResultsCSV.render(records)
-        XCTAssertTrue(csv.hasPrefix("id,task,method,params,budget,budget_tokens,length,prediction,references,score,"))
+        XCTAssertTrue(csv.hasPrefix("id,task,method,params,budget,kv_budget,budget_tokens,length,prediction,references,score,"))
         XCTAssertEqual(try ResultsCSV.records(fromCSV: csv, file: "results.csv"), records)
     }
 

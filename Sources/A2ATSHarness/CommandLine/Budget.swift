@@ -31,11 +31,13 @@ extension Budget {
 
     /// Tokens for a prompt of `promptTokens`: a count is returned as asked (methods clamp
     /// to what the cache holds); a fraction is ⌊f·n⌋, the rule A²ATS uses for its top-k,
-    /// but at least 1 so that a tiny prompt never gets an empty budget.
+    /// but at least 1 so that a tiny prompt never gets an empty budget. A KV-memory budget is
+    /// resolved the same way for f32 rows; a method with its own store resolves it itself
+    /// (`ResolvedMethod.tokenBudget`).
     public func resolve(promptTokens: Int) -> Int {
         switch self {
         case .tokens(let count): return count
-        case .fraction(let fraction): return max(1, Int((fraction * Double(promptTokens)).rounded(.down)))
+        case .fraction(let fraction), .kvMemory(let fraction): return max(1, Int((fraction * Double(promptTokens)).rounded(.down)))
         }
     }
 }
@@ -47,6 +49,28 @@ public func parseBudgetList(_ text: String) throws -> [Budget] {
     for item in text.split(separator: ",", omittingEmptySubsequences: false) {
         let budget = try Budget(parsing: String(item))
         guard !budgets.contains(budget) else { throw UsageError("budget '\(budget)' is listed twice in '\(text)'") }
+        budgets.append(budget)
+    }
+    return budgets
+}
+
+/// Parses a `--kv-budgets` list such as `0.25,0.125` or `1/4,1/8,1/16`: fractions in (0, 1] of
+/// the full cache's K/V bytes.
+public func parseKVBudgetList(_ text: String) throws -> [Budget] {
+    var budgets: [Budget] = []
+    for item in text.split(separator: ",", omittingEmptySubsequences: false).map({ String($0).trimmingWhitespace }) {
+        let parts = item.split(separator: "/", omittingEmptySubsequences: false).map { Double($0) }
+        let value: Double?
+        switch parts.count {
+        case 1: value = parts[0]
+        case 2: value = parts[0].flatMap { top in parts[1].flatMap { $0 == 0 ? nil : top / $0 } }
+        default: value = nil
+        }
+        guard let value, value.isFinite, value > 0, value <= 1 else {
+            throw UsageError("KV-memory budget '\(item)': expected a fraction of the full cache's bytes in (0, 1], as 0.25 or 1/4")
+        }
+        let budget = Budget.kvMemory(value)
+        guard !budgets.contains(budget) else { throw UsageError("KV-memory budget '\(item)' is listed twice in '\(text)'") }
         budgets.append(budget)
     }
     return budgets

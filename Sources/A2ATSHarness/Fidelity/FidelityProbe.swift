@@ -83,7 +83,4 @@ final class FidelityProbe: CacheMethod {
         return .all(kvHeads: config.kvHeadCount)
     }
 
-    func memoryFootprint(cache: KVCache) -> MemoryFootprint {
-        MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken, sideBytes: 0)
-    }
 }

@@ -31,7 +31,8 @@ public final class EvaluationRunner {
 
     public func run() throws -> Outcome {
         let config = configuration
-        let methodRuns = try MethodRun.plan(methods: config.methods, budgets: config.budgets, matchingCeilings: true)
+        let methodRuns = try MethodRun.plan(methods: config.methods, budgets: config.budgets, kvBudgets: config.kvBudgets,
+                                            matchingCeilings: true)
         var catalog = try TaskCatalog.builtIn()
         if let directory = config.taskDirectory { try catalog.load(directory: directory) }
         // Unknown task names fail before anything is loaded or written.
@@ -107,7 +108,7 @@ public final class EvaluationRunner {
                     let record = ResultRecord(
                         id: sample.id, task: task.name, method: run.canonical,
                         params: run.parametersJSON,
-                        budget: run.budget, budgetTokens: run.budget?.resolve(promptTokens: promptTokens),
+                        budget: run.budget, budgetTokens: try run.budgetTokens(promptTokens: promptTokens, model: model.config),
                         length: input.generatedLength, prediction: prediction, references: sample.references,
                         score: 100 * item.scorer.score(prediction: prediction, sample: sample),
                         promptTokens: promptTokens, attendedTokens: generation.attendedTokens,
@@ -160,8 +161,9 @@ struct TaskWork {
     /// The resume key of one sample × method × budget, built from the five fields exactly
     /// as results.jsonl writes them (all present, so building it cannot fail).
     func key(id: String, run: MethodRun) -> ResumeKey {
-        let row: JSONObject = ["task": .string(input.definition.name), "length": input.generatedLength.map(JSONValue.int) ?? .null,
-                               "id": .string(id), "method": .string(run.canonical), "budget": run.budget?.jsonValue ?? .null]
+        var row: JSONObject = ["task": .string(input.definition.name), "length": input.generatedLength.map(JSONValue.int) ?? .null,
+                               "id": .string(id), "method": .string(run.canonical)]
+        Budget.write(run.budget, into: &row)
         return try! ResumeKey(row: row)
     }
 }

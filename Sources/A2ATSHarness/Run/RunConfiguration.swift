@@ -16,6 +16,9 @@ public struct RunConfiguration {
     public var seed: UInt64
     public var methods: [MethodSpec]
     public var budgets: [Budget]
+    /// KV-memory budgets (`Budget.kvMemory`): fractions of the full cache's bytes, for eviction
+    /// methods and their compositions.
+    public var kvBudgets: [Budget] = []
     public var outputDirectory: String
     public var resume: Bool
     /// Let `--resume` add rows to a file that holds rows of other builds.
@@ -52,9 +55,9 @@ public struct RunConfiguration {
 
 /// One method at one budget: a column of the report, a fork of every sample's prefill.
 struct MethodRun {
-    let descriptor: MethodDescriptor
+    let method: ResolvedMethod
     let spec: MethodSpec
-    /// Canonical spec (`snapkv:kernel=7`) for the `method` field.
+    /// Canonical spec (`snapkv:kernel=7`, `snapkv+kivi:bits=4`) for the `method` field.
     let canonical: String
     /// Every parameter that applies, with its canonical value, for the `params` field.
     let parameters: [ResolvedParameter]
@@ -64,57 +67,80 @@ struct MethodRun {
     /// `params` of results.jsonl: every parameter that applies, numbers and booleans as JSON types.
     var parametersJSON: JSONObject { JSONObject(parameters.map { ($0.name, $0.json) }) }
 
-    /// The method for one sample, its budget resolved against the sample's prompt.
-    func instantiate(promptTokens: Int, model: ModelConfig, resources: MethodResources?) throws -> CacheMethod {
-        try descriptor.instantiate(parameters: spec.parameters, budgetTokens: budget?.resolve(promptTokens: promptTokens),
-                                   model: model, resources: resources)
+    /// Tokens per head for a prompt of `promptTokens`: a KV-memory budget buys as many tokens as
+    /// fit at the precision of the method's store.
+    func budgetTokens(promptTokens: Int, model: ModelConfig) throws -> Int? {
+        guard let budget else { return nil }
+        if case .kvMemory(let fraction) = budget {
+            return try method.tokenBudget(kvFraction: fraction, promptTokens: promptTokens, model: model)
+        }
+        return budget.resolve(promptTokens: promptTokens)
     }
 
-    /// Every method × budget pair; budget-free methods run once whatever the list holds. Every
-    /// parameter is checked here, before anything is loaded. With `matchingCeilings`, each retrieval
-    /// method's sinks and window get an `oracle` that reads them too (the ceiling row of the report),
-    /// added when the list does not hold one already.
-    static func plan(methods: [MethodSpec], budgets: [Budget], matchingCeilings: Bool = false) throws -> [MethodRun] {
+    /// The method for one sample, its budget resolved against the sample's prompt.
+    func instantiate(promptTokens: Int, model: ModelConfig, resources: MethodResources?) throws -> CacheMethod {
+        try method.instantiate(budgetTokens: try budgetTokens(promptTokens: promptTokens, model: model), model: model,
+                               resources: resources)
+    }
+
+    /// Every method × budget pair; budget-free methods run once whatever the lists hold. KV-memory
+    /// budgets apply to eviction methods and their compositions (a retrieval method keeps the whole
+    /// cache whatever it reads). Every parameter is checked here, before anything is loaded. With
+    /// `matchingCeilings`, each retrieval method's sinks and window get an `oracle` that reads them
+    /// too (the ceiling row of the report), added when the list does not hold one already.
+    static func plan(methods: [MethodSpec], budgets: [Budget], kvBudgets: [Budget] = [],
+                     matchingCeilings: Bool = false) throws -> [MethodRun] {
         let methods = matchingCeilings ? try withMatchedCeilings(methods) : methods
         var runs: [MethodRun] = []
         var seen = Set<String>()
         for spec in methods {
-            let descriptor = try MethodRegistry.descriptor(named: spec.name)
-            let budgeted = descriptor.takesBudget
-            let canonical = try descriptor.canonicalSpec(spec.parameters, budgeted: budgeted)
+            let method = try MethodRegistry.resolve(spec)
+            let budgeted = method.takesBudget
+            let canonical = try method.canonicalSpec(budgeted: budgeted)
             guard seen.insert(canonical).inserted else {
                 throw UsageError("method '\(canonical)' is listed twice in --methods")
             }
-            let parameters = try descriptor.resolvedParameters(spec.parameters, budgeted: budgeted)
+            let parameters = try method.resolvedParameters(budgeted: budgeted)
             if budgeted {
-                guard !budgets.isEmpty else {
-                    throw UsageError("method '\(canonical)' needs --budgets (token counts such as 256 or fractions such as 0.03)")
+                let memory = method.tokenKind == .eviction ? kvBudgets : []
+                guard !budgets.isEmpty || !memory.isEmpty else {
+                    throw UsageError("method '\(canonical)' needs --budgets (token counts such as 256 or fractions such as 0.03)"
+                                     + (method.tokenKind == .eviction ? " or --kv-budgets (fractions of the KV bytes such as 0.25)" : ""))
                 }
-                runs += budgets.map { MethodRun(descriptor: descriptor, spec: spec, canonical: canonical, parameters: parameters, budget: $0) }
+                runs += (budgets + memory).map {
+                    MethodRun(method: method, spec: spec, canonical: canonical, parameters: parameters, budget: $0)
+                }
             } else {
-                runs.append(MethodRun(descriptor: descriptor, spec: spec, canonical: canonical, parameters: parameters, budget: nil))
+                runs.append(MethodRun(method: method, spec: spec, canonical: canonical, parameters: parameters, budget: nil))
             }
         }
         return runs
     }
 
     /// `methods` plus `oracle:sinks=S,window=W` for every (S, W) a retrieval method reads on top of
-    /// its budget that no oracle in the list reads (contract: the ceiling reads what the method reads).
+    /// its budget that no oracle in the list reads (contract: the ceiling reads what the method
+    /// reads, through the same store when the method is composed with one).
     static func withMatchedCeilings(_ methods: [MethodSpec]) throws -> [MethodSpec] {
-        func protected(_ spec: MethodSpec) throws -> (sinks: String, window: String)? {
-            let descriptor = try MethodRegistry.descriptor(named: spec.name)
-            guard descriptor.kind == .retrieval else { return nil }
-            let values = Dictionary(uniqueKeysWithValues: try descriptor.resolvedParameters(spec.parameters).map { ($0.name, $0.value) })
-            return (values["sinks"] ?? "0", values["window"] ?? "0")
+        func protected(_ spec: MethodSpec) throws -> String? {
+            let method = try MethodRegistry.resolve(spec)
+            guard method.tokenKind == .retrieval, let token = method.tokenPart else { return nil }
+            let values = Dictionary(uniqueKeysWithValues: try token.descriptor.resolvedParameters(token.parameters).map { ($0.name, $0.value) })
+            let store = try method.storePart.map { try $0.descriptor.canonicalSpec($0.parameters) }
+            return [values["sinks"] ?? "0", values["window"] ?? "0", store ?? ""].joined(separator: "/")
         }
         var ceilings = Set<String>()
-        for spec in methods where spec.name == "oracle" {
-            if let p = try protected(spec) { ceilings.insert("\(p.sinks)/\(p.window)") }
+        for spec in methods where spec.name == "oracle" || spec.composedWith.contains(where: { $0.name == "oracle" }) {
+            if let key = try protected(spec) { ceilings.insert(key) }
         }
         var out = methods
-        for spec in methods where spec.name != "oracle" {
-            guard let p = try protected(spec), ceilings.insert("\(p.sinks)/\(p.window)").inserted else { continue }
-            out.append(MethodSpec(name: "oracle", parameters: ["sinks": p.sinks, "window": p.window]))
+        for spec in methods {
+            let method = try MethodRegistry.resolve(spec)
+            guard method.tokenPart?.descriptor.name != "oracle", let key = try protected(spec), ceilings.insert(key).inserted,
+                  let token = method.tokenPart else { continue }
+            let values = Dictionary(uniqueKeysWithValues: try token.descriptor.resolvedParameters(token.parameters).map { ($0.name, $0.value) })
+            let store = method.storePart.map { MethodSpec(name: $0.descriptor.name, parameters: $0.parameters) }
+            out.append(MethodSpec(name: "oracle", parameters: ["sinks": values["sinks"] ?? "0", "window": values["window"] ?? "0"],
+                                  composedWith: store.map { [$0] } ?? []))
         }
         return out
     }

@@ -24,6 +24,13 @@ enum RunManifest {
         extra["samples"] = config.samples.map(JSONValue.int) ?? .null
         extra["max_length"] = config.maxLength.map(JSONValue.int) ?? .null
         extra["decoding"] = "greedy"
+        if !config.kvBudgets.isEmpty {
+            extra["kv_budgets"] = .object([
+                "fractions": .array(config.kvBudgets.map(\.jsonValue)),
+                "of": "the full cache's K/V bytes at f32, per sample (prompt tokens × layers × KV heads × 2 × head dim × 4)",
+                "resolved": "per sample and method: the most prompt tokens per KV head whose K/V fit at the method's store precision (budget_tokens)",
+            ])
+        }
         extra["codebooks"] = .array(codebooks.manifestEntries)
         for (key, value) in more { extra[key] = value }
         let parts = ManifestParts(

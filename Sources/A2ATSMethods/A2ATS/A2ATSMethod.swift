@@ -126,11 +126,11 @@ public final class A2ATSMethod: CacheMethod {
         for j in 0 ..< cache.length { output[j] = row[Int(code[j])] }
     }
 
-    public func memoryFootprint(cache: KVCache) -> MemoryFootprint {
+    /// Codes, code indexes and codebooks; the K/V themselves stay whole (a retrieval method).
+    public func sideBytes(cache: KVCache) -> Int {
         let codeBytes = cache.length * kvHeadCount * codebooks.layerCount * MemoryLayout<UInt16>.size
         let indexBytes = indexes.reduce(0) { $0 + $1.residentBytes }
-        return MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken,
-                               sideBytes: codeBytes + indexBytes + codebooks.residentBytes)
+        return codeBytes + indexBytes + codebooks.residentBytes
     }
 
     /// table[g] = q̃_g · Cᵀ / √d for the query heads of `kvHead`, all heads in one pass over the

@@ -6,6 +6,12 @@ public enum CacheMethodKind: String, Sendable {
     case eviction
     /// Keeps all K/V and picks per step what to read (oracle, Quest, A²ATS, …).
     case retrieval
+    /// Keeps every token at lower precision (KIVI, QAQ): what changes is the `KVStore`.
+    case precision
+    /// Keeps every token with fewer key channels (ThinK).
+    case channel
+    /// A token method with a precision or channel method (`snapkv+kivi:bits=2`).
+    case composed
 }
 
 /// Statistics the shared prefill must collect so that forked methods can decide what to keep.
@@ -15,9 +21,13 @@ public struct PrefillNeeds: Equatable, Sendable {
     /// Record, per prompt token, the attention it received summed over all prompt queries (H2O).
     public var accumulatedAttention: Bool
 
-    public init(observationWindow: Int = 0, accumulatedAttention: Bool = false) {
+    /// Record the post-RoPE queries of the last `observedQueries` prompt tokens (ThinK).
+    public var observedQueries: Int
+
+    public init(observationWindow: Int = 0, accumulatedAttention: Bool = false, observedQueries: Int = 0) {
         self.observationWindow = observationWindow
         self.accumulatedAttention = accumulatedAttention
+        self.observedQueries = observedQueries
     }
 
     public static let none = PrefillNeeds()
@@ -25,7 +35,8 @@ public struct PrefillNeeds: Equatable, Sendable {
     /// The union of two needs: one prefill serves both methods.
     public func merged(with other: PrefillNeeds) -> PrefillNeeds {
         PrefillNeeds(observationWindow: max(observationWindow, other.observationWindow),
-                     accumulatedAttention: accumulatedAttention || other.accumulatedAttention)
+                     accumulatedAttention: accumulatedAttention || other.accumulatedAttention,
+                     observedQueries: max(observedQueries, other.observedQueries))
     }
 }
 
@@ -71,9 +82,9 @@ public struct AttentionWeights {
     public init(weights: @escaping (_ queryHead: Int) -> UnsafeBufferPointer<Float>) { self.weights = weights }
 }
 
-/// Bytes a method keeps, as `kv_bytes` and `side_bytes` of results.jsonl report them.
+/// Bytes a fork keeps, as `kv_bytes` and `side_bytes` of results.jsonl report them.
 public struct MemoryFootprint: Equatable, Sendable {
-    /// K/V resident at the precision the engine stores them.
+    /// K/V resident as the fork's `KVStore` holds them.
     public var kvBytes: Int
     /// Codes, codebooks, page summaries, tables.
     public var sideBytes: Int
@@ -84,7 +95,8 @@ public struct MemoryFootprint: Equatable, Sendable {
     }
 }
 
-/// A cache-reduction method: decides which past tokens each KV head may read.
+/// A cache-reduction method: decides which past tokens each KV head may read, and, through its
+/// `kvStore`, how the kept K/V are stored.
 ///
 /// The model's attention calls the method at three points and never knows its policy:
 /// once per layer after the (shared) prefill, before each decode step's attention, and after
@@ -100,10 +112,18 @@ public protocol CacheMethod: AnyObject {
     func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection
     /// Called after attention with its softmax weights over the selection.
     func didAttend(_ query: DecodeQuery, selection: TokenSelection, weights: AttentionWeights)
-    /// What the method keeps resident now.
-    func memoryFootprint(cache: KVCache) -> MemoryFootprint
+    /// The tokens of one KV head still resident (ascending), nil for every cached token: what
+    /// `kv_bytes` counts and what a precision store builds its copy of.
+    func residentTokens(layer: Int, kvHead: Int) -> [Int32]?
+    /// Bytes of the method's own side structures (scores, codes, codebooks): `side_bytes`.
+    func sideBytes(cache: KVCache) -> Int
+    /// The store decode attention reads; nil for the shared rows as they are (`DenseKVStore`).
+    var kvStore: KVStore? { get }
 }
 
 extension CacheMethod {
     public func didAttend(_ query: DecodeQuery, selection: TokenSelection, weights: AttentionWeights) {}
+    public func residentTokens(layer: Int, kvHead: Int) -> [Int32]? { nil }
+    public func sideBytes(cache: KVCache) -> Int { 0 }
+    public var kvStore: KVStore? { nil }
 }

@@ -1,8 +1,9 @@
 import A2ATSTensor
 
 /// One decode step's attention at one layer: asks the method which tokens each KV head may
-/// read and runs exact softmax attention over exactly those K/V rows (`GroupedAttention`, which
-/// reads them in place, once per GQA group). This is the single place where a cache-reduction
+/// read and runs exact softmax attention over exactly those tokens, read from the fork's
+/// `KVStore` (dense rows in place, or the method's quantized or pruned copy). This is the
+/// single place where a cache-reduction
 /// method meets the model, and where the tokens actually read are counted (`attended_tokens`
 /// is measured here, not self-reported).
 final class DecodeAttention {
@@ -27,24 +28,23 @@ final class DecodeAttention {
 
     /// Attention for `query` into `output` (`headCount × headDim`); returns the number of
     /// cached tokens read, summed over KV heads.
-    func run(_ query: DecodeQuery, cache: KVCache, method: CacheMethod?, output: UnsafeMutablePointer<Float>) -> Int {
+    func run(_ query: DecodeQuery, cache: KVCache, method: CacheMethod?, store: KVStore,
+             output: UnsafeMutablePointer<Float>) -> Int {
         let d = config.headDim, group = config.groupSize
         // Without a method every head reads everything: no selection is built.
         let selection = method?.select(query, cache: cache)
         var tokensRead = 0
         for kvHead in 0..<config.kvHeadCount {
-            let keys = cache.keys(layer: query.layer, kvHead: kvHead)
-            let values = cache.values(layer: query.layer, kvHead: kvHead)
             let indices = selection?.perKVHead[kvHead]
             let count = indices?.count ?? cache.length
             precondition(count <= capacity, "selection larger than the cache")
             counts[kvHead] = count
             tokensRead += count
             let attend = { (rows: UnsafePointer<Int32>?) in
-                GroupedAttention.attend(queries: query.queries + kvHead * group * d, groupSize: group, headDim: d,
-                                        keys: keys, values: values, rows: rows, count: count,
-                                        weights: self.weights + kvHead * group * self.capacity, stride: self.capacity,
-                                        output: output + kvHead * group * d)
+                store.attend(layer: query.layer, kvHead: kvHead, queries: query.queries + kvHead * group * d,
+                             groupSize: group, cache: cache, rows: rows, count: count,
+                             weights: self.weights + kvHead * group * self.capacity, stride: self.capacity,
+                             output: output + kvHead * group * d)
             }
             if let indices { indices.withUnsafeBufferPointer { attend($0.baseAddress) } } else { attend(nil) }
         }

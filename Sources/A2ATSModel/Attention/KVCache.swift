@@ -6,6 +6,10 @@
 ///
 /// Forking for a sweep is `truncate(to: promptLength)`: decode tokens are appended after the
 /// prompt and dropped again before the next method × budget runs, so the prefill is shared.
+///
+/// Read-only to methods by type: outside this module the rows are `UnsafePointer`s; only the
+/// model (prefill, decode) writes them. A method that stores K/V differently (quantized,
+/// channel-pruned) builds its own copy in a `KVStore`, so no fork can change what the next reads.
 public final class KVCache {
     public let layerCount: Int
     public let kvHeadCount: Int
@@ -18,7 +22,7 @@ public final class KVCache {
     private let valueStorage: UnsafeMutablePointer<Float>
     private let preRoPEKeyStorage: UnsafeMutablePointer<Float>
 
-    public init(layerCount: Int, kvHeadCount: Int, headDim: Int, capacity: Int) {
+    init(layerCount: Int, kvHeadCount: Int, headDim: Int, capacity: Int) {
         self.layerCount = layerCount
         self.kvHeadCount = kvHeadCount
         self.headDim = headDim
@@ -40,22 +44,42 @@ public final class KVCache {
     }
 
     /// Post-RoPE keys of one KV head: `capacity × headDim`, valid for the first `length` rows.
-    public func keys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> { keyStorage + offset(layer, kvHead) }
+    public func keys(layer: Int, kvHead: Int) -> UnsafePointer<Float> { UnsafePointer(keyStorage + offset(layer, kvHead)) }
     /// Values of one KV head, laid out as `keys`.
-    public func values(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> { valueStorage + offset(layer, kvHead) }
+    public func values(layer: Int, kvHead: Int) -> UnsafePointer<Float> { UnsafePointer(valueStorage + offset(layer, kvHead)) }
     /// Keys before RoPE, laid out as `keys`.
-    public func preRoPEKeys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
-        preRoPEKeyStorage + offset(layer, kvHead)
+    public func preRoPEKeys(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
+        UnsafePointer(preRoPEKeyStorage + offset(layer, kvHead))
+    }
+
+    func writableKeys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> { keyStorage + offset(layer, kvHead) }
+    func writableValues(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> { valueStorage + offset(layer, kvHead) }
+    func writablePreRoPEKeys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> { preRoPEKeyStorage + offset(layer, kvHead) }
+
+    /// A new cache of `tokens` rows filled by `fill(layer, kvHead, keys, preRoPEKeys, values)` (each
+    /// `capacity × headDim`): synthetic caches for benchmarks and tests, never the shared prefill's.
+    public static func filled(layerCount: Int, kvHeadCount: Int, headDim: Int, capacity: Int, tokens: Int,
+                              fill: (_ layer: Int, _ kvHead: Int, _ keys: UnsafeMutablePointer<Float>,
+                                     _ preRoPEKeys: UnsafeMutablePointer<Float>, _ values: UnsafeMutablePointer<Float>) -> Void) -> KVCache {
+        let cache = KVCache(layerCount: layerCount, kvHeadCount: kvHeadCount, headDim: headDim, capacity: capacity)
+        cache.append(count: tokens)
+        for layer in 0..<layerCount {
+            for kvHead in 0..<kvHeadCount {
+                fill(layer, kvHead, cache.writableKeys(layer: layer, kvHead: kvHead),
+                     cache.writablePreRoPEKeys(layer: layer, kvHead: kvHead), cache.writableValues(layer: layer, kvHead: kvHead))
+            }
+        }
+        return cache
     }
 
     /// Makes room for `count` more tokens; the caller then fills rows `length - count ..< length`.
-    public func append(count: Int) {
+    func append(count: Int) {
         precondition(length + count <= capacity, "KV cache capacity \(capacity) exceeded")
         length += count
     }
 
     /// Drops every token after the first `newLength` (used to fork decoding from a shared prefill).
-    public func truncate(to newLength: Int) {
+    func truncate(to newLength: Int) {
         precondition(newLength <= length)
         length = newLength
     }

@@ -6,18 +6,25 @@ public final class PrefillStatistics {
     /// Number of last prompt queries whose attention rows were kept (0 if none was asked for).
     public let observationWindow: Int
     public let hasAccumulatedAttention: Bool
+    /// Number of last prompt tokens whose post-RoPE queries were kept (0 if none was asked for).
+    public let observedQueryCount: Int
+    public let headDim: Int
 
     /// Per layer: heads × window × promptLength, zero-initialized.
     private let observation: [UnsafeMutablePointer<Float>]
     /// Per layer: heads × promptLength, zero-initialized.
     private let accumulated: [UnsafeMutablePointer<Float>]
+    /// Per layer: observedQueryCount × heads × headDim.
+    private let queries: [UnsafeMutablePointer<Float>]
 
-    public init(layerCount: Int, headCount: Int, promptLength: Int, needs: PrefillNeeds) {
+    public init(layerCount: Int, headCount: Int, promptLength: Int, needs: PrefillNeeds, headDim: Int = 0) {
         self.layerCount = layerCount
         self.headCount = headCount
         self.promptLength = promptLength
         observationWindow = min(needs.observationWindow, promptLength)
         hasAccumulatedAttention = needs.accumulatedAttention
+        observedQueryCount = headDim > 0 ? min(needs.observedQueries, promptLength) : 0
+        self.headDim = headDim
         func zeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
             let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
             pointer.initialize(repeating: 0, count: count)
@@ -26,11 +33,26 @@ public final class PrefillStatistics {
         let observationSize = headCount * observationWindow * promptLength
         observation = (0..<(observationWindow > 0 ? layerCount : 0)).map { _ in zeroed(observationSize) }
         accumulated = (0..<(needs.accumulatedAttention ? layerCount : 0)).map { _ in zeroed(headCount * promptLength) }
+        let queryCount = observedQueryCount
+        queries = (0..<(queryCount > 0 ? layerCount : 0)).map { _ in zeroed(queryCount * headCount * headDim) }
     }
 
     deinit {
         observation.forEach { $0.deallocate() }
         accumulated.forEach { $0.deallocate() }
+        queries.forEach { $0.deallocate() }
+    }
+
+    /// Post-RoPE queries of the last `observedQueryCount` prompt tokens at `layer`: row r (token
+    /// `promptLength - observedQueryCount + r`) holds `headCount × headDim` values.
+    public func observedQueries(layer: Int) -> UnsafeBufferPointer<Float> {
+        precondition(observedQueryCount > 0, "observed queries were not requested")
+        return UnsafeBufferPointer(start: queries[layer], count: observedQueryCount * headCount * headDim)
+    }
+
+    /// Mutable access for the prefill (and for tests), laid out as `observedQueries`.
+    public func withObservedQueries<R>(layer: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        body(queries[layer])
     }
 
     /// Attention probabilities of the last `observationWindow` prompt queries of `head`:

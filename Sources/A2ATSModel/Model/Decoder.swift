@@ -47,7 +47,7 @@ final class Decoder {
     }
 
     /// Feeds `token` at the next cache position; the next-token logits land in `logits`.
-    func step(token: Int, cache: KVCache, method: CacheMethod?) {
+    func step(token: Int, cache: KVCache, method: CacheMethod?, store: KVStore) {
         let c = model.config
         let hidden = c.hiddenSize, ffn = c.intermediateSize, d = c.headDim
         let position = cache.length
@@ -71,10 +71,11 @@ final class Decoder {
                     model.storeKeysAndValues(qkvRow: qkv.baseAddress!, layer: layer, position: position, cache: cache,
                                              cos: cos.baseAddress!, sin: sin.baseAddress!)
                 } }
+                store.didAppend(layer: layer, cache: cache)
                 let query = DecodeQuery(layer: layer, position: position, queries: UnsafePointer(qkv.baseAddress!),
                                         preRoPEQueries: UnsafePointer(pre.baseAddress!))
                 attended.withUnsafeMutableBufferPointer { out in
-                    tokensRead += attention.run(query, cache: cache, method: method, output: out.baseAddress!)
+                    tokensRead += attention.run(query, cache: cache, method: method, store: store, output: out.baseAddress!)
                 }
             } }
             readSlots += c.kvHeadCount

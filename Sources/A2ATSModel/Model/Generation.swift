@@ -16,7 +16,8 @@ public struct Generation {
 
 extension LlamaModel {
     /// Greedy decoding from a shared prefill under `method` (nil = full attention). The cache is
-    /// first cut back to the prompt, so several methods can fork from one prefill in turn.
+    /// first cut back to the prompt, so several methods can fork from one prefill in turn; what
+    /// attention reads comes from the method's `kvStore` (dense rows when it has none).
     /// Stops at a stop token or after `maxNewTokens`.
     public func generate(from prefill: PrefillResult, method: CacheMethod?, maxNewTokens: Int,
                          stopTokens: Set<Int>) throws -> Generation {
@@ -25,10 +26,11 @@ extension LlamaModel {
         let promptLength = prefill.tokens.count
         cache.truncate(to: promptLength)
         precondition(promptLength + maxNewTokens - 1 <= cache.capacity, "prefill made without room to decode")
-        if let method {
-            for layer in 0..<config.layerCount {
-                try method.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics)
-            }
+        let store = method?.kvStore ?? DenseKVStore()
+        for layer in 0..<config.layerCount {
+            try method?.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics)
+            let resident = (0..<config.kvHeadCount).map { method?.residentTokens(layer: layer, kvHead: $0) }
+            try store.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics, resident: resident)
         }
         let decoder = Decoder(model: self, capacity: cache.capacity)
         var generated: [Int] = []
@@ -36,11 +38,12 @@ extension LlamaModel {
         while !stopTokens.contains(next) && generated.count < maxNewTokens {
             generated.append(next)
             if generated.count == maxNewTokens { break }
-            decoder.step(token: next, cache: cache, method: method)
+            decoder.step(token: next, cache: cache, method: method, store: store)
             next = decoder.logits.withUnsafeBufferPointer { argmax($0) }
         }
-        let memory = method?.memoryFootprint(cache: cache)
-            ?? MemoryFootprint(kvBytes: cache.length * cache.bytesPerToken, sideBytes: 0)
+        // K/V bytes come from the store, for the tokens the method still keeps.
+        let memory = MemoryFootprint(kvBytes: store.kvBytes(cache: cache) { method?.residentTokens(layer: $0, kvHead: $1) },
+                                     sideBytes: (method?.sideBytes(cache: cache) ?? 0) + store.sideBytes)
         let steps = decoder.readSlots / max(1, config.kvHeadCount * config.layerCount)
         return Generation(tokens: generated,
                           attendedTokens: decoder.readSlots == 0 ? 0 : Double(decoder.tokensRead) / Double(decoder.readSlots),

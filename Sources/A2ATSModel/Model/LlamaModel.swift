@@ -64,13 +64,13 @@ public final class LlamaModel {
         let keyRow = qkvRow + config.headCount * d
         let valueRow = keyRow + config.kvHeadCount * d
         for kvHead in 0..<config.kvHeadCount {
-            (cache.preRoPEKeys(layer: layer, kvHead: kvHead) + position * d).update(from: keyRow + kvHead * d, count: d)
+            (cache.writablePreRoPEKeys(layer: layer, kvHead: kvHead) + position * d).update(from: keyRow + kvHead * d, count: d)
         }
         rope.rotate(qkvRow, heads: config.headCount, cos: cos, sin: sin)
         rope.rotate(keyRow, heads: config.kvHeadCount, cos: cos, sin: sin)
         for kvHead in 0..<config.kvHeadCount {
-            (cache.keys(layer: layer, kvHead: kvHead) + position * d).update(from: keyRow + kvHead * d, count: d)
-            (cache.values(layer: layer, kvHead: kvHead) + position * d).update(from: valueRow + kvHead * d, count: d)
+            (cache.writableKeys(layer: layer, kvHead: kvHead) + position * d).update(from: keyRow + kvHead * d, count: d)
+            (cache.writableValues(layer: layer, kvHead: kvHead) + position * d).update(from: valueRow + kvHead * d, count: d)
         }
     }
 }

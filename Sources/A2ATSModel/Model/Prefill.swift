@@ -52,7 +52,7 @@ extension LlamaModel {
                             headDim: config.headDim, capacity: n + extraCapacity)
         cache.append(count: n)
         let statistics = PrefillStatistics(layerCount: config.layerCount, headCount: config.headCount,
-                                           promptLength: n, needs: needs)
+                                           promptLength: n, needs: needs, headDim: config.headDim)
         let angles = rope.table(start: 0, count: n)
 
         var x = [Float](repeating: 0, count: n * hidden)
@@ -91,6 +91,14 @@ extension LlamaModel {
                 }
             } }
             qkv.withUnsafeBufferPointer { queryObserver?(layer, .afterRoPE, $0.baseAddress!, qkvWidth, n) }
+            if statistics.observedQueryCount > 0 {
+                let first = n - statistics.observedQueryCount
+                qkv.withUnsafeBufferPointer { qkv in statistics.withObservedQueries(layer: layer) { out in
+                    for row in first..<n {
+                        (out + (row - first) * attentionWidth).update(from: qkv.baseAddress! + row * qkvWidth, count: attentionWidth)
+                    }
+                } }
+            }
             qkv.withUnsafeBufferPointer { q in attention.withUnsafeMutableBufferPointer { out in
                 attentionPass.run(queries: q.baseAddress!, queryStride: qkvWidth, count: n, layer: layer, cache: cache,
                                   statistics: statistics, scratch: scratch, output: out.baseAddress!)
