@@ -6,7 +6,7 @@ import Foundation
 /// first an average over tasks. Text only depends on the summary, so output is stable.
 enum MarkdownReport {
     static func render(_ summary: ResultSummary, title: String, manifestNotes: [String],
-                       plotFiles: [String: String]) -> String {
+                       plotFiles: [String: String], kvPlotFiles: [String: String] = [:]) -> String {
         var out = "# \(title)\n\n"
         for note in manifestNotes { out += "- \(note)\n" }
         if !manifestNotes.isEmpty { out += "\n" }
@@ -41,6 +41,10 @@ enum MarkdownReport {
             out += precisionNotes(task)
             if let plot = plotFiles[task.task] {
                 out += "![\(escape(task.task)): score against budget](\(plot))\n\n"
+            }
+            out += tradeOffTable(task)
+            if let plot = kvPlotFiles[task.task] {
+                out += "![\(escape(task.task)): score against KV bytes](\(plot))\n\n"
             }
             out += accountingTable(task)
             if !task.lengthGroups.isEmpty {
@@ -85,8 +89,8 @@ enum MarkdownReport {
     static func accountingTable(_ task: TaskSummary) -> String {
         var lines = [
             row(["method", "budget", "n", "score", "budget tokens", "attended tokens", "attended fraction",
-                 "KV bytes", "side bytes", "decode s", "prefill s"]),
-            row(Array(repeating: "---", count: 11)),
+                 "KV bytes", "KV fraction", "side bytes", "decode s", "prefill s"]),
+            row(Array(repeating: "---", count: 12)),
         ]
         for method in task.methods {
             for budget in task.budgets {
@@ -94,7 +98,8 @@ enum MarkdownReport {
                 lines.append(row([
                     escape(method), budgetLabel(budget), String(cell.n), fixed(cell.score, 1),
                     cell.budgetTokens.map { fixed($0, 0) } ?? "—", fixed(cell.attendedTokens, 1),
-                    percent(cell.attendedFraction), bytes(cell.kvBytes), bytes(cell.sideBytes),
+                    percent(cell.attendedFraction), bytes(cell.kvBytes), task.kvFraction(method, budget).map(percent) ?? "—",
+                    bytes(cell.sideBytes),
                     fixed(cell.seconds, 2), fixed(cell.prefillSeconds, 2),
                 ]))
             }

@@ -12,7 +12,7 @@ public enum ReportWriter {
                              manifestNotes: [String] = [], markdownName: String = "report.md") throws -> [String] {
         let summary = ResultSummary(records: records)
         var written: [String] = []
-        var plotFiles: [String: String] = [:]
+        var plotFiles: [String: String] = [:], kvPlotFiles: [String: String] = [:]
         var plots: [(path: String, text: String)] = []
         var usedNames = Set<String>()
         for task in summary.tasks {
@@ -21,8 +21,13 @@ public enum ReportWriter {
             usedNames.insert(name)
             plotFiles[task.task] = name + ".svg"
             plots.append((path(directory, name + ".svg"), ScorePlot.render(task)))
+            if !task.kvBudgets.isEmpty {
+                kvPlotFiles[task.task] = name + "-kv.svg"
+                plots.append((path(directory, name + "-kv.svg"), ScorePlot.render(task, axis: .kvBytes)))
+            }
         }
-        let markdown = MarkdownReport.render(summary, title: title, manifestNotes: manifestNotes, plotFiles: plotFiles)
+        let markdown = MarkdownReport.render(summary, title: title, manifestNotes: manifestNotes, plotFiles: plotFiles,
+                                             kvPlotFiles: kvPlotFiles)
         let outputs = [(path(directory, markdownName), markdown)] + plots
             + [(path(directory, "results.csv"), ResultsCSV.render(records)),
                (path(directory, "summary.json"), summaryJSON(summary, title: title).prettyText)]
@@ -35,7 +40,7 @@ public enum ReportWriter {
 
     /// summary.json: per task × method × budget the means a plotting script needs.
     public static func summaryJSON(_ summary: ResultSummary, title: String) -> JSONValue {
-        func cellJSON(_ cell: CellSummary, reference: CellSummary?, comparison: PairedComparison?) -> JSONValue {
+        func cellJSON(_ cell: CellSummary, reference: CellSummary?, comparison: PairedComparison?, kvFraction: Double?) -> JSONValue {
             var object = JSONObject()
             object["method"] = .string(cell.method)
             Budget.write(cell.budget, into: &object)
@@ -52,6 +57,7 @@ public enum ReportWriter {
             object["attended_tokens"] = .double(cell.attendedTokens)
             object["attended_fraction"] = .double(cell.attendedFraction)
             object["kv_bytes"] = .double(cell.kvBytes)
+            object["kv_fraction"] = kvFraction.map(JSONValue.double) ?? .null
             object["side_bytes"] = .double(cell.sideBytes)
             object["seconds"] = .double(cell.seconds)
             object["prefill_seconds"] = .double(cell.prefillSeconds)
@@ -63,7 +69,8 @@ public enum ReportWriter {
             for method in task.methods {
                 for budget in task.budgets {
                     guard let cell = task.cell(method, budget) else { continue }
-                    cells.append(cellJSON(cell, reference: task.reference, comparison: task.comparison(method, budget)))
+                    cells.append(cellJSON(cell, reference: task.reference, comparison: task.comparison(method, budget),
+                                          kvFraction: task.kvFraction(method, budget)))
                 }
             }
             var object = JSONObject()

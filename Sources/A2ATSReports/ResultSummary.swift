@@ -21,6 +21,8 @@ public struct CellSummary: Equatable, Sendable {
     public let interval: ScoreInterval
     /// Row scores by sample (length and id), for paired tests against another cell.
     public let scoresBySample: [String: Double]
+    /// Row `kv_bytes` by sample, for the KV-bytes fraction against full attention's rows.
+    public let kvBytesBySample: [String: Double]
     /// Rows per build id ("" = not recorded).
     public let builds: [String: Int]
 
@@ -40,6 +42,8 @@ public struct CellSummary: Equatable, Sendable {
         prefillSeconds = mean(rows.map(\.prefillSeconds))
         interval = ScoreInterval(scores: rows.map(\.score))
         scoresBySample = Dictionary(rows.map { ("\($0.length.map(String.init) ?? "-")/\($0.id)", $0.score) }, uniquingKeysWith: { a, _ in a })
+        kvBytesBySample = Dictionary(rows.map { ("\($0.length.map(String.init) ?? "-")/\($0.id)", Double($0.kvBytes)) },
+                                     uniquingKeysWith: { a, _ in a })
         builds = rows.reduce(into: [:]) { $0[$1.build ?? "", default: 0] += 1 }
     }
 }
@@ -117,6 +121,17 @@ public struct TaskSummary: Sendable {
     public func cell(_ method: String, _ budget: ResultRecord.Budget?) -> CellSummary? {
         cells[Key(method: method, budget: budget)]
     }
+
+    /// Mean over the cell's samples of its `kv_bytes` ÷ full attention's on the same sample (both
+    /// at the end of decoding): the measured KV-memory fraction; nil without a full-attention row.
+    public func kvFraction(_ method: String, _ budget: ResultRecord.Budget?) -> Double? {
+        guard let reference, let cell = cell(method, budget) else { return nil }
+        let ratios = cell.kvBytesBySample.compactMap { key, bytes in reference.kvBytesBySample[key].map { bytes / $0 } }
+        return ratios.isEmpty ? nil : ratios.reduce(0, +) / Double(ratios.count)
+    }
+
+    /// KV-memory budgets (`--kv-budgets`) the task's rows were run at, ascending.
+    public var kvBudgets: [ResultRecord.Budget] { budgets.compactMap { $0 }.filter(\.isKVMemory) }
 
     /// The cell against full attention on the same samples; nil for the reference itself.
     public func comparison(_ method: String, _ budget: ResultRecord.Budget?) -> PairedComparison? {

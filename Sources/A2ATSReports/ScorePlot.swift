@@ -4,8 +4,12 @@ import Foundation
 /// per method over a log-scaled axis of attended tokens ÷ prompt tokens (what a method really read,
 /// not its nominal budget), with each cell's 95% interval as an error bar; methods without a budget
 /// (full attention) are a dashed horizontal line across the plot, the reference the others approach.
-/// The legend column is as wide as the longest method name, so no name is cut.
+/// The legend column is as wide as the longest method name, so no name is cut. With `.kvBytes` the
+/// axis is the measured KV-bytes fraction (kv_bytes ÷ full attention's, same samples) of the rows run
+/// at KV-memory budgets; a precision method alone is one point.
 enum ScorePlot {
+    enum Axis { case attended, kvBytes }
+
     static let plotWidth = 490.0, height = 420.0
     static let left = 64.0, top = 44.0, bottom = 56.0
     static let palette = ["#000000", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -13,15 +17,22 @@ enum ScorePlot {
 
     typealias Point = (x: Double, y: Double, low: Double, high: Double)
 
-    static func render(_ task: TaskSummary) -> String {
-        // Points per method: (attended fraction, score, interval), ascending in the fraction.
+    static func render(_ task: TaskSummary, axis: Axis = .attended) -> String {
+        // Points per method: (x, score, interval), ascending in x.
         var points: [String: [Point]] = [:]
         for method in task.methods {
             points[method] = task.budgets.compactMap { budget -> Point? in
-                guard let budget, let cell = task.cell(method, budget), cell.attendedFraction > 0 else { return nil }
-                return (cell.attendedFraction, cell.score, cell.interval.low, cell.interval.high)
+                guard let cell = task.cell(method, budget) else { return nil }
+                let x: Double?
+                switch axis {
+                case .attended: x = budget == nil ? nil : cell.attendedFraction
+                case .kvBytes: x = budget?.isKVMemory ?? !isFullAttention(method) ? task.kvFraction(method, budget) : nil
+                }
+                guard let x, x > 0 else { return nil }
+                return (x, cell.score, cell.interval.low, cell.interval.high)
             }.sorted { $0.x < $1.x }
         }
+        let quantity = axis == .attended ? "attended fraction" : "KV-bytes fraction"
         let longestName = task.methods.map(\.count).max() ?? 0
         let right = max(120, 24 + 28 + 7.2 * Double(longestName) + 12)
         let width = left + plotWidth + right
@@ -42,7 +53,7 @@ enum ScorePlot {
         <svg xmlns="http://www.w3.org/2000/svg" width="\(n(width))" height="\(n(height))" \
         viewBox="0 0 \(n(width)) \(n(height))" font-family="sans-serif" font-size="12">
         <rect x="0" y="0" width="\(n(width))" height="\(n(height))" fill="white"/>
-        <text x="\(n(left + plotWidth / 2))" y="24" text-anchor="middle" font-size="15">\(xml(task.task)): score against attended fraction</text>
+        <text x="\(n(left + plotWidth / 2))" y="24" text-anchor="middle" font-size="15">\(xml(task.task)): score against \(quantity)</text>
 
         """
         // Axes, grid and ticks.
@@ -65,15 +76,18 @@ enum ScorePlot {
         for tick in ticks {
             svg += "<text x=\"\(n(px(tick)))\" y=\"\(n(top + plotHeight + 18))\" text-anchor=\"middle\">\(tickLabel(tick))</text>\n"
         }
-        svg += "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 14))\" text-anchor=\"middle\">attended fraction of the prompt (log scale)</text>\n"
+        svg += "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 14))\" text-anchor=\"middle\">"
+            + (axis == .attended ? "attended fraction of the prompt" : "KV bytes ÷ full attention's") + " (log scale)</text>\n"
         svg += "<text x=\"16\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" "
             + "transform=\"rotate(-90 16 \(n(top + plotHeight / 2)))\">score</text>\n"
 
         // One polyline per method, then the legend.
+        var legendRow = 0
         for (index, method) in task.methods.enumerated() {
             let color = palette[index % palette.count]
             var line = points[method] ?? []
             var dashed = ""
+            if line.isEmpty, axis == .kvBytes && !isFullAttention(method) { continue }
             if line.isEmpty, let cell = task.cell(method, nil) {
                 line = [(lowX, cell.score, cell.score, cell.score), (highX, cell.score, cell.score, cell.score)]
                 dashed = " stroke-dasharray=\"6 4\""
@@ -89,7 +103,8 @@ enum ScorePlot {
                     svg += "<circle cx=\"\(x)\" cy=\"\(n(py(point.y)))\" r=\"3\" fill=\"\(color)\"/>\n"
                 }
             }
-            let legendY = top + 10 + Double(index) * 18
+            let legendY = top + 10 + Double(legendRow) * 18
+            legendRow += 1
             let legendX = left + plotWidth + 16
             svg += "<line x1=\"\(n(legendX))\" y1=\"\(n(legendY))\" x2=\"\(n(legendX + 22))\" y2=\"\(n(legendY))\" "
                 + "stroke=\"\(color)\" stroke-width=\"2\"\(dashed)/>\n"

@@ -34,6 +34,20 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertFalse(store.contains(try ResumeKey(row: row(1, budget: 256))))
     }
 
+    /// A KV-memory budget is part of the budget in the resume key: `kv_budget` 0.25 (with `budget`
+    /// null) is neither the token fraction 0.25 nor the budget-free row; rows without the field
+    /// keep their old key.
+    func testKVMemoryBudgetIsPartOfTheResumeKey() throws {
+        var kv = row(1, budget: .null)
+        kv["kv_budget"] = 0.25
+        let keys = try [kv, row(1, budget: 0.25), row(1, budget: .null)].map { try ResumeKey(row: $0) }
+        XCTAssertEqual(Set(keys).count, 3)
+        XCTAssertEqual(keys[0].budget, "kv=0.25")
+        var explicitNull = row(1, budget: .null)
+        explicitNull["kv_budget"] = .null
+        XCTAssertEqual(try ResumeKey(row: explicitNull), keys[2])
+    }
+
     func testResumeDropsHalfWrittenLineAndCollectsKeys() throws {
         do {
             let store = try ResultsStore(directory: directory, resume: false)

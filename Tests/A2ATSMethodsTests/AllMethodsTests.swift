@@ -1,16 +1,20 @@
 import A2ATSTensor
-import A2ATSModel
+@testable import A2ATSModel
 @testable import A2ATSMethods
 import XCTest
 
-/// Every registered method through the same checks (contract, "Budgets and accounting"): the
-/// selection is ascending, unique and within the cache; attended tokens stay within
-/// G·B + sinks + window for per-query-head selectors and B for the others (plus, for eviction
-/// methods that keep what is generated, the tokens decoded so far); a budget covering the whole
-/// cache reads every token; the reported K/V bytes are those of the tokens the method can read.
+/// Every registered method — and every store method under a token method, every token method over
+/// KIVI — through the same checks, driven as `Generation` drives a fork (method, then its store;
+/// attention from the store's own kernel) (contract, "Budgets and accounting"): the selection is
+/// ascending, unique and within the cache; attended tokens stay within G·B + sinks + window for
+/// per-query-head selectors and B for the others (plus, for eviction methods that keep what is
+/// generated, the tokens decoded so far); a budget covering the whole cache reads every token; and
+/// `kv_bytes` equals a count made here from each store's rules (f32 rows, KIVI's quantized and
+/// residual tokens with their fp16 scales, QAQ's per-vector widths and outliers, ThinK's pruned keys).
+/// The prompt (160 tokens) is longer than A²ATS's sinks + window + top-k, so every method selects.
 final class AllMethodsTests: XCTestCase {
-    let model = makeModel(layers: 3, heads: 4, kvHeads: 2, headDim: 8)
-    let promptLength = 48
+    let model = makeModel(layers: 3, heads: 4, kvHeads: 2, headDim: 16)
+    let promptLength = 160
     let steps = 6
     /// Eviction methods that evict while decoding, so that a head never holds more than B.
     let boundedWhileDecoding: Set = ["streamingllm", "h2o", "tova", "corm"]
@@ -28,53 +32,80 @@ final class AllMethodsTests: XCTestCase {
 
     lazy var codebookSource = SyntheticCodebooks(model: model)
 
+    /// Registered methods, then compositions: snapkv over each store method, each other budgeted token method over KIVI.
+    var specs: [String] {
+        let descriptors = MethodRegistry.descriptors
+        return descriptors.map(\.name)
+            + descriptors.filter { $0.makeStore != nil }.map { "snapkv+" + $0.name }
+            + descriptors.filter { $0.makeStore == nil && $0.takesBudget && $0.name != "snapkv" }.map { $0.name + "+kivi" }
+    }
+
     func testEveryMethodHonoursTheProtocol() throws {
-        for descriptor in MethodRegistry.descriptors {
-            for budget in [1, 5, 16, 47, promptLength, promptLength + steps] {
-                try check(descriptor, budget: descriptor.takesBudget ? budget : nil)
-                if !descriptor.takesBudget { break }
+        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 8)
+        for spec in specs {
+            let resolved = try MethodRegistry.resolve(MethodSpec.parse(spec))
+            for budget in [1, 5, 16, 100, promptLength, promptLength + steps] {
+                try check(spec, resolved: resolved, budget: resolved.takesBudget ? budget : nil)
+                if !resolved.takesBudget { break }
             }
         }
     }
 
-    private func check(_ descriptor: MethodDescriptor, budget: Int?) throws {
-        let label = "\(descriptor.name) B=\(budget.map(String.init) ?? "-")"
+    private func check(_ spec: String, resolved: ResolvedMethod, budget: Int?) throws {
+        let label = "\(spec) B=\(budget.map(String.init) ?? "-")"
         var rng = SeededGenerator(seed: 21)
+        var parsed = try MethodSpec.parse(spec)
         // KNorm's reference setting leaves layer 0 whole (testKNormSkipsLayers); here every layer is held to B.
-        let parameters = descriptor.name == "knorm" ? ["skip_layers": "none"] : [:]
-        let method = try descriptor.instantiate(parameters: parameters, budgetTokens: budget, model: model, resources: codebookSource)
-        XCTAssertEqual(method.kind, descriptor.kind, label)
-        let cache = makeCache(model, tokens: promptLength) { _, _, _ in rng.vector(8) }
+        if parsed.name == "knorm" { parsed.parameters["skip_layers"] = "none" }
+        let method = try MethodRegistry.make(parsed, budgetTokens: budget, model: model, resources: codebookSource)
+        XCTAssertEqual(method.kind, resolved.kind, label)
+        let d = model.headDim, g = model.groupSize
+        let cache = makeCache(model, tokens: promptLength, capacity: promptLength + steps) { _, _, _ in rng.vector(d) }
         let statistics = randomStatistics(needs: method.prefillNeeds, rng: &rng)
-        try prefill(method, cache, statistics)
-
-        let defaults = Dictionary(uniqueKeysWithValues: descriptor.parameters.map { ($0.name, $0.defaultValue) })
-        let perQueryHead = descriptor.kind == .retrieval
+        let store = method.kvStore ?? DenseKVStore()
+        for layer in 0..<model.layerCount {
+            try method.didPrefill(layer: layer, cache: cache, statistics: statistics)
+            try store.didPrefill(layer: layer, cache: cache, statistics: statistics,
+                                 resident: (0..<model.kvHeadCount).map { method.residentTokens(layer: layer, kvHead: $0) })
+        }
+        let tokenKind = resolved.tokenKind
+        let defaults = Dictionary(uniqueKeysWithValues: (resolved.tokenPart?.descriptor.parameters ?? []).map { ($0.name, $0.defaultValue) })
+        let perQueryHead = tokenKind == .retrieval
         let extra = perQueryHead ? (Int(defaults["sinks"] ?? "0") ?? 0) + (Int(defaults["window"] ?? "0") ?? 0) : 0
+        var weights = [Float](repeating: 0, count: model.headCount * cache.capacity)
+        var output = [Float](repeating: 0, count: model.headCount * d)
         for decoded in 1...steps {
-            appendTokens(cache, count: 1) { _, _, _ in rng.vector(8) }
+            appendTokens(cache, count: 1) { _, _, _ in rng.vector(d) }
             var attended = 0
             for layer in 0..<model.layerCount {
-                let q = rng.vector(model.headCount * 8)
+                store.didAppend(layer: layer, cache: cache)
+                let q = rng.vector(model.headCount * d)
                 let selection = q.withUnsafeBufferPointer { qp -> TokenSelection in
                     let query = DecodeQuery(layer: layer, position: cache.length - 1, queries: qp.baseAddress!,
                                             preRoPEQueries: qp.baseAddress!)
                     let selection = method.select(query, cache: cache)
-                    let weights = (0..<model.headCount).map { head -> [Float] in
-                        let kvHead = head / model.groupSize
-                        let chosen = ints(selection.perKVHead[kvHead]) ?? Array(0..<cache.length)
-                        return softmaxWeights(q: q[(head * 8)..<((head + 1) * 8)], cache: cache, layer: layer,
-                                              kvHead: kvHead, selected: chosen)
-                    }
-                    let buffers = weights.map { w -> UnsafeMutableBufferPointer<Float> in
-                        let p = UnsafeMutableBufferPointer<Float>.allocate(capacity: w.count)
-                        _ = p.initialize(from: w)
-                        return p
-                    }
-                    defer { buffers.forEach { $0.deallocate() } }
-                    method.didAttend(query, selection: selection, weights: AttentionWeights { UnsafeBufferPointer(buffers[$0]) })
+                    var counts: [Int] = []
+                    weights.withUnsafeMutableBufferPointer { w in output.withUnsafeMutableBufferPointer { o in
+                        let w = w.baseAddress!, o = o.baseAddress!
+                        for kvHead in 0..<model.kvHeadCount {
+                            let rows = selection.perKVHead[kvHead]
+                            let count = rows?.count ?? cache.length
+                            counts.append(count)
+                            let attend = { (r: UnsafePointer<Int32>?) in
+                                store.attend(layer: layer, kvHead: kvHead, queries: qp.baseAddress! + kvHead * g * d, groupSize: g,
+                                             cache: cache, rows: r, count: count, weights: w + kvHead * g * cache.capacity,
+                                             stride: cache.capacity, output: o + kvHead * g * d)
+                            }
+                            if let rows { rows.withUnsafeBufferPointer { attend($0.baseAddress) } } else { attend(nil) }
+                        }
+                        let base = w, capacity = cache.capacity
+                        method.didAttend(query, selection: selection, weights: AttentionWeights { head in
+                            UnsafeBufferPointer(start: base + head * capacity, count: counts[head / g])
+                        })
+                    } }
                     return selection
                 }
+                XCTAssertTrue(output.allSatisfy(\.isFinite), "\(label): attention output")
                 XCTAssertEqual(selection.perKVHead.count, model.kvHeadCount, label)
                 for kvHead in 0..<model.kvHeadCount {
                     let count = selection.count(kvHead: kvHead, cachedTokens: cache.length)
@@ -87,28 +118,76 @@ final class AllMethodsTests: XCTestCase {
                     if budget >= cache.length {
                         XCTAssertEqual(count, cache.length, "\(label): a budget covering the cache must read everything")
                     } else if perQueryHead {
-                        XCTAssertLessThanOrEqual(count, model.groupSize * budget + extra, label)
-                    } else if boundedWhileDecoding.contains(descriptor.name) && budget < promptLength {
+                        XCTAssertLessThanOrEqual(count, g * budget + extra, label)
+                    } else if boundedWhileDecoding.contains(resolved.tokenPart!.descriptor.name) && budget < promptLength {
                         XCTAssertLessThanOrEqual(count, budget, label)
                     }
                 }
             }
-            if let budget, descriptor.kind == .eviction, budget < promptLength {
+            if let budget, tokenKind == .eviction, budget < promptLength {
                 // Mean over layers and KV heads (PyramidKV moves budget between layers).
                 let mean = Double(attended) / Double(model.layerCount * model.kvHeadCount)
                 XCTAssertLessThanOrEqual(mean, Double(budget + decoded), label)
             }
-            let kvBytes = method.kvStore != nil ? 0 : DenseKVStore().kvBytes(cache: cache) { method.residentTokens(layer: $0, kvHead: $1) }
-            if descriptor.kind == .eviction {
-                XCTAssertEqual(kvBytes, attended * model.headDim * 2 * 4, "\(label): K/V bytes must be those of the tokens the method keeps")
-            } else if method.kvStore == nil {
-                XCTAssertEqual(kvBytes, cache.length * cache.bytesPerToken, label)
+            let resident = { (layer: Int, kvHead: Int) in method.residentTokens(layer: layer, kvHead: kvHead) }
+            XCTAssertEqual(store.kvBytes(cache: cache, resident: resident), expectedBytes(store, cache: cache, resident: resident),
+                           "\(label): K/V bytes after \(decoded) decoded tokens")
+            if tokenKind == .eviction {
+                let kept = (0..<model.layerCount).flatMap { l in (0..<model.kvHeadCount).map { resident(l, $0)?.count ?? cache.length } }
+                XCTAssertEqual(kept.reduce(0, +), attended, "\(label): an eviction method reads the tokens it keeps")
             }
         }
     }
 
+    /// `kv_bytes` counted here from each store's rules, not from its code.
+    private func expectedBytes(_ store: KVStore, cache: KVCache, resident: (Int, Int) -> [Int32]?) -> Int {
+        let d = model.headDim, f32 = 4, n = promptLength, decoded = cache.length - n
+        var total = 0
+        for layer in 0..<model.layerCount {
+            for kvHead in 0..<model.kvHeadCount {
+                let kept = resident(layer, kvHead)?.map(Int.init) ?? Array(0..<cache.length)
+                switch store {
+                case let kivi as KIVIStore:
+                    // Tokens the store took in, in order: the prompt tokens kept at prefill, then every decoded one.
+                    let prompt = kept.filter { $0 < n }
+                    let order = prompt + (n..<cache.length)
+                    var quantizedKeys = prompt.count - prompt.count % kivi.residual
+                    var keyResidual = prompt.count - quantizedKeys
+                    var quantizedValues = max(0, prompt.count - kivi.residual), valueResidual = prompt.count - quantizedValues
+                    for _ in 0..<decoded {
+                        if keyResidual == kivi.residual { quantizedKeys += keyResidual; keyResidual = 0 }
+                        keyResidual += 1
+                        if valueResidual > kivi.residual { quantizedValues += 1; valueResidual -= 1 }
+                        valueResidual += 1
+                    }
+                    let keySet = Set(order.prefix(quantizedKeys)), valueSet = Set(order.prefix(quantizedValues))
+                    let rowBytes = d * kivi.bits / 8
+                    var groups = Set<Int>()
+                    for t in kept {
+                        if let index = order.firstIndex(of: t), keySet.contains(t) { total += rowBytes; groups.insert(index / kivi.group) } else { total += d * f32 }
+                        total += valueSet.contains(t) ? rowBytes + d / kivi.valueGroup * 4 : d * f32
+                    }
+                    total += groups.count * d * 4
+                case let qaq as QAQStore:
+                    for t in kept {
+                        let (key, value) = qaq.vectors(layer: layer, kvHead: kvHead, position: t)
+                        for vector in [key, value] {
+                            guard let vector else { total += d * f32; continue }
+                            total += (d * vector.bits + 7) / 8 + 4 + vector.outlierChannels.count * 5
+                        }
+                    }
+                case let think as ChannelPrunedStore:
+                    for t in kept { total += (t < n - think.window ? think.keptChannels : d) * f32 + d * f32 }
+                default:
+                    total += kept.count * 2 * d * f32
+                }
+            }
+        }
+        return total
+    }
+
     /// Statistics shaped like a real prefill's: causal softmax rows for the observation window,
-    /// column sums of those rows' kind for the accumulated attention.
+    /// column sums of those rows' kind for the accumulated attention, random last queries.
     private func randomStatistics(needs: PrefillNeeds, rng: inout SeededGenerator) -> PrefillStatistics {
         let n = promptLength
         func row(_ query: Int) -> [Float] {
@@ -123,8 +202,14 @@ final class AllMethodsTests: XCTestCase {
             (0..<n).map { Float(n - $0) * Float.random(in: 0.5...1, using: &rng) / Float(n) }
         }
         let heads = model.headCount
-        return makeStatistics(model, promptLength: n, window: window,
-                              observed: { layer, head, r in rows[(layer * heads + head) * window + r] },
-                              accumulated: needs.accumulatedAttention ? { layer, head in sums[layer * heads + head] } : nil)
+        let statistics = makeStatistics(model, promptLength: n, window: window,
+                                        observed: { layer, head, r in rows[(layer * heads + head) * window + r] },
+                                        accumulated: needs.accumulatedAttention ? { layer, head in sums[layer * heads + head] } : nil,
+                                        observedQueries: needs.observedQueries)
+        for layer in 0..<model.layerCount where statistics.observedQueryCount > 0 {
+            let values = rng.vector(statistics.observedQueryCount * heads * model.headDim)
+            statistics.withObservedQueries(layer: layer) { $0.update(from: values, count: values.count) }
+        }
+        return statistics
     }
 }

@@ -45,10 +45,12 @@ func appendTokens(_ cache: KVCache, count: Int, key: (_ layer: Int, _ kvHead: In
 /// `window` prompt queries (length `promptLength`), `accumulated(layer, head)` the summed attention.
 func makeStatistics(_ model: ModelConfig, promptLength n: Int, window: Int = 0,
                     observed: ((_ layer: Int, _ head: Int, _ row: Int) -> [Float])? = nil,
-                    accumulated: ((_ layer: Int, _ head: Int) -> [Float])? = nil) -> PrefillStatistics {
+                    accumulated: ((_ layer: Int, _ head: Int) -> [Float])? = nil,
+                    observedQueries: Int = 0) -> PrefillStatistics {
     let statistics = PrefillStatistics(layerCount: model.layerCount, headCount: model.headCount, promptLength: n,
-                                       needs: PrefillNeeds(observationWindow: window,
-                                                           accumulatedAttention: accumulated != nil))
+                                       needs: PrefillNeeds(observationWindow: window, accumulatedAttention: accumulated != nil,
+                                                           observedQueries: observedQueries),
+                                       headDim: model.headDim)
     for layer in 0..<model.layerCount {
         if let observed, statistics.observationWindow > 0 {
             let w = statistics.observationWindow

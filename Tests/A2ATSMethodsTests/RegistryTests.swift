@@ -63,6 +63,50 @@ final class RegistryTests: XCTestCase {
         XCTAssertThrowsError(try MethodSpec.parse("snapkv:window"))
     }
 
+    /// `+` composition (contract, "Command line"): parameters stay with the part they follow; the
+    /// canonical spec puts the token method first, re-parses to the same method and is the same
+    /// for every way of writing it (one resume key); `params` name each part's parameters.
+    func testCompositionsParseToOneCanonicalMethod() throws {
+        let list = try MethodSpec.parseList("full,snapkv:window=16,kernel=5+kivi:bits=4,group=32,think+h2o")
+        XCTAssertEqual(list, [MethodSpec(name: "full"),
+                              MethodSpec(name: "snapkv", parameters: ["window": "16", "kernel": "5"],
+                                         composedWith: [MethodSpec(name: "kivi", parameters: ["bits": "4", "group": "32"])]),
+                              MethodSpec(name: "think", composedWith: [MethodSpec(name: "h2o")])])
+        let composed = try MethodRegistry.resolve(list[1])
+        XCTAssertEqual(composed.kind, .composed)
+        XCTAssertEqual(composed.tokenKind, .eviction)
+        XCTAssertTrue(composed.takesBudget)
+        let canonical = try composed.canonicalSpec(budgeted: true)
+        XCTAssertEqual(canonical, "snapkv:window=16,kernel=5+kivi:bits=4")
+        XCTAssertEqual(try MethodRegistry.resolve(MethodSpec.parse(canonical)).canonicalSpec(budgeted: true), canonical)
+        XCTAssertEqual(try MethodRegistry.resolve(MethodSpec.parse("kivi:bits=04+snapkv:kernel=5,window=16"))
+                        .canonicalSpec(budgeted: true), canonical)
+        XCTAssertEqual(try MethodRegistry.resolve(list[2]).canonicalSpec(budgeted: true), "h2o+think")
+        XCTAssertEqual(try composed.resolvedParameters(budgeted: true).map { "\($0.name)=\($0.value)" },
+                       ["snapkv.window=16", "snapkv.kernel=5", "snapkv.pooling=max", "kivi.bits=4", "kivi.group=32", "kivi.residual=128"])
+        // Alone, a store method reads every token at its own precision: no budget.
+        let kivi = try MethodRegistry.resolve(MethodSpec.parse("kivi"))
+        XCTAssertEqual(kivi.kind, .precision)
+        XCTAssertFalse(kivi.takesBudget)
+        XCTAssertNotNil(try MethodRegistry.make(MethodSpec.parse("kivi"), budgetTokens: nil, model: model).kvStore)
+        for bad in ["snapkv+h2o", "kivi+kivi", "full+kivi", "kivi+qaq", "snapkv:bits=2+kivi", "snapkv+", "+kivi"] {
+            XCTAssertThrowsError(try MethodRegistry.resolve(MethodSpec.parse(bad)), bad)
+        }
+    }
+
+    /// A KV-memory budget buys the most tokens that fit at the store's precision; worked by hand
+    /// for d = 8 (f32 token = 64 bytes per head): KIVI 2-bit, group 8, residual 16 on a 64-token
+    /// prompt at 1/4 (1024 bytes): t = 48 → 48 quantized keys (2 B codes each, 6 groups × 32 B of
+    /// fp16 scales) + 32 quantized values (2 B + 4 B) + 16 residual values (32 B) = 96 + 192 + 192 + 512
+    /// = 992 ≤ 1024, and every t in 49...64 is over. Dense: ⌊64 / 4⌋ = 16 tokens.
+    func testKVMemoryBudgetResolvesToTheTokensThatFit() throws {
+        let composed = try MethodRegistry.resolve(MethodSpec.parse("snapkv+kivi:bits=2,group=8,residual=16"))
+        XCTAssertEqual(try composed.tokenBudget(kvFraction: 0.25, promptTokens: 64, model: model), 48)
+        XCTAssertEqual(try MethodRegistry.resolve(MethodSpec.parse("snapkv")).tokenBudget(kvFraction: 0.25, promptTokens: 64,
+                                                                                        model: model), 16)
+        XCTAssertNil(try MethodRegistry.resolve(MethodSpec.parse("kivi")).tokenBudget(kvFraction: 0.25, promptTokens: 64, model: model))
+    }
+
     func testCanonicalSpecNamesOnlyNonDefaults() throws {
         let snapkv = try MethodRegistry.descriptor(named: "snapkv")
         XCTAssertEqual(try snapkv.canonicalSpec(["kernel": "5", "window": "32"]), "snapkv:kernel=5")

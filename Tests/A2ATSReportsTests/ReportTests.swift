@@ -62,8 +62,9 @@ final class ReportTests: XCTestCase {
             // half-width is z²/(2n + 2z²): 0.102 at n = 15, 0.097 at n = 16.
             "Intervals wider than ±10 points, and the samples that would bring them to ±10 at the same score: full@full (n=1 → ≈16)",
             "![niah_single_1: score against budget](plot-niah_single_1.svg)",
-            // 64 attended of 1000 prompt tokens = 6.4%; 64 × 46080 B = 2.8125 MiB.
-            "| streamingllm | 64 | 1 | 0.0 | 64 | 64.0 | 6.4% | 2.8 MiB | 0 B | 1.50 | 4.00 |",
+            // 64 attended of 1000 prompt tokens = 6.4%; 64 × 46080 B = 2.8125 MiB, which is 6.4% of the
+            // full row's 46,080,000 B on the same sample.
+            "| streamingllm | 64 | 1 | 0.0 | 64 | 64.0 | 6.4% | 2.8 MiB | 6.4% | 0 B | 1.50 | 4.00 |",
             """
             | method | full | 64 | 256 |
             | --- | --- | --- | --- |
@@ -131,6 +132,36 @@ final class ReportTests: XCTestCase {
             budget: nil, budgetTokens: nil, length: nil, prediction: "x", references: ["x"], score: 100, promptTokens: 10,
             attendedTokens: 10, kvBytes: 1, sideBytes: 0, seconds: 0, prefillSeconds: 0)]), title: "t", manifestNotes: [], plotFiles: [:])
         XCTAssertFalse(english.contains("Metric note"))
+    }
+
+    /// The equal-KV-memory table (issue 13), worked by hand: per sample, full holds 1000 B; at the
+    /// 1/4 budget snapkv holds 250 B and snapkv+kivi:bits=4 240 B; kivi:bits=4 alone (170 B) fits
+    /// 1/4 and is listed there, kivi:bits=8 alone (300 B) does not. Rows keep `kv_budget` through
+    /// JSON, with `budget` null.
+    func testEqualMemoryTableListsWhatFitsEachBudget() throws {
+        func row(_ id: String, _ method: String, _ budget: Budget?, _ kv: Int, _ score: Double) -> ResultRecord {
+            ResultRecord(id: id, task: "niah_multikey_1", method: method, budget: budget, budgetTokens: budget == nil ? nil : 900,
+                         length: 4096, prediction: "", references: ["x"], score: score, promptTokens: 4000, attendedTokens: 100,
+                         kvBytes: kv, sideBytes: 0, seconds: 1, prefillSeconds: 1)
+        }
+        var records: [ResultRecord] = []
+        for id in ["0", "1"] {
+            records += [row(id, "full", nil, 1000, 100), row(id, "snapkv", .kvMemory(0.25), 250, 0),
+                        row(id, "snapkv+kivi:bits=4", .kvMemory(0.25), 240, 100), row(id, "kivi:bits=4", nil, 170, 100),
+                        row(id, "kivi:bits=8", nil, 300, 100)]
+        }
+        let parsed = try ResultRecord(line: records[1].jsonLine, file: "r.jsonl", line: 2)
+        XCTAssertEqual(parsed, records[1])
+        XCTAssertTrue(records[1].jsonLine.contains("\"budget\": null, \"kv_budget\": 0.25"), records[1].jsonLine)
+        let task = try XCTUnwrap(ResultSummary(records: records).tasks.first)
+        XCTAssertEqual(task.kvFraction("snapkv+kivi:bits=4", .kvMemory(0.25)), 0.24)
+        let table = MarkdownReport.tradeOffTable(task)
+        for line in ["| kv=0.25 | tokens | snapkv | 900 | 25.0% | 0.0 [0.0–65.8] n=2 (−100.0) |",
+                     "| kv=0.25 | composed | snapkv+kivi:bits=4 | 900 | 24.0% | 100.0 [34.2–100.0] n=2 (±0.0) |",
+                     "| kv=0.25 | precision | kivi:bits=4 | all | 17.0% | 100.0 [34.2–100.0] n=2 (±0.0) |"] {
+            XCTAssertTrue(table.contains(line), "missing \(line) in\n\(table)")
+        }
+        XCTAssertFalse(table.contains("kivi:bits=8"), table)
     }
 
     func testCSVRoundTrip() throws {
