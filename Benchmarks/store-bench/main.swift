@@ -3,9 +3,13 @@
 // dense f32 store read in place. Prints ms per step, the ratio to dense, the store's K/V bytes
 // (everything a step reads) and how many times fewer bytes than dense it moves.
 // Keys are Gaussian with a few large channels (the outlier channels KIVI quantizes per channel
-// for); values Gaussian. One thread, medians. Run: swift run -c release store-bench [n]
+// for); values Gaussian. One thread, medians. Then, when the default model is installed, the
+// same stores inside the model: ms per decode step at a 4K prompt (random tokens, 2 threads),
+// from the difference between 33 and 1 generated tokens, so the store's one-off prefill work
+// (quantizing the prompt) is reported apart. Run: swift run -c release store-bench [n [spec …]]
 import Foundation
 import COpenBLAS
+import A2ATSHarness
 import A2ATSModel
 import A2ATSMethods
 import A2ATSTensor
@@ -74,4 +78,36 @@ for (name, store) in stores {
     if denseBytes == 0 { (denseTime, denseBytes) = (time, bytes) }
     print(name.padding(toLength: 24, withPad: " ", startingAt: 0)
           + String(format: " %8.3f %8.2fx %11d %10.2fx", time, time / denseTime, bytes, Double(denseBytes) / Double(bytes)))
+}
+
+// Inside the model: decode ms per step of each store at a 4K prompt, against full attention.
+let modelPath = LanguageModel.defaultModelPath
+if FileManager.default.fileExists(atPath: modelPath) {
+    openblas_set_num_threads(2)
+    let model = try LanguageModel.load(path: modelPath).model
+    var tokenGenerator = SeededGenerator(seed: 4096)
+    let prompt = [1] + (1..<4000).map { _ in Int.random(in: 100..<model.config.vocabSize, using: &tokenGenerator) }
+    let specs: [(String, Int?)] = [("full", nil), ("kivi", nil), ("kivi:bits=4", nil), ("kivi:bits=8", nil), ("qaq", nil),
+                                   ("think", nil), ("snapkv", 500), ("snapkv+kivi:bits=4", 2819)]
+    let methods = try specs.map { spec, budget in { try MethodRegistry.make(MethodSpec.parse(spec), budgetTokens: budget, model: model.config) } }
+    let needs = try methods.map { try $0().prefillNeeds }.reduce(PrefillNeeds.none) { $0.merged(with: $1) }
+    let shared = try model.prefill(prompt, extraCapacity: 40, needs: needs)
+    print("\nin the model (\(modelPath.split(separator: "/").last!)), 4,000-token prompt, 2 threads, best of 3")
+    print("method                     ms/step  × full   prompt set-up s   K/V bytes    fraction of full")
+    var fullStep = 0.0, fullBytes = 0
+    for ((spec, budget), make) in zip(specs, methods) {
+        var long = Double.infinity, short = Double.infinity, bytes = 0
+        for _ in 0..<3 {
+            let a = try model.generate(from: shared, method: make(), maxNewTokens: 33, stopTokens: [])
+            let b = try model.generate(from: shared, method: make(), maxNewTokens: 1, stopTokens: [])
+            long = min(long, a.seconds)
+            short = min(short, b.seconds)
+            bytes = a.memory.kvBytes
+        }
+        let step = (long - short) / 32 * 1000
+        if fullStep == 0 { (fullStep, fullBytes) = (step, bytes) }
+        let label = spec + (budget.map { " (B=\($0))" } ?? "")
+        print(label.padding(toLength: 26, withPad: " ", startingAt: 0)
+              + String(format: " %7.2f %6.2fx %12.3f %14d %12.3f", step, step / fullStep, short, bytes, Double(bytes) / Double(fullBytes)))
+    }
 }

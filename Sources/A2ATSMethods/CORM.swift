@@ -13,7 +13,7 @@ import A2ATSModel
 /// its budget, plus the best-ranked rest. `adaptive=true` adds the paper's rule on top: keys below
 /// α also go, so the cache may hold fewer than B. t is the query's position + 1 both in prefill and
 /// in decode (one normalizer). GQA: the max over the group's query heads.
-public final class CORM: CacheMethod {
+public final class CORM: ScoredEvictionMethod {
     public static let parameterSpecs = [
         ParameterSpec(name: "recent", defaultValue: "256", help: "r: the recent queries whose attention ranks a key",
                       type: .integer(1...Int.max)),
@@ -36,79 +36,72 @@ public final class CORM: CacheMethod {
 
     public let recent: Int
     public let threshold: Float
-    /// Recent tokens protected: `window` capped at ⌊B/2⌋.
     public let window: Int
     public let adaptive: Bool
-    private let groupSize: Int
-    private let state: ScoredEviction
+    /// The head being scored's recent-attention ring (`n × recent`), kept for its initial slots.
+    private var ring: [Float] = []
 
     public init(model: ModelConfig, budget: Int, recent: Int, threshold: Float, window: Int, adaptive: Bool) {
         self.recent = recent
         self.threshold = threshold
         self.window = min(window, budget / 2)
         self.adaptive = adaptive
-        groupSize = model.groupSize
-        state = ScoredEviction(model: model, budget: budget, slotsPerToken: recent)
+        super.init(model: model, budget: budget, slotsPerToken: recent)
     }
 
-    public var kind: CacheMethodKind { .eviction }
-    public var prefillNeeds: PrefillNeeds { PrefillNeeds(observationWindow: recent) }
+    public override var prefillNeeds: PrefillNeeds { PrefillNeeds(observationWindow: recent) }
+    override var protectedWindow: Int { window }
+    override var evictsWhileDecoding: Bool { true }
 
     /// A key's rank: its largest relative attention over the recent queries.
-    @inline(__always) private static func rank(_ ring: UnsafeBufferPointer<Float>) -> Float { ring.max() ?? 0 }
+    override func rank(_ slots: UnsafeBufferPointer<Float>) -> Float { slots.max() ?? 0 }
 
-    public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
+    /// ring[j · recent + slot]: relative attention a·t of prompt token j from the query in `slot`
+    /// (max over the group's heads); the score is the ring's maximum.
+    override func scores(layer: Int, kvHead: Int, cache: KVCache, statistics: PrefillStatistics) throws -> [Float] {
         let n = cache.length
-        guard !state.startLayer(layer, promptLength: n) else { return }
         let rows = min(recent, n)
         guard statistics.observationWindow >= rows else {
             throw MethodError.missingStatistics(method: "corm", layer: layer, needed: "attention of the last \(rows) prompt queries")
         }
         let firstRow = statistics.observationWindow - rows
-        for kvHead in 0..<state.kvHeadCount {
-            // ring[j * recent + slot]: relative attention of prompt token j from the query in `slot`.
-            var ring = [Float](repeating: 0, count: n * recent)
-            for head in (kvHead * groupSize)..<((kvHead + 1) * groupSize) {
-                let observed = statistics.observedAttention(layer: layer, head: head)
-                for r in firstRow..<statistics.observationWindow {
-                    let position = n - statistics.observationWindow + r
-                    let slot = position % recent, t = Float(position + 1)
-                    for j in 0...position {
-                        ring[j * recent + slot] = max(ring[j * recent + slot], observed[r * n + j] * t)
-                    }
-                }
+        ring = [Float](repeating: 0, count: n * recent)
+        for head in heads(of: kvHead) {
+            let observed = statistics.observedAttention(layer: layer, head: head)
+            for r in firstRow..<statistics.observationWindow {
+                let position = n - statistics.observationWindow + r
+                let slot = position % recent, t = Float(position + 1)
+                for j in 0...position { ring[j * recent + slot] = max(ring[j * recent + slot], observed[r * n + j] * t) }
             }
-            let scores = ring.withUnsafeBufferPointer { all in
-                (0..<n).map { Self.rank(UnsafeBufferPointer(rebasing: all[($0 * recent)..<(($0 + 1) * recent)])) }
-            }
-            var kept = ScoredEviction.chooseKept(scores: scores, budget: state.budget, sinks: 0, window: window)
-            if adaptive { kept = kept.filter { Int($0) >= n - window || scores[Int($0)] >= threshold } }
-            var slots: [Float] = []
-            slots.reserveCapacity(kept.count * recent)
-            for j in kept { slots.append(contentsOf: ring[(Int(j) * recent)..<((Int(j) + 1) * recent)]) }
-            state.keep(layer: layer, kvHead: kvHead, indices: kept, slots: slots)
+        }
+        return ring.withUnsafeBufferPointer { all in
+            (0..<n).map { rank(UnsafeBufferPointer(rebasing: all[($0 * recent)..<(($0 + 1) * recent)])) }
         }
     }
 
-    public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
-        state.appendNewTokens(layer: query.layer, cacheLength: cache.length)
-        if !state.isKeepingAll(layer: query.layer) {
-            let threshold = self.threshold
-            for kvHead in 0..<state.kvHeadCount {
-                if adaptive {
-                    state.evictWhere(layer: query.layer, kvHead: kvHead, cacheLength: cache.length, sinks: 0,
-                                     window: window) { Self.rank($0) >= threshold }
-                }
-                state.evictLowest(layer: query.layer, kvHead: kvHead, limit: state.budget, cacheLength: cache.length,
-                                  sinks: 0, window: window) { Self.rank($0) }
-            }
-        }
-        return state.selection(layer: query.layer)
+    /// Top B; with `adaptive`, the paper's threshold drops the non-window keys below α too.
+    override func choose(scores: [Float], budget: Int) -> [Int32] {
+        let kept = super.choose(scores: scores, budget: budget)
+        return adaptive ? kept.filter { Int($0) >= scores.count - window || scores[Int($0)] >= threshold } : kept
     }
 
-    /// Writes this query's relative attention (weight × t, t = position + 1, max over the group)
-    /// into its slot of every kept token's ring.
-    public func didAttend(_ query: DecodeQuery, selection: TokenSelection, weights: AttentionWeights) {
+    override func initialSlots(kept: [Int32], scores: [Float]) -> [Float] {
+        var slots: [Float] = []
+        slots.reserveCapacity(kept.count * recent)
+        for j in kept { slots.append(contentsOf: ring[(Int(j) * recent)..<((Int(j) + 1) * recent)]) }
+        return slots
+    }
+
+    override func evictBeforeRanking(layer: Int, kvHead: Int, cacheLength: Int) {
+        guard adaptive else { return }
+        let threshold = self.threshold
+        state.evictWhere(layer: layer, kvHead: kvHead, cacheLength: cacheLength, sinks: 0, window: window) {
+            ($0.max() ?? 0) >= threshold
+        }
+    }
+
+    /// The step's relative attention w·t (max over the group) goes into each kept key's ring slot.
+    public override func didAttend(_ query: DecodeQuery, selection: TokenSelection, weights: AttentionWeights) {
         guard !state.isKeepingAll(layer: query.layer) else { return }
         let slot = query.position % recent
         let t = Float(query.position + 1)
@@ -116,7 +109,7 @@ public final class CORM: CacheMethod {
             state.withSlots(layer: query.layer, kvHead: kvHead) { ring in
                 let count = ring.count / recent
                 for i in 0..<count { ring[i * recent + slot] = 0 }
-                for head in (kvHead * groupSize)..<((kvHead + 1) * groupSize) {
+                for head in heads(of: kvHead) {
                     let w = weights.weights(head)
                     precondition(w.count == count, "attention weights do not line up with the selection")
                     for i in 0..<count { ring[i * recent + slot] = max(ring[i * recent + slot], w[i] * t) }
@@ -124,7 +117,4 @@ public final class CORM: CacheMethod {
             }
         }
     }
-
-    public func residentTokens(layer: Int, kvHead: Int) -> [Int32]? { state.resident(layer: layer, kvHead: kvHead) }
-    public func sideBytes(cache: KVCache) -> Int { state.sideBytes }
 }

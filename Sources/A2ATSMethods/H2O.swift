@@ -9,7 +9,7 @@ import A2ATSModel
 /// query heads, as kvpress aggregates. Eviction happens before a step's attention, when the new
 /// token pushes a head past B, so every step reads at most B tokens: the token dropped is the
 /// lowest-scored one outside the recent window, by the scores of the steps so far.
-public final class H2O: CacheMethod {
+public final class H2O: ScoredEvictionMethod {
     public static let parameterSpecs = [
         ParameterSpec(name: "recent_fraction", defaultValue: "0.5",
                       help: "share of the budget kept for the most recent tokens; the rest goes to heavy hitters",
@@ -20,58 +20,41 @@ public final class H2O: CacheMethod {
         name: "h2o", summary: "heavy hitters by accumulated attention + recent tokens, evicting while decoding",
         kind: .eviction, parameters: parameterSpecs, takesBudget: true
     ) { parameters, budget, context in
-        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "h2o")
-        return H2O(model: model, budget: budget ?? 0, recentFraction: p.float("recent_fraction"))
+        return H2O(model: context.model, budget: budget ?? 0, recentFraction: p.float("recent_fraction"))
     }
 
-    /// Recent tokens protected inside the budget.
     public let window: Int
-    private let groupSize: Int
-    private let state: ScoredEviction
 
     public init(model: ModelConfig, budget: Int, recentFraction: Float) {
         window = Int((Float(budget) * recentFraction).rounded(.down))
-        groupSize = model.groupSize
-        state = ScoredEviction(model: model, budget: budget, slotsPerToken: 1)
+        super.init(model: model, budget: budget, slotsPerToken: 1)
     }
 
-    public var kind: CacheMethodKind { .eviction }
-    public var prefillNeeds: PrefillNeeds { PrefillNeeds(accumulatedAttention: true) }
+    public override var prefillNeeds: PrefillNeeds { PrefillNeeds(accumulatedAttention: true) }
+    override var protectedWindow: Int { window }
+    override var evictsWhileDecoding: Bool { true }
 
-    public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
-        let n = cache.length
-        guard !state.startLayer(layer, promptLength: n) else { return }
+    /// Attention each prompt token received from all prompt queries, averaged over the group.
+    override func scores(layer: Int, kvHead: Int, cache: KVCache, statistics: PrefillStatistics) throws -> [Float] {
         guard statistics.hasAccumulatedAttention else {
             throw MethodError.missingStatistics(method: "h2o", layer: layer, needed: "accumulated attention")
         }
-        for kvHead in 0..<state.kvHeadCount {
-            let heads = (kvHead * groupSize)..<((kvHead + 1) * groupSize)
-            let scores = ScoredEviction.reduce(heads: heads, count: n, mode: .mean) {
-                statistics.accumulatedAttention(layer: layer, head: $0)
-            }
-            let kept = ScoredEviction.chooseKept(scores: scores, budget: state.budget, sinks: 0, window: window)
-            state.keep(layer: layer, kvHead: kvHead, indices: kept, slots: kept.map { scores[Int($0)] })
+        return ScoredEviction.reduce(heads: heads(of: kvHead), count: cache.length, mode: .mean) {
+            statistics.accumulatedAttention(layer: layer, head: $0)
         }
     }
 
-    public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
-        state.appendNewTokens(layer: query.layer, cacheLength: cache.length)
-        if !state.isKeepingAll(layer: query.layer) {
-            for kvHead in 0..<state.kvHeadCount {
-                state.evictLowest(layer: query.layer, kvHead: kvHead, limit: state.budget, cacheLength: cache.length,
-                                  sinks: 0, window: window) { $0[0] }
-            }
-        }
-        return state.selection(layer: query.layer)
-    }
+    override func initialSlots(kept: [Int32], scores: [Float]) -> [Float] { kept.map { scores[Int($0)] } }
+    override func rank(_ slots: UnsafeBufferPointer<Float>) -> Float { slots[0] }
 
-    public func didAttend(_ query: DecodeQuery, selection: TokenSelection, weights: AttentionWeights) {
+    /// Each step's attention adds to the kept tokens' accumulated scores (group mean).
+    public override func didAttend(_ query: DecodeQuery, selection: TokenSelection, weights: AttentionWeights) {
         guard !state.isKeepingAll(layer: query.layer) else { return }
         let scale = 1 / Float(groupSize)
         for kvHead in 0..<state.kvHeadCount {
             state.withSlots(layer: query.layer, kvHead: kvHead) { scores in
-                for head in (kvHead * groupSize)..<((kvHead + 1) * groupSize) {
+                for head in heads(of: kvHead) {
                     let w = weights.weights(head)
                     precondition(w.count == scores.count, "attention weights do not line up with the selection")
                     for i in 0..<scores.count { scores[i] += w[i] * scale }
@@ -79,7 +62,4 @@ public final class H2O: CacheMethod {
             }
         }
     }
-
-    public func residentTokens(layer: Int, kvHead: Int) -> [Int32]? { state.resident(layer: layer, kvHead: kvHead) }
-    public func sideBytes(cache: KVCache) -> Int { state.sideBytes }
 }

@@ -11,7 +11,7 @@ import A2ATSModel
 ///
 /// Norms are taken on the cached post-RoPE keys; RoPE rotates pairs of channels, so the norm is the
 /// pre-RoPE key's norm up to rounding. Generated tokens are all kept.
-public final class KNorm: CacheMethod {
+public final class KNorm: ScoredEvictionMethod {
     public static let descriptor = MethodDescriptor(
         name: "knorm", summary: "keeps the keys with the lowest L2 norm", kind: .eviction,
         parameters: parameterSpecs, takesBudget: true
@@ -26,36 +26,21 @@ public final class KNorm: CacheMethod {
     ]
 
     public let skipLayers: Set<Int>
-    private let state: ScoredEviction
 
     public init(model: ModelConfig, budget: Int, skipLayers: Set<Int> = []) {
         self.skipLayers = skipLayers
-        state = ScoredEviction(model: model, budget: budget)
+        super.init(model: model, budget: budget)
     }
 
-    public var kind: CacheMethodKind { .eviction }
-    public var prefillNeeds: PrefillNeeds { .none }
+    override func layerBudget(_ layer: Int, promptLength: Int) -> Int? { skipLayers.contains(layer) ? Int.max : nil }
 
-    public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
-        let n = cache.length, d = cache.headDim
-        guard !state.startLayer(layer, promptLength: n, budget: skipLayers.contains(layer) ? Int.max : nil) else { return }
-        for kvHead in 0..<state.kvHeadCount {
-            let keys = cache.keys(layer: layer, kvHead: kvHead)
-            let scores = (0..<n).map { j -> Float in
-                var sum: Float = 0
-                for c in 0..<d { sum += keys[j * d + c] * keys[j * d + c] }
-                return -sum.squareRoot()
-            }
-            state.keep(layer: layer, kvHead: kvHead,
-                       indices: ScoredEviction.chooseKept(scores: scores, budget: state.budget, sinks: 0, window: 0))
+    /// −‖k‖: the lowest norms score highest.
+    override func scores(layer: Int, kvHead: Int, cache: KVCache, statistics: PrefillStatistics) throws -> [Float] {
+        let d = cache.headDim, keys = cache.keys(layer: layer, kvHead: kvHead)
+        return (0..<cache.length).map { j -> Float in
+            var sum: Float = 0
+            for c in 0..<d { sum += keys[j * d + c] * keys[j * d + c] }
+            return -sum.squareRoot()
         }
     }
-
-    public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
-        state.appendNewTokens(layer: query.layer, cacheLength: cache.length)
-        return state.selection(layer: query.layer)
-    }
-
-    public func residentTokens(layer: Int, kvHead: Int) -> [Int32]? { state.resident(layer: layer, kvHead: kvHead) }
-    public func sideBytes(cache: KVCache) -> Int { state.sideBytes }
 }

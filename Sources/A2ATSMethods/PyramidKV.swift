@@ -11,7 +11,7 @@ import A2ATSModel
 /// makes the mean drift below B, the fractions are rounded so that the layers' budgets sum to
 /// exactly L·B (largest remainders first, ties to the lower layer). If n < 2C every layer gets B
 /// (the reference's SnapKV fallback); if n ≤ B everything is kept.
-public final class PyramidKV: CacheMethod {
+public final class PyramidKV: ScoredEvictionMethod {
     public static let parameterSpecs = SnapKV.parameterSpecs + [
         ParameterSpec(name: "beta", defaultValue: "20", help: "pyramid steepness: the top layer chooses C/beta tokens",
                       type: .integer(1...Int.max)),
@@ -21,9 +21,8 @@ public final class PyramidKV: CacheMethod {
         name: "pyramidkv", summary: "SnapKV scoring with per-layer budgets shrinking towards the top layers",
         kind: .eviction, parameters: parameterSpecs, takesBudget: true
     ) { parameters, budget, context in
-        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "pyramidkv")
-        return PyramidKV(model: model, budget: budget ?? 0, window: p.int("window"),
+        return PyramidKV(model: context.model, budget: budget ?? 0, window: p.int("window"),
                          kernel: p.int("kernel"), pooling: p.choice("pooling", as: SnapKV.Pooling.self),
                          beta: p.int("beta"))
     }
@@ -32,20 +31,17 @@ public final class PyramidKV: CacheMethod {
     public let kernel: Int
     public let pooling: SnapKV.Pooling
     public let beta: Int
-    private let groupSize: Int
-    private let state: ScoredEviction
 
     public init(model: ModelConfig, budget: Int, window: Int, kernel: Int, pooling: SnapKV.Pooling, beta: Int) {
         self.window = window
         self.kernel = kernel
         self.pooling = pooling
         self.beta = beta
-        groupSize = model.groupSize
-        state = ScoredEviction(model: model, budget: budget)
+        super.init(model: model, budget: budget)
     }
 
-    public var kind: CacheMethodKind { .eviction }
-    public var prefillNeeds: PrefillNeeds { PrefillNeeds(observationWindow: window) }
+    public override var prefillNeeds: PrefillNeeds { PrefillNeeds(observationWindow: window) }
+    override var protectedWindow: Int { window }
 
     /// Tokens each layer keeps (window included) for a prompt of `promptLength` tokens.
     public static func layerBudgets(budget: Int, window: Int, promptLength n: Int, layers: Int, beta: Int) -> [Int] {
@@ -71,26 +67,15 @@ public final class PyramidKV: CacheMethod {
 
     private var budgets: [Int] = []
 
-    public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
-        let n = cache.length
+    override func layerBudget(_ layer: Int, promptLength n: Int) -> Int? {
         if budgets.isEmpty {
-            budgets = Self.layerBudgets(budget: state.budget, window: window, promptLength: n, layers: state.layerCount,
-                                        beta: beta)
+            budgets = Self.layerBudgets(budget: state.budget, window: window, promptLength: n, layers: state.layerCount, beta: beta)
         }
-        guard !state.startLayer(layer, promptLength: n, budget: budgets[layer]) else { return }
-        for kvHead in 0..<state.kvHeadCount {
-            let scores = try SnapKV.scores(statistics, layer: layer, kvHead: kvHead, groupSize: groupSize, window: window,
-                                           kernel: kernel, pooling: pooling, method: "pyramidkv")
-            let kept = ScoredEviction.chooseKept(scores: scores, budget: budgets[layer], sinks: 0, window: window)
-            state.keep(layer: layer, kvHead: kvHead, indices: kept)
-        }
+        return budgets[layer]
     }
 
-    public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
-        state.appendNewTokens(layer: query.layer, cacheLength: cache.length)
-        return state.selection(layer: query.layer)
+    override func scores(layer: Int, kvHead: Int, cache: KVCache, statistics: PrefillStatistics) throws -> [Float] {
+        try SnapKV.scores(statistics, layer: layer, kvHead: kvHead, groupSize: groupSize, window: window, kernel: kernel,
+                          pooling: pooling, method: "pyramidkv")
     }
-
-    public func residentTokens(layer: Int, kvHead: Int) -> [Int32]? { state.resident(layer: layer, kvHead: kvHead) }
-    public func sideBytes(cache: KVCache) -> Int { state.sideBytes }
 }

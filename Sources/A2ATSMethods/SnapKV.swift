@@ -9,7 +9,7 @@ import A2ATSModel
 /// before the window with padding kernel/2 (max pooling ignores the padding; average pooling
 /// divides by the kernel, PyTorch's `count_include_pad`). GQA: pooled scores are averaged over the
 /// group's query heads (kvpress's order). Generated tokens are all kept, as in the reference.
-public final class SnapKV: CacheMethod {
+public final class SnapKV: ScoredEvictionMethod {
     public enum Pooling: String, CaseIterable, Sendable { case max, avg }
 
     public static let parameterSpecs = [
@@ -24,9 +24,8 @@ public final class SnapKV: CacheMethod {
         name: "snapkv", summary: "pooled attention of the last prompt queries picks the kept tokens", kind: .eviction,
         parameters: parameterSpecs, takesBudget: true
     ) { parameters, budget, context in
-        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "snapkv")
-        return SnapKV(model: model, budget: budget ?? 0, window: p.int("window"),
+        return SnapKV(model: context.model, budget: budget ?? 0, window: p.int("window"),
                       kernel: p.int("kernel"), pooling: p.choice("pooling", as: Pooling.self))
     }
 
@@ -34,29 +33,20 @@ public final class SnapKV: CacheMethod {
     public let window: Int
     public let kernel: Int
     public let pooling: Pooling
-    private let groupSize: Int
-    private let state: ScoredEviction
 
     public init(model: ModelConfig, budget: Int, window: Int, kernel: Int, pooling: Pooling) {
         self.window = window
         self.kernel = kernel
         self.pooling = pooling
-        groupSize = model.groupSize
-        state = ScoredEviction(model: model, budget: budget)
+        super.init(model: model, budget: budget)
     }
 
-    public var kind: CacheMethodKind { .eviction }
-    public var prefillNeeds: PrefillNeeds { PrefillNeeds(observationWindow: window) }
+    public override var prefillNeeds: PrefillNeeds { PrefillNeeds(observationWindow: window) }
+    override var protectedWindow: Int { window }
 
-    public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
-        let n = cache.length
-        guard !state.startLayer(layer, promptLength: n) else { return }
-        for kvHead in 0..<state.kvHeadCount {
-            let scores = try Self.scores(statistics, layer: layer, kvHead: kvHead, groupSize: groupSize, window: window,
-                                         kernel: kernel, pooling: pooling, method: "snapkv")
-            let kept = ScoredEviction.chooseKept(scores: scores, budget: state.budget, sinks: 0, window: window)
-            state.keep(layer: layer, kvHead: kvHead, indices: kept)
-        }
+    override func scores(layer: Int, kvHead: Int, cache: KVCache, statistics: PrefillStatistics) throws -> [Float] {
+        try Self.scores(statistics, layer: layer, kvHead: kvHead, groupSize: groupSize, window: window, kernel: kernel,
+                        pooling: pooling, method: "snapkv")
     }
 
     /// SnapKV's score for every prompt token of one KV head (0 for the window's own tokens).
@@ -97,12 +87,4 @@ public final class SnapKV: CacheMethod {
         }
         return out
     }
-
-    public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
-        state.appendNewTokens(layer: query.layer, cacheLength: cache.length)
-        return state.selection(layer: query.layer)
-    }
-
-    public func residentTokens(layer: Int, kvHead: Int) -> [Int32]? { state.resident(layer: layer, kvHead: kvHead) }
-    public func sideBytes(cache: KVCache) -> Int { state.sideBytes }
 }

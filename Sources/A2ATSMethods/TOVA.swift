@@ -10,7 +10,7 @@ import A2ATSModel
 /// lowest token by the previous step's attention before attending, so each step reads B tokens:
 /// this is TOVA with a cache of B − 1 plus the incoming token, the same sets, evicted one step
 /// later. `average=group` averages over the GQA group instead (a per-KV-head variant).
-public final class TOVA: CacheMethod {
+public final class TOVA: ScoredEvictionMethod {
     public enum Averaging: String, CaseIterable, Sendable { case layer, group }
 
     public static let parameterSpecs = [
@@ -23,61 +23,47 @@ public final class TOVA: CacheMethod {
         name: "tova", summary: "evicts the token the current query attends to least", kind: .eviction,
         parameters: parameterSpecs, takesBudget: true
     ) { parameters, budget, context in
-        let model = context.model
         let p = try MethodParameters(parameters, specs: parameterSpecs, method: "tova")
-        return TOVA(model: model, budget: budget ?? 0, averaging: p.choice("average", as: Averaging.self))
+        return TOVA(model: context.model, budget: budget ?? 0, averaging: p.choice("average", as: Averaging.self))
     }
 
     public let averaging: Averaging
-    private let groupSize: Int
-    private let state: ScoredEviction
 
     public init(model: ModelConfig, budget: Int, averaging: Averaging) {
         self.averaging = averaging
-        groupSize = model.groupSize
-        state = ScoredEviction(model: model, budget: budget, slotsPerToken: 1)
+        super.init(model: model, budget: budget, slotsPerToken: 1)
     }
 
-    public var kind: CacheMethodKind { .eviction }
-    public var prefillNeeds: PrefillNeeds { PrefillNeeds(observationWindow: 1) }
+    public override var prefillNeeds: PrefillNeeds { PrefillNeeds(observationWindow: 1) }
+    /// The current token is always kept.
+    override var protectedWindow: Int { 1 }
+    override var evictsWhileDecoding: Bool { true }
 
-    /// Query heads whose attention scores KV head `kvHead`.
-    private func heads(of kvHead: Int) -> Range<Int> {
-        averaging == .layer ? 0..<(state.kvHeadCount * groupSize) : (kvHead * groupSize)..<((kvHead + 1) * groupSize)
+    /// The heads whose attention ranks one KV head's tokens.
+    private func averagedHeads(of kvHead: Int) -> Range<Int> {
+        averaging == .layer ? 0..<(state.kvHeadCount * groupSize) : heads(of: kvHead)
     }
 
-    public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
+    /// The last prompt query's attention, averaged over the heads.
+    override func scores(layer: Int, kvHead: Int, cache: KVCache, statistics: PrefillStatistics) throws -> [Float] {
         let n = cache.length
-        guard !state.startLayer(layer, promptLength: n) else { return }
         guard statistics.observationWindow >= 1 else {
             throw MethodError.missingStatistics(method: "tova", layer: layer, needed: "attention of the last prompt query")
         }
         let lastRow = (statistics.observationWindow - 1) * n
-        for kvHead in 0..<state.kvHeadCount {
-            let scores = ScoredEviction.reduce(heads: heads(of: kvHead), count: n, mode: .mean) {
-                UnsafeBufferPointer(rebasing: statistics.observedAttention(layer: layer, head: $0)[lastRow..<(lastRow + n)])
-            }
-            let kept = ScoredEviction.chooseKept(scores: scores, budget: state.budget, sinks: 0, window: 1)
-            state.keep(layer: layer, kvHead: kvHead, indices: kept, slots: kept.map { scores[Int($0)] })
+        return ScoredEviction.reduce(heads: averagedHeads(of: kvHead), count: n, mode: .mean) {
+            UnsafeBufferPointer(rebasing: statistics.observedAttention(layer: layer, head: $0)[lastRow..<(lastRow + n)])
         }
     }
 
-    public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
-        state.appendNewTokens(layer: query.layer, cacheLength: cache.length)
-        if !state.isKeepingAll(layer: query.layer) {
-            for kvHead in 0..<state.kvHeadCount {
-                state.evictLowest(layer: query.layer, kvHead: kvHead, limit: state.budget, cacheLength: cache.length,
-                                  sinks: 0, window: 1) { $0[0] }
-            }
-        }
-        return state.selection(layer: query.layer)
-    }
+    override func initialSlots(kept: [Int32], scores: [Float]) -> [Float] { kept.map { scores[Int($0)] } }
+    override func rank(_ slots: UnsafeBufferPointer<Float>) -> Float { slots[0] }
 
-    /// Replaces each kept token's score by this step's attention, averaged over the heads.
-    public func didAttend(_ query: DecodeQuery, selection: TokenSelection, weights: AttentionWeights) {
+    /// Each step's attention (averaged over the heads) replaces the kept tokens' scores.
+    public override func didAttend(_ query: DecodeQuery, selection: TokenSelection, weights: AttentionWeights) {
         guard !state.isKeepingAll(layer: query.layer) else { return }
         for kvHead in 0..<state.kvHeadCount {
-            let group = heads(of: kvHead)
+            let group = averagedHeads(of: kvHead)
             state.withSlots(layer: query.layer, kvHead: kvHead) { scores in
                 for i in 0..<scores.count { scores[i] = 0 }
                 for head in group {
@@ -90,7 +76,4 @@ public final class TOVA: CacheMethod {
             }
         }
     }
-
-    public func residentTokens(layer: Int, kvHead: Int) -> [Int32]? { state.resident(layer: layer, kvHead: kvHead) }
-    public func sideBytes(cache: KVCache) -> Int { state.sideBytes }
 }
