@@ -123,7 +123,7 @@ public enum InterleavedCodes {
     public static func dequantize(_ row: UnsafePointer<UInt8>, count d: Int, bits: Int, scale: UnsafePointer<Float>,
                                   offset: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         if isVectorized(headDim: d, bits: bits) {
-            a2ats_dequantize_per_channel(row, Int32(d), Int32(bits), scale, offset, out)
+            a2ats_dequantize(row, Int32(d), Int32(bits), scale, offset, 1, out)
             return
         }
         unpack(row, count: d, bits: bits, into: out)
@@ -134,7 +134,7 @@ public enum InterleavedCodes {
     public static func dequantize(_ row: UnsafePointer<UInt8>, count d: Int, bits: Int, groupScales: UnsafePointer<Float>,
                                   groupOffsets: UnsafePointer<Float>, group: Int, into out: UnsafeMutablePointer<Float>) {
         if isVectorized(headDim: d, bits: bits), group % 16 == 0 {
-            a2ats_dequantize_grouped(row, Int32(d), Int32(bits), groupScales, groupOffsets, Int32(group), out)
+            a2ats_dequantize(row, Int32(d), Int32(bits), groupScales, groupOffsets, Int32(group), out)
             return
         }
         unpack(row, count: d, bits: bits, into: out)

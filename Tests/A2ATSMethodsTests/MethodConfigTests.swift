@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// configs/methods.json documents each method's reference defaults; it must say what the registry
-/// does (methods the file does not list yet, such as A²ATS, are the lead's to add).
+/// does, and list every registered method but A²ATS (whose defaults live in its codebook settings).
 final class MethodConfigTests: XCTestCase {
     func testConfigMatchesRegistryDefaults() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -17,5 +17,6 @@ final class MethodConfigTests: XCTestCase {
             XCTAssertEqual(parameters, Dictionary(uniqueKeysWithValues: descriptor.parameters.map { ($0.name, $0.defaultValue) }),
                            name)
         }
+        XCTAssertEqual(Set(methods.keys), Set(MethodRegistry.names).subtracting(["a2ats"]))
     }
 }
