@@ -36,6 +36,12 @@ final class FairComparisonTests: XCTestCase {
                                           matchingCeilings: true).count, 3)
         XCTAssertEqual(try MethodRun.plan(methods: MethodSpec.parseList("a2ats,oracle:window=64,sinks=8"), budgets: [.tokens(64)],
                                           matchingCeilings: true).count, 2)
+        // A retrieval method over a store gets its ceiling over the same store; KV budgets go to eviction methods only.
+        let stored = try MethodRun.plan(methods: MethodSpec.parseList("a2ats+kivi:bits=4,snapkv+kivi:bits=4"),
+                                        budgets: [.tokens(64)], kvBudgets: [.kvMemory(0.25)], matchingCeilings: true)
+        XCTAssertEqual(stored.map { $0.canonical + "@" + ($0.budget?.description ?? "-") },
+                       ["a2ats+kivi:bits=4@64", "snapkv+kivi:bits=4@64", "snapkv+kivi:bits=4@kv=0.25",
+                        "oracle:sinks=8,window=64+kivi:bits=4@64"])
         // A budget replaces a2ats's topk: its params leave topk out.
         XCTAssertFalse(try XCTUnwrap(plan.first { $0.canonical == "a2ats" }).parametersJSON.contains { $0.key == "topk" })
     }
