@@ -85,5 +85,5 @@ public final class KVCache {
     }
 
     /// Bytes one cached token occupies across all layers and KV heads (post-RoPE K and V, f32).
-    public var bytesPerToken: Int { layerCount * kvHeadCount * headDim * 2 * MemoryLayout<Float>.size }
+    public var bytesPerToken: Int { layerCount * kvHeadCount * denseBytesPerTokenAndHead(headDim: headDim) }
 }
