@@ -21,9 +21,10 @@ public struct ResumeKey: Hashable, CustomStringConvertible {
             guard let value = row[field] else { throw ResultsStoreError.missingKeyField(field: field, line: nil, path: nil) }
             parts.append(value.compactText)
         }
-        // A KV-memory budget (`kv_budget`, with `budget` null) is part of the budget; rows without
-        // one keep the key they always had.
+        // A KV-memory budget (`kv_budget`) or an attended-fraction target (`attended_target`), with
+        // `budget` null, is part of the budget; rows without one keep the key they always had.
         if let kv = row["kv_budget"], !kv.isNull { parts[4] = "kv=" + kv.compactText }
+        if let target = row["attended_target"], !target.isNull { parts[4] = "att=" + target.compactText }
         (task, length, id, method, budget) = (parts[0], parts[1], parts[2], parts[3], parts[4])
     }
 

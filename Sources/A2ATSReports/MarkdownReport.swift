@@ -43,6 +43,7 @@ enum MarkdownReport {
                 out += "![\(escape(task.task)): score against budget](\(plot))\n\n"
             }
             out += tradeOffTable(task)
+            out += equalWorkloadTable(task)
             if let plot = kvPlotFiles[task.task] {
                 out += "![\(escape(task.task)): score against KV bytes](\(plot))\n\n"
             }
@@ -89,8 +90,8 @@ enum MarkdownReport {
     static func accountingTable(_ task: TaskSummary) -> String {
         var lines = [
             row(["method", "budget", "n", "score", "budget tokens", "attended tokens", "attended fraction",
-                 "KV bytes", "KV fraction", "side bytes", "decode s", "prefill s"]),
-            row(Array(repeating: "---", count: 12)),
+                 "KV bytes", "KV fraction", "side bytes", "decode s", "selection ms/step", "prefill s"]),
+            row(Array(repeating: "---", count: 13)),
         ]
         for method in task.methods {
             for budget in task.budgets {
@@ -100,7 +101,8 @@ enum MarkdownReport {
                     cell.budgetTokens.map { fixed($0, 0) } ?? "—", fixed(cell.attendedTokens, 1),
                     percent(cell.attendedFraction), bytes(cell.kvBytes), task.kvFraction(method, budget).map(percent) ?? "—",
                     bytes(cell.sideBytes),
-                    fixed(cell.seconds, 2), fixed(cell.prefillSeconds, 2),
+                    fixed(cell.seconds, 2), cell.selectionMillisecondsPerStep.map { fixed($0, 2) } ?? "—",
+                    fixed(cell.prefillSeconds, 2),
                 ]))
             }
         }

@@ -59,8 +59,11 @@ public enum ReportWriter {
             object["kv_bytes"] = .double(cell.kvBytes)
             object["kv_fraction"] = kvFraction.map(JSONValue.double) ?? .null
             object["side_bytes"] = .double(cell.sideBytes)
+            object["side_bytes_per_token"] = .double(cell.sideBytesPerToken)
             object["seconds"] = .double(cell.seconds)
+            object["selection_ms_per_step"] = cell.selectionMillisecondsPerStep.map(JSONValue.double) ?? .null
             object["prefill_seconds"] = .double(cell.prefillSeconds)
+            if let onTarget = cell.rowsOnTarget { object["rows_on_target"] = .int(onTarget) }
             return .object(object)
         }
         var tasks: [JSONValue] = []

@@ -2,27 +2,36 @@ import A2ATSSupport
 import Foundation
 
 /// A budget as the user asked for it: a token count (`256`), a fraction of the prompt
-/// (`0.03`), or a KV-memory budget (`--kv-budgets 0.25`: a fraction of the full cache's bytes).
+/// (`0.03`), a KV-memory budget (`--kv-budgets 0.25`: a fraction of the full cache's bytes), or a
+/// target attended fraction (`--attended-fractions 0.03`).
 /// Kept as asked so reports label columns the way the run was invoked.
 public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
     case tokens(Int)
     case fraction(Double)
     case kvMemory(Double)
+    /// A target attended fraction (`--attended-fractions`): the budget is searched per sample so
+    /// that the measured `attended_tokens ÷ prompt_tokens` lands within ±10% of it.
+    case attended(Double)
 
-    /// The number as asked (a KV-memory budget's fraction of bytes).
+    /// The number as asked (a KV-memory budget's fraction of bytes, a target attended fraction).
     public var jsonValue: JSONValue {
         switch self {
         case .tokens(let n): return .int(n)
-        case .fraction(let f), .kvMemory(let f): return .double(f)
+        case .fraction(let f), .kvMemory(let f), .attended(let f): return .double(f)
         }
     }
 
-    /// Writes `budget` (and, for a KV-memory budget, `kv_budget` with `budget` null) into a row.
+    /// Writes `budget` (and, for a KV-memory budget or an attended-fraction target, `kv_budget` or
+    /// `attended_target` with `budget` null) into a row.
     public static func write(_ budget: Budget?, into object: inout JSONObject) {
-        if case .kvMemory(let f)? = budget {
+        switch budget {
+        case .kvMemory(let f)?:
             object["budget"] = .null
             object["kv_budget"] = .double(f)
-        } else {
+        case .attended(let f)?:
+            object["budget"] = .null
+            object["attended_target"] = .double(f)
+        default:
             object["budget"] = budget?.jsonValue ?? .null
         }
     }
@@ -35,6 +44,12 @@ public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
             }
             return .success(.kvMemory(f))
         }
+        if let target = object["attended_target"], !target.isNull {
+            guard let f = target.doubleValue, f > 0, f < 1 else {
+                return .failure(BudgetFieldError(field: "attended_target", problem: "expected a number in (0, 1), found \(target.compactText)"))
+            }
+            return .success(.attended(f))
+        }
         guard let value = object["budget"] else { return .failure(BudgetFieldError(field: "budget", problem: "missing")) }
         if value.isNull { return .success(nil) }
         guard let parsed = Budget(json: value) else {
@@ -44,13 +59,18 @@ public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
         return .success(parsed)
     }
 
-    /// `256` or `0.03`, as the command line spells it; `kv=0.25` for a KV-memory budget.
+    /// `256` or `0.03`, as the command line spells it; `kv=0.25` for a KV-memory budget,
+    /// `att=0.03` for an attended-fraction target.
     public var description: String {
-        if case .kvMemory = self { return "kv=" + jsonValue.compactText }
-        return jsonValue.compactText
+        switch self {
+        case .kvMemory: return "kv=" + jsonValue.compactText
+        case .attended: return "att=" + jsonValue.compactText
+        default: return jsonValue.compactText
+        }
     }
 
     public var isKVMemory: Bool { if case .kvMemory = self { return true } else { return false } }
+    public var isAttendedTarget: Bool { if case .attended = self { return true } else { return false } }
 
     /// Reads a JSON number: an integer ≥ 1 is tokens, a number in (0, 1) a fraction.
     public init?(json: JSONValue) {
@@ -59,11 +79,11 @@ public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// Fractions (ascending), then token counts (ascending), then KV-memory budgets (ascending):
+    /// Fractions (ascending), then token counts, KV-memory budgets, attended targets (each ascending):
     /// columns read small to large within each kind, and the kinds are not comparable.
     public static func < (lhs: Budget, rhs: Budget) -> Bool {
         switch (lhs, rhs) {
-        case let (.fraction(a), .fraction(b)), let (.kvMemory(a), .kvMemory(b)): return a < b
+        case let (.fraction(a), .fraction(b)), let (.kvMemory(a), .kvMemory(b)), let (.attended(a), .attended(b)): return a < b
         case let (.tokens(a), .tokens(b)): return a < b
         default: return lhs.kindOrder < rhs.kindOrder
         }
@@ -74,6 +94,7 @@ public enum Budget: Hashable, Comparable, Sendable, CustomStringConvertible {
         case .fraction: return 0
         case .tokens: return 1
         case .kvMemory: return 2
+        case .attended: return 3
         }
     }
 }
@@ -123,6 +144,10 @@ public struct ResultRecord: Equatable, Sendable {
     public var seconds: Double
     /// The prefill this row used; shared between the rows forked from one prefill.
     public var prefillSeconds: Double
+    /// Decode steps this row ran (nil in rows written before it was recorded).
+    public var decodeSteps: Int?
+    /// Of `seconds`, the time the method spent choosing tokens (`select`), apart from attention.
+    public var selectionSeconds: Double?
     /// RULER's own `index` field, kept beside our 0-based line id.
     public var sourceIndex: Int?
     /// Id of the build that wrote the row (commit, and a hash of the changes for a modified
@@ -134,7 +159,8 @@ public struct ResultRecord: Equatable, Sendable {
     public init(id: String, task: String, method: String, params: JSONObject = [:], budget: Budget?,
                 budgetTokens: Int?, length: Int?, prediction: String, references: [String], score: Double,
                 promptTokens: Int, attendedTokens: Double, kvBytes: Int, sideBytes: Int, seconds: Double,
-                prefillSeconds: Double, sourceIndex: Int? = nil, build: String? = nil, extra: JSONObject = [:]) {
+                prefillSeconds: Double, decodeSteps: Int? = nil, selectionSeconds: Double? = nil, sourceIndex: Int? = nil,
+                build: String? = nil, extra: JSONObject = [:]) {
         self.id = id
         self.task = task
         self.method = method
@@ -151,6 +177,8 @@ public struct ResultRecord: Equatable, Sendable {
         self.sideBytes = sideBytes
         self.seconds = seconds
         self.prefillSeconds = prefillSeconds
+        self.decodeSteps = decodeSteps
+        self.selectionSeconds = selectionSeconds
         self.sourceIndex = sourceIndex
         self.build = build
         self.extra = extra
@@ -162,9 +190,9 @@ public struct ResultRecord: Equatable, Sendable {
 
     /// Field names in the order they are written.
     public static let fieldNames = [
-        "id", "task", "method", "params", "budget", "kv_budget", "budget_tokens", "length", "prediction", "references",
+        "id", "task", "method", "params", "budget", "kv_budget", "attended_target", "budget_tokens", "length", "prediction", "references",
         "score", "prompt_tokens", "attended_tokens", "kv_bytes", "side_bytes", "seconds", "prefill_seconds",
-        "source_index", "build",
+        "decode_steps", "selection_seconds", "source_index", "build",
     ]
 
     /// The record as a JSON object, fields in `fieldNames` order (`source_index` and `build` only when set).
@@ -186,6 +214,8 @@ public struct ResultRecord: Equatable, Sendable {
         object["side_bytes"] = .int(sideBytes)
         object["seconds"] = .double(seconds)
         object["prefill_seconds"] = .double(prefillSeconds)
+        if let decodeSteps { object["decode_steps"] = .int(decodeSteps) }
+        if let selectionSeconds { object["selection_seconds"] = .double(selectionSeconds) }
         if let sourceIndex { object["source_index"] = .int(sourceIndex) }
         if let build { object["build"] = .string(build) }
         for (key, value) in extra where object[key] == nil { object[key] = value }
@@ -239,6 +269,8 @@ public struct ResultRecord: Equatable, Sendable {
         sideBytes = try optional("side_bytes", "integer") { $0.intValue } ?? 0
         seconds = try required("seconds", "number") { $0.doubleValue }
         prefillSeconds = try optional("prefill_seconds", "number") { $0.doubleValue } ?? 0
+        decodeSteps = try optional("decode_steps", "integer") { $0.intValue }
+        selectionSeconds = try optional("selection_seconds", "number") { $0.doubleValue }
         sourceIndex = try optional("source_index", "integer") { $0.intValue }
         build = try optional("build", "string") { $0.stringValue }
         var extra = JSONObject()

@@ -25,6 +25,13 @@ public struct CellSummary: Equatable, Sendable {
     public let kvBytesBySample: [String: Double]
     /// Rows per build id ("" = not recorded).
     public let builds: [String: Int]
+    /// Mean over rows of `selection_seconds ÷ decode_steps`, in ms: the method's own cost of choosing
+    /// tokens per decode step (all layers), apart from attention; nil where rows do not record it.
+    public let selectionMillisecondsPerStep: Double?
+    /// Mean over rows of `side_bytes ÷ prompt_tokens`: side structures per cached prompt token (all layers and heads).
+    public let sideBytesPerToken: Double
+    /// For an attended-fraction target: rows whose measured fraction lies within ±10% of it.
+    public let rowsOnTarget: Int?
 
     init(method: String, budget: ResultRecord.Budget?, rows: [ResultRecord]) {
         func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
@@ -45,6 +52,18 @@ public struct CellSummary: Equatable, Sendable {
         kvBytesBySample = Dictionary(rows.map { ("\($0.length.map(String.init) ?? "-")/\($0.id)", Double($0.kvBytes)) },
                                      uniquingKeysWith: { a, _ in a })
         builds = rows.reduce(into: [:]) { $0[$1.build ?? "", default: 0] += 1 }
+        let perStep = rows.compactMap { row in
+            row.selectionSeconds.flatMap { seconds in row.decodeSteps.flatMap { $0 > 0 ? 1000 * seconds / Double($0) : nil } }
+        }
+        selectionMillisecondsPerStep = perStep.isEmpty ? nil : mean(perStep)
+        sideBytesPerToken = mean(rows.map { $0.promptTokens > 0 ? Double($0.sideBytes) / Double($0.promptTokens) : 0 })
+        if case .attended(let target)? = budget {
+            rowsOnTarget = rows.filter { row in
+                row.promptTokens > 0 && abs(row.attendedTokens / Double(row.promptTokens) - target) <= 0.10 * target
+            }.count
+        } else {
+            rowsOnTarget = nil
+        }
     }
 }
 
@@ -132,6 +151,8 @@ public struct TaskSummary: Sendable {
 
     /// KV-memory budgets (`--kv-budgets`) the task's rows were run at, ascending.
     public var kvBudgets: [ResultRecord.Budget] { budgets.compactMap { $0 }.filter(\.isKVMemory) }
+    /// Attended-fraction targets (`--attended-fractions`) the task's rows were run at, ascending.
+    public var attendedTargets: [ResultRecord.Budget] { budgets.compactMap { $0 }.filter(\.isAttendedTarget) }
 
     /// The cell against full attention on the same samples; nil for the reference itself.
     public func comparison(_ method: String, _ budget: ResultRecord.Budget?) -> PairedComparison? {

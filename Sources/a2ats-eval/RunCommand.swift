@@ -22,6 +22,8 @@ enum RunCommand: Subcommand {
                        help: "per-head token budgets: integers are tokens (256), numbers in (0,1) are fractions of the prompt (0.03); methods without a budget run once"),
             OptionSpec("kv-budgets", valueName: "list",
                        help: "KV-memory budgets for eviction methods and their compositions: fractions of the full (f32) cache's K/V bytes, 0.25 or 1/4; each resolves per sample to the most tokens whose K/V fit at the method's precision (budget_tokens; the row's kv_budget). Precision methods alone run once at their own size"),
+            OptionSpec("attended-fractions", valueName: "list",
+                       help: "equal workload: target attended fractions of the prompt (0.01,0.03,0.1); each budgeted method's budget is searched per sample until its measured attended_tokens ÷ prompt_tokens lands within ±10% of the target (the row's attended_target; budget_tokens is what it used)"),
             OptionSpec("length", valueName: "tokens",
                        help: "RULER max_seq_length for generated tasks: prompt + max new tokens fit in it", defaultValue: String(RunDefaults.length)),
             OptionSpec("samples", valueName: "n",
@@ -57,6 +59,7 @@ enum RunCommand: Subcommand {
         let methods = try MethodSpec.parseList(arguments.value("methods")!)
         let budgets = try arguments.value("budgets").map(parseBudgetList) ?? []
         let kvBudgets = try arguments.value("kv-budgets").map(parseKVBudgetList) ?? []
+        let attendedTargets = try arguments.value("attended-fractions").map(parseAttendedTargetList) ?? []
         guard let length = try arguments.intValue("length"), length > 0 else { throw UsageError("--length must be a positive integer") }
         let samples = try arguments.intValue("samples")
         if let samples, samples < 1 { throw UsageError("--samples must be at least 1") }
@@ -77,6 +80,7 @@ enum RunCommand: Subcommand {
             maxLength: maxLength, taskDirectory: arguments.value("tasks-dir"), commandLine: CommandLine.arguments)
         configuration.allowMixedBuilds = arguments.flag("allow-mixed-builds")
         configuration.kvBudgets = kvBudgets
+        configuration.attendedTargets = attendedTargets
         return configuration
     }
 

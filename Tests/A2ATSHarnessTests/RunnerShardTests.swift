@@ -102,6 +102,7 @@ final class RunnerShardTests: XCTestCase {
         var copy = record
         copy.seconds = 0
         copy.prefillSeconds = 0
+        copy.selectionSeconds = copy.selectionSeconds.map { _ in 0 }
         return copy
     }
 }

@@ -22,7 +22,7 @@ enum RunnerFixture {
     /// full once, three methods × three budgets.
     static let rowsPerSample = 1 + 3 * 3
     /// Fields that measure time; "equal to an uninterrupted run" compares every other field.
-    static let timingFields: Set<String> = ["seconds", "prefill_seconds"]
+    static let timingFields: Set<String> = ["seconds", "prefill_seconds", "selection_seconds"]
 
     static func configuration(out: String, tasks: [String] = [rulerFile], methods: String = methods,
                               budgets: String = budgets, resume: Bool = false, shard: ShardSpec = .whole,

@@ -63,8 +63,8 @@ final class ReportTests: XCTestCase {
             "Intervals wider than ±10 points, and the samples that would bring them to ±10 at the same score: full@full (n=1 → ≈16)",
             "![niah_single_1: score against budget](plot-niah_single_1.svg)",
             // 64 attended of 1000 prompt tokens = 6.4%; 64 × 46080 B = 2.8125 MiB, which is 6.4% of the
-            // full row's 46,080,000 B on the same sample.
-            "| streamingllm | 64 | 1 | 0.0 | 64 | 64.0 | 6.4% | 2.8 MiB | 6.4% | 0 B | 1.50 | 4.00 |",
+            // full row's 46,080,000 B on the same sample. The fixture's rows predate selection timing: "—".
+            "| streamingllm | 64 | 1 | 0.0 | 64 | 64.0 | 6.4% | 2.8 MiB | 6.4% | 0 B | 1.50 | — | 4.00 |",
             """
             | method | full | 64 | 256 |
             | --- | --- | --- | --- |
@@ -171,8 +171,11 @@ final class ReportTests: XCTestCase {
         records[1].budget = .fraction(0.03)
         records[1].extra = [:]
         records[2].budget = .kvMemory(0.125)
+        records[3].budget = .attended(0.03)
+        records[3].decodeSteps = 12
+        records[3].selectionSeconds = 0.25
         let csv = ResultsCSV.render(records)
-        XCTAssertTrue(csv.hasPrefix("id,task,method,params,budget,kv_budget,budget_tokens,length,prediction,references,score,"))
+        XCTAssertTrue(csv.hasPrefix("id,task,method,params,budget,kv_budget,attended_target,budget_tokens,length,prediction,references,score,"))
         XCTAssertEqual(try ResultsCSV.records(fromCSV: csv, file: "results.csv"), records)
     }
 

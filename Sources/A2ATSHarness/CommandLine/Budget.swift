@@ -37,7 +37,8 @@ extension Budget {
     public func resolve(promptTokens: Int) -> Int {
         switch self {
         case .tokens(let count): return count
-        case .fraction(let fraction), .kvMemory(let fraction): return max(1, Int((fraction * Double(promptTokens)).rounded(.down)))
+        case .fraction(let fraction), .kvMemory(let fraction), .attended(let fraction):
+            return max(1, Int((fraction * Double(promptTokens)).rounded(.down)))
         }
     }
 }
@@ -74,4 +75,19 @@ public func parseKVBudgetList(_ text: String) throws -> [Budget] {
         budgets.append(budget)
     }
     return budgets
+}
+
+/// Parses an `--attended-fractions` list such as `0.01,0.03,0.1`: target attended fractions in
+/// (0, 1) of the prompt, at which methods are compared at equal workload.
+public func parseAttendedTargetList(_ text: String) throws -> [Budget] {
+    var targets: [Budget] = []
+    for item in text.split(separator: ",", omittingEmptySubsequences: false).map({ String($0).trimmingWhitespace }) {
+        guard let value = Double(item), value.isFinite, value > 0, value < 1 else {
+            throw UsageError("attended fraction '\(item)': expected a fraction of the prompt's tokens in (0, 1), as 0.03")
+        }
+        let target = Budget.attended(value)
+        guard !targets.contains(target) else { throw UsageError("attended fraction '\(item)' is listed twice in '\(text)'") }
+        targets.append(target)
+    }
+    return targets
 }

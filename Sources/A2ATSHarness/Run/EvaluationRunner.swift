@@ -32,7 +32,7 @@ public final class EvaluationRunner {
     public func run() throws -> Outcome {
         let config = configuration
         let methodRuns = try MethodRun.plan(methods: config.methods, budgets: config.budgets, kvBudgets: config.kvBudgets,
-                                            matchingCeilings: true)
+                                            attendedTargets: config.attendedTargets, matchingCeilings: true)
         var catalog = try TaskCatalog.builtIn()
         if let directory = config.taskDirectory { try catalog.load(directory: directory) }
         // Unknown task names fail before anything is loaded or written.
@@ -102,18 +102,27 @@ public final class EvaluationRunner {
                 let needs = instances.reduce(PrefillNeeds.none) { $0.merged(with: $1.prefillNeeds) }
                 let prefill = try model.prefill(prompt.tokenIDs, extraCapacity: task.maxNewTokens, needs: needs)
                 for (run, method) in zip(pending, instances) {
-                    let generation = try model.generate(from: prefill, method: method, maxNewTokens: task.maxNewTokens,
+                    var generation: Generation
+                    var budgetTokens = try run.budgetTokens(promptTokens: promptTokens, model: model.config)
+                    if case .attended(let fraction)? = run.budget {
+                        (generation, budgetTokens) = try AttendedBudgetSearch.generate(
+                            run, fraction: fraction, prefill: prefill, model: model, resources: codebooks,
+                            maxNewTokens: task.maxNewTokens, stopTokens: loaded.tokenizer.stopTokenIDs)
+                    } else {
+                        generation = try model.generate(from: prefill, method: method, maxNewTokens: task.maxNewTokens,
                                                         stopTokens: loaded.tokenizer.stopTokenIDs)
+                    }
                     let prediction = loaded.tokenizer.decode(generation.tokens)
                     let record = ResultRecord(
                         id: sample.id, task: task.name, method: run.canonical,
                         params: run.parametersJSON,
-                        budget: run.budget, budgetTokens: try run.budgetTokens(promptTokens: promptTokens, model: model.config),
+                        budget: run.budget, budgetTokens: budgetTokens,
                         length: input.generatedLength, prediction: prediction, references: sample.references,
                         score: 100 * item.scorer.score(prediction: prediction, sample: sample),
                         promptTokens: promptTokens, attendedTokens: generation.attendedTokens,
                         kvBytes: generation.memory.kvBytes, sideBytes: generation.memory.sideBytes,
-                        seconds: generation.seconds, prefillSeconds: prefill.seconds, sourceIndex: sample.sourceIndex,
+                        seconds: generation.seconds, prefillSeconds: prefill.seconds, decodeSteps: generation.decodeSteps,
+                        selectionSeconds: generation.selectionSeconds, sourceIndex: sample.sourceIndex,
                         build: build.id)
                     try store.append(record.jsonObject)
                     progress.advance(context: [task.name, ProgressReporter.label(method: run.canonical, budget: run.budget)])

@@ -19,6 +19,9 @@ public struct RunConfiguration {
     /// KV-memory budgets (`Budget.kvMemory`): fractions of the full cache's bytes, for eviction
     /// methods and their compositions.
     public var kvBudgets: [Budget] = []
+    /// Target attended fractions (`Budget.attended`): each budgeted method's budget is searched per
+    /// sample so that its measured attended fraction lands on the target (equal workload).
+    public var attendedTargets: [Budget] = []
     public var outputDirectory: String
     public var resume: Bool
     /// Let `--resume` add rows to a file that holds rows of other builds.
@@ -68,7 +71,8 @@ struct MethodRun {
     var parametersJSON: JSONObject { JSONObject(parameters.map { ($0.name, $0.json) }) }
 
     /// Tokens per head for a prompt of `promptTokens`: a KV-memory budget buys as many tokens as
-    /// fit at the precision of the method's store.
+    /// fit at the precision of the method's store. An attended-fraction target starts from ⌊f·n⌋;
+    /// the row records the budget `AttendedBudgetSearch` settles on.
     func budgetTokens(promptTokens: Int, model: ModelConfig) throws -> Int? {
         guard let budget else { return nil }
         if case .kvMemory(let fraction) = budget {
@@ -85,10 +89,10 @@ struct MethodRun {
 
     /// Every method × budget pair; budget-free methods run once whatever the lists hold. KV-memory
     /// budgets apply to eviction methods and their compositions (a retrieval method keeps the whole
-    /// cache whatever it reads). Every parameter is checked here, before anything is loaded. With
+    /// cache whatever it reads); attended-fraction targets to every budgeted method. Every parameter is checked here, before anything is loaded. With
     /// `matchingCeilings`, each retrieval method's sinks and window get an `oracle` that reads them
     /// too (the ceiling row of the report), added when the list does not hold one already.
-    static func plan(methods: [MethodSpec], budgets: [Budget], kvBudgets: [Budget] = [],
+    static func plan(methods: [MethodSpec], budgets: [Budget], kvBudgets: [Budget] = [], attendedTargets: [Budget] = [],
                      matchingCeilings: Bool = false) throws -> [MethodRun] {
         let methods = matchingCeilings ? try withMatchedCeilings(methods) : methods
         var runs: [MethodRun] = []
@@ -103,11 +107,12 @@ struct MethodRun {
             let parameters = try method.resolvedParameters(budgeted: budgeted)
             if budgeted {
                 let memory = method.tokenKind == .eviction ? kvBudgets : []
-                guard !budgets.isEmpty || !memory.isEmpty else {
+                guard !budgets.isEmpty || !memory.isEmpty || !attendedTargets.isEmpty else {
                     throw UsageError("method '\(canonical)' needs --budgets (token counts such as 256 or fractions such as 0.03)"
-                                     + (method.tokenKind == .eviction ? " or --kv-budgets (fractions of the KV bytes such as 0.25)" : ""))
+                                     + (method.tokenKind == .eviction ? ", --kv-budgets (fractions of the KV bytes such as 0.25)" : "")
+                                     + " or --attended-fractions (0.01,0.03,0.1)")
                 }
-                runs += (budgets + memory).map {
+                runs += (budgets + memory + attendedTargets).map {
                     MethodRun(method: method, spec: spec, canonical: canonical, parameters: parameters, budget: $0)
                 }
             } else {

@@ -31,6 +31,13 @@ enum RunManifest {
                 "resolved": "per sample and method: the most prompt tokens per KV head whose K/V fit at the method's store precision (budget_tokens)",
             ])
         }
+        if !config.attendedTargets.isEmpty {
+            extra["attended_fractions"] = .object([
+                "targets": .array(config.attendedTargets.map(\.jsonValue)),
+                "of": "prompt tokens: attended_tokens ÷ prompt_tokens, measured over the row's decode",
+                "search": .string("per sample and method: probes of the first \(AttendedBudgetSearch.probeTokens) tokens until within ±\(Int(AttendedBudgetSearch.probeTolerance * 100))%, then full decodes until within ±\(Int(AttendedBudgetSearch.tolerance * 100))% (at most \(AttendedBudgetSearch.fullTries)); the row keeps the closest (budget_tokens)"),
+            ])
+        }
         extra["codebooks"] = .array(codebooks.manifestEntries)
         for (key, value) in more { extra[key] = value }
         let parts = ManifestParts(

@@ -1,4 +1,5 @@
 import A2ATSTensor
+import Foundation
 
 /// One decode step's attention at one layer: asks the method which tokens each KV head may
 /// read and runs exact softmax attention over exactly those tokens, read from the fork's
@@ -13,6 +14,9 @@ final class DecodeAttention {
     private let capacity: Int
     /// Tokens each KV head read at the current step (handed to `didAttend`).
     private let counts: UnsafeMutablePointer<Int>
+    /// Time spent in the method's `select`, kept apart from attention so that a retrieval
+    /// method's selection cost is reported on its own (`selection_seconds`).
+    private(set) var selectionNanoseconds: UInt64 = 0
 
     init(config: ModelConfig, capacity: Int) {
         self.config = config
@@ -32,7 +36,9 @@ final class DecodeAttention {
              output: UnsafeMutablePointer<Float>) -> Int {
         let d = config.headDim, group = config.groupSize
         // Without a method every head reads everything: no selection is built.
+        let started = DispatchTime.now().uptimeNanoseconds
         let selection = method?.select(query, cache: cache)
+        if method != nil { selectionNanoseconds += DispatchTime.now().uptimeNanoseconds - started }
         var tokensRead = 0
         for kvHead in 0..<config.kvHeadCount {
             let indices = selection?.perKVHead[kvHead]

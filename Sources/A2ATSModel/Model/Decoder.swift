@@ -14,6 +14,8 @@ final class Decoder {
     /// Σ over steps, layers and KV heads of tokens read; `readSlots` counts the terms.
     private(set) var tokensRead = 0
     private(set) var readSlots = 0
+    /// Seconds the method spent choosing tokens, over every step so far.
+    var selectionSeconds: Double { Double(attention.selectionNanoseconds) / 1e9 }
 
     init(model: LlamaModel, capacity: Int) {
         self.model = model

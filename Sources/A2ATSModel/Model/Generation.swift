@@ -12,6 +12,8 @@ public struct Generation {
     public var memory: MemoryFootprint
     /// Decode time (the shared prefill is not included).
     public var seconds: Double
+    /// Of `seconds`, the time the method spent in `select` (0 for full attention).
+    public var selectionSeconds: Double
 }
 
 extension LlamaModel {
@@ -47,6 +49,7 @@ extension LlamaModel {
         let steps = decoder.readSlots / max(1, config.kvHeadCount * config.layerCount)
         return Generation(tokens: generated,
                           attendedTokens: decoder.readSlots == 0 ? 0 : Double(decoder.tokensRead) / Double(decoder.readSlots),
-                          decodeSteps: steps, memory: memory, seconds: Date().timeIntervalSince(start))
+                          decodeSteps: steps, memory: memory, seconds: Date().timeIntervalSince(start),
+                          selectionSeconds: decoder.selectionSeconds)
     }
 }

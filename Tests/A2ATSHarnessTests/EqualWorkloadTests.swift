@@ -1,0 +1,91 @@
+import A2ATSMethods
+import A2ATSReports
+import A2ATSSupport
+import Foundation
+import XCTest
+@testable import A2ATSHarness
+
+/// Equal workload (`--attended-fractions`): the budget search against attended-token curves worked
+/// out by hand (a per-query-head selector over a GQA group of 3 with sinks and window on top,
+/// whole 16-token pages, a method whose dense layers alone pass the target), and a real run on
+/// the tiny fixture model whose rows must land within ±10% of the target (contract: "attended
+/// tokens" as DecodeAttention counts them).
+final class EqualWorkloadTests: XCTestCase {
+    typealias Search = AttendedBudgetSearch
+
+    private func run(target: Double, start: Int, maxBudget: Int = 4000, tolerance: Double = 0.1, tries: Int = 10,
+                     _ curve: @escaping (Int) -> Double) -> [Search.Trial<Void>] {
+        Search.search(target: target, start: start, maxBudget: maxBudget, tolerance: tolerance, maxTries: tries) {
+            Search.Trial(budget: $0, attended: curve($0), payload: ())
+        }
+    }
+
+    /// Union of 3 heads' top-B (≈ 2.2·B here) + 8 sinks + 64 window, capped at the prompt: 3% of
+    /// 4000 = 120 tokens is reached at B ≈ 25, within ±10% means 108…132 ⇒ B in 16…27.
+    func testFindsTheBudgetOfAPerQueryHeadSelector() throws {
+        let curve = { (b: Int) in min(4000, 2.2 * Double(b) + 72) }
+        let trials = run(target: 120, start: 120, curve)
+        let best = Search.closest(trials, target: 120)
+        XCTAssertEqual(best.attended!, 120, accuracy: 12, "trials \(trials.map(\.budget))")
+        XCTAssertTrue((16...27).contains(best.budget))
+        XCTAssertLessThanOrEqual(trials.count, 4)
+    }
+
+    /// Whole pages: attended jumps by 16 at each page, 0.5% of 4000 = 20 tokens; ±10% is 18…22,
+    /// which no page count hits (16 or 32): the search stops on the nearest, 16, without looping.
+    func testStopsOnTheNearestStepWhenNoBudgetHitsTheTarget() {
+        let curve = { (b: Int) in Double(16 * ((b + 15) / 16)) }
+        let trials = run(target: 20, start: 20, curve)
+        XCTAssertEqual(Search.closest(trials, target: 20).attended, 16)
+        XCTAssertLessThan(trials.count, 10)
+    }
+
+    /// Two dense layers of 30 read the whole prompt: 4000·2/30 ≈ 267 tokens before any budget, so a
+    /// 1% target (40) is out of reach; the search ends at B = 1 and says so by the fraction it measured.
+    func testUnreachableTargetKeepsTheSmallestBudget() {
+        let curve = { (b: Int) in 4000.0 * 2 / 30 + Double(b) * 28 / 30 }
+        let trials = run(target: 40, start: 40, curve)
+        XCTAssertEqual(Search.closest(trials, target: 40).budget, 1)
+        // And the other way: a method that never reads more than 500 tokens at a 30% target ends at the cap.
+        let capped = run(target: 1200, start: 1200, maxBudget: 4000) { min(500, Double($0)) }
+        XCTAssertEqual(Search.closest(capped, target: 1200).attended, 500)
+    }
+
+    func testParsingAndResumeKey() throws {
+        XCTAssertEqual(try parseAttendedTargetList("0.01,0.03,0.1"), [.attended(0.01), .attended(0.03), .attended(0.1)])
+        for bad in ["0", "1", "1.5", "-0.1", "abc", "0.03,0.03", ""] {
+            XCTAssertThrowsError(try parseAttendedTargetList(bad), "accepted '\(bad)'")
+        }
+        var row: JSONObject = ["task": "t", "length": .null, "id": "0", "method": "quest"]
+        Budget.write(.attended(0.03), into: &row)
+        XCTAssertEqual(row["budget"], .null)
+        XCTAssertEqual(row["attended_target"], .double(0.03))
+        XCTAssertEqual(try ResumeKey(row: row).budget, "att=0.03")
+        if case .success(let read) = Budget.read(from: row) { XCTAssertEqual(read, .attended(0.03)) } else { XCTFail() }
+    }
+
+    /// A real run: oracle (per query head, GQA union) and streamingllm (per KV head) at a 25% target on
+    /// the tiny model; every row records its target and the budget it used, lands within ±10% of
+    /// the target, and the report's equal-workload table lists both on target.
+    func testRunRowsLandOnTheTarget() throws {
+        let out = RunnerFixture.freshDirectory("equal-workload")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var configuration = try RunnerFixture.configuration(out: out, methods: "full,oracle,streamingllm", budgets: "")
+        configuration.attendedTargets = [.attended(0.25)]
+        try RunnerFixture.run(configuration)
+        let rows = try RunnerFixture.rows(out + "/results.jsonl").filter { $0["method"]?.stringValue != "full" }
+        XCTAssertEqual(rows.count, 2 * RunnerFixture.sampleCount)
+        for row in rows {
+            XCTAssertEqual(row["attended_target"], .double(0.25))
+            XCTAssertEqual(row["budget"], .null)
+            let fraction = row["attended_tokens"]!.doubleValue! / Double(row["prompt_tokens"]!.intValue!)
+            XCTAssertEqual(fraction, 0.25, accuracy: 0.025, "\(row["method"]!) id \(row["id"]!) B=\(row["budget_tokens"]!)")
+            XCTAssertNotNil(row["selection_seconds"]?.doubleValue)
+            XCTAssertGreaterThan(row["decode_steps"]?.intValue ?? 0, 0)
+        }
+        let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        XCTAssertTrue(report.contains("### Equal attended fraction"), report)
+        XCTAssertTrue(report.contains("| att=0.25 | oracle |"), report)
+        XCTAssertTrue(report.contains("| \(RunnerFixture.sampleCount)/\(RunnerFixture.sampleCount) |"), report)
+    }
+}
