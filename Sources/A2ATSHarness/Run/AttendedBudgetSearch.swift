@@ -7,20 +7,20 @@ import A2ATSModel
 /// comparing them at one cost. For a target attended fraction f, this finds per sample the budget
 /// at which the method's *measured* `attended_tokens ÷ prompt_tokens` lands within ±10% of f.
 ///
-/// Measured attended tokens grow with B for every method here, so the search brackets B and
-/// interpolates. It runs in two phases on forks of the same prefill: short probes (the first
-/// `probeTokens` tokens, accepted within ±5%, a margin for the drift of a longer decode), then
-/// full decodes until the row itself lands within ±10% (at most `fullTries`). The row kept is the
-/// full decode closest to the target; a target the method cannot reach (Quest's dense layers
-/// alone read more than 1%; a threshold rule that stops adding tokens) keeps the closest budget,
-/// and the report shows the fraction it measured.
+/// The search measures whole decodes of the row (forks of the same prefill, so what is measured
+/// is the row itself), starting at B = f·n. Measured attended tokens grow with B and are close to
+/// affine in it (a fixed part — sinks, window, dense layers — plus a slope between 1 and the GQA
+/// group), so each next budget is the secant step through the last two measurements, kept inside
+/// the bracket found so far: an affine curve is hit on the third decode. It depends on nothing but
+/// the sample, so resumed and sharded runs settle on the same budgets. The row kept is the decode
+/// closest to the target; a target the method cannot reach (Quest's dense layers alone read more
+/// than 1%; sinks and window above it; a threshold rule that stops adding tokens) keeps the
+/// closest budget, and the report shows the fraction it measured.
 struct AttendedBudgetSearch {
     /// Relative tolerance the row must meet.
     static let tolerance = 0.10
-    static let probeTolerance = 0.05
-    static let probeTokens = 16
-    static let maxProbes = 10
-    static let fullTries = 3
+    /// Decodes tried per row at most.
+    static let maxTries = 6
 
     /// One measured budget.
     struct Trial<Payload> {
@@ -36,35 +36,27 @@ struct AttendedBudgetSearch {
     static func search<Payload>(target: Double, start: Int, maxBudget: Int, tolerance: Double, maxTries: Int,
                                 measure: (Int) throws -> Trial<Payload>) rethrows -> [Trial<Payload>] {
         var trials: [Trial<Payload>] = []
-        var below: (budget: Int, attended: Double)?   // largest budget measured under the target
-        var above: (budget: Int, attended: Double)?   // smallest budget measured over it
+        var points: [(budget: Int, attended: Double)] = []
+        var low = 1, high = maxBudget    // the target lies at a budget in low...high
         var budget = min(max(1, start), maxBudget)
         while trials.count < maxTries {
             let trial = try measure(budget)
             trials.append(trial)
             guard let attended = trial.attended else { break }
             if abs(attended - target) <= tolerance * target { break }
-            if attended < target {
-                if below == nil || budget > below!.budget { below = (budget, attended) }
-            } else if above == nil || budget < above!.budget {
-                above = (budget, attended)
+            if attended < target { low = max(low, budget + 1) } else { high = min(high, budget - 1) }
+            guard low <= high else { break }   // neighbouring budgets straddle the target, or it is out of reach
+            points.append((budget, attended))
+            var guess: Double
+            if points.count >= 2, case let (a, b) = (points[points.count - 2], points[points.count - 1]),
+               a.budget != b.budget, (b.attended - a.attended) / Double(b.budget - a.budget) > 0 {
+                let slope = (b.attended - a.attended) / Double(b.budget - a.budget)
+                guess = Double(b.budget) + (target - b.attended) / slope
+            } else {
+                guess = Double(budget) * target / max(attended, 1e-9)   // proportional, for the second decode
             }
-            let next: Int
-            switch (below, above) {
-            case let (low?, high?):
-                guard high.budget - low.budget > 1 else { return trials }
-                let slope = (high.attended - low.attended) / Double(high.budget - low.budget)
-                let guess = slope > 0 ? Double(low.budget) + (target - low.attended) / slope : Double(low.budget + high.budget) / 2
-                next = min(high.budget - 1, max(low.budget + 1, Int(guess.rounded())))
-            case let (low?, nil):
-                guard low.budget < maxBudget else { return trials }   // the whole cache reads less than the target
-                next = min(maxBudget, max(low.budget + 1, Int((Double(low.budget) * target / max(low.attended, 1e-9)).rounded())))
-            case let (nil, high?):
-                guard high.budget > 1 else { return trials }          // one token already reads more
-                next = max(1, min(high.budget - 1, Int((Double(high.budget) * target / high.attended).rounded())))
-            case (nil, nil):
-                return trials
-            }
+            if !guess.isFinite { guess = Double(low + high) / 2 }
+            let next = min(high, max(low, Int(guess.rounded())))
             if trials.contains(where: { $0.budget == next }) { break }
             budget = next
         }
@@ -77,30 +69,19 @@ struct AttendedBudgetSearch {
     }
 
     /// The row's decode for `run` at target fraction `fraction` of a prefilled sample, and the
-    /// budget it used: probes, then full decodes (see the type's comment).
+    /// budget it used.
     static func generate(_ run: MethodRun, fraction: Double, prefill: PrefillResult, model: LlamaModel,
-                         resources: MethodResources?, maxNewTokens: Int, stopTokens: Set<Int>) throws
-        -> (generation: Generation, budgetTokens: Int) {
+                         resources: MethodResources?, maxNewTokens: Int,
+                         stopTokens: Set<Int>) throws -> (generation: Generation, budgetTokens: Int) {
         let promptTokens = prefill.tokens.count
         let target = fraction * Double(promptTokens)
-        func decode(_ budget: Int, tokens: Int) throws -> Generation {
+        let trials = try search(target: target, start: max(1, Int(target.rounded())), maxBudget: promptTokens,
+                                tolerance: tolerance, maxTries: maxTries) { budget -> Trial<Generation> in
             let method = try run.method.instantiate(budgetTokens: budget, model: model.config, resources: resources)
-            return try model.generate(from: prefill, method: method, maxNewTokens: tokens, stopTokens: stopTokens)
-        }
-        // Per-query-head selectors read up to G·B; starting at the target itself errs on the cheap side.
-        let start = max(1, Int(target.rounded()))
-        let probes = try search(target: target, start: start, maxBudget: promptTokens, tolerance: probeTolerance,
-                                maxTries: maxProbes) { budget -> Trial<Void> in
-            let generation = try decode(budget, tokens: min(probeTokens, maxNewTokens))
-            return Trial(budget: budget, attended: generation.decodeSteps > 0 ? generation.attendedTokens : nil, payload: ())
-        }
-        let probed = closest(probes, target: target).budget
-        let full = try search(target: target, start: probed, maxBudget: promptTokens, tolerance: tolerance,
-                              maxTries: fullTries) { budget -> Trial<Generation> in
-            let generation = try decode(budget, tokens: maxNewTokens)
+            let generation = try model.generate(from: prefill, method: method, maxNewTokens: maxNewTokens, stopTokens: stopTokens)
             return Trial(budget: budget, attended: generation.decodeSteps > 0 ? generation.attendedTokens : nil, payload: generation)
         }
-        let best = closest(full, target: target)
+        let best = closest(trials, target: target)
         return (best.payload, best.budget)
     }
 }

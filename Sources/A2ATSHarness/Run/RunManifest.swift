@@ -35,7 +35,7 @@ enum RunManifest {
             extra["attended_fractions"] = .object([
                 "targets": .array(config.attendedTargets.map(\.jsonValue)),
                 "of": "prompt tokens: attended_tokens ÷ prompt_tokens, measured over the row's decode",
-                "search": .string("per sample and method: probes of the first \(AttendedBudgetSearch.probeTokens) tokens until within ±\(Int(AttendedBudgetSearch.probeTolerance * 100))%, then full decodes until within ±\(Int(AttendedBudgetSearch.tolerance * 100))% (at most \(AttendedBudgetSearch.fullTries)); the row keeps the closest (budget_tokens)"),
+                "search": .string("per sample and method: whole decodes of the row, bracketing the budget, until within ±\(Int(AttendedBudgetSearch.tolerance * 100))% (at most \(AttendedBudgetSearch.maxTries), from B = ⌊f·n⌋ by secant steps; the search sees only this sample, so resumed and sharded runs settle on the same budgets); the row keeps the closest (budget_tokens)"),
             ])
         }
         extra["codebooks"] = .array(codebooks.manifestEntries)
