@@ -47,6 +47,15 @@ public struct MethodContext {
 public protocol MethodResources: AnyObject {
     /// A²ATS codebooks of this model for `configuration`, loaded from the cache or calibrated.
     func codebooks(_ configuration: CodebookConfiguration) throws -> CodebookSet
+    /// Another method's offline data for this model (`ArtifactRequest`), loaded from the cache or calibrated.
+    func artifact(_ request: ArtifactRequest) throws -> OfflineArtifact
+}
+
+extension MethodResources {
+    /// Sources that only hold codebooks have no other offline data.
+    public func artifact(_ request: ArtifactRequest) throws -> OfflineArtifact {
+        throw OfflineArtifactError.noSource(kind: request.kind)
+    }
 }
 
 /// Everything the harness needs to list, configure and build one method.
@@ -194,6 +203,8 @@ public enum MethodRegistry {
         KIVI.descriptor,
         QAQ.descriptor,
         ThinK.descriptor,
+        DoubleSparsity.descriptor,
+        InfiniGen.descriptor,
     ]
 
     public static let byName: [String: MethodDescriptor] = Dictionary(uniqueKeysWithValues: descriptors.map { ($0.name, $0) })

@@ -51,6 +51,29 @@ final class CalibrationAndFidelityTests: XCTestCase {
         XCTAssertEqual(reloaded.codebook(layer: 1, kvHead: 1).centroids, set.codebook(layer: 1, kvHead: 1).centroids)
     }
 
+    /// Other methods' offline artifacts go through the same store: calibrated once from the
+    /// post-RoPE collection into `<codebooks dir>/<kind>-<settings>.a2oa`, then reloaded as they were.
+    func testOfflineArtifactIsCalibratedOnceThenReloaded() throws {
+        let model = try LanguageModel.load(path: fixture)
+        let sha = try SHA256.hexDigest(ofFile: fixture), options = smallOptions(CodebookConfiguration())
+        var messages: [String] = []
+        let store = CodebookStore(model: model, modelSHA256: sha, options: options) { messages.append($0) }
+        let request = InfiniGen.artifactRequest(partial: 0.25)
+        let artifact = try store.artifact(request)
+        let c = model.config
+        XCTAssertEqual(artifact.tensors["skew"]?.count, c.layerCount * c.headCount * c.headDim * c.headDim)
+        XCTAssertEqual(store.artifactPath(for: request), home + "/codebooks/" + String(sha.prefix(16)) + "/" + request.fileName)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: store.artifactPath(for: request)))
+        XCTAssertTrue(messages.contains { $0.hasPrefix("calibrating infinigen") })
+
+        messages.removeAll()
+        let again = CodebookStore(model: model, modelSHA256: sha, options: options) { messages.append($0) }
+        XCTAssertEqual(try again.artifact(request), artifact)
+        XCTAssertFalse(messages.contains { $0.hasPrefix("calibrating") }, "a second store must reuse the saved file")
+        XCTAssertEqual(again.manifestEntries.count, 1)
+        _ = try MethodRegistry.make(MethodSpec.parse("infinigen:partial=0.25"), budgetTokens: 8, model: c, resources: again)
+    }
+
     /// A²ATS with a budget covering every ranked token reads everything, so it must decode
     /// exactly as full attention does.
     func testA2ATSAtFullBudgetDecodesAsFullAttention() throws {

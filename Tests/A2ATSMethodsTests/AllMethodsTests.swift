@@ -20,13 +20,23 @@ final class AllMethodsTests: XCTestCase {
     let boundedWhileDecoding: Set = ["streamingllm", "h2o", "tova", "corm"]
 
     /// A²ATS codebooks calibrated on random keys of this test's shape (what the harness's
-    /// codebook store does with a real model's keys).
+    /// codebook store does with a real model's keys), and other methods' offline artifacts likewise.
     final class SyntheticCodebooks: MethodResources {
         let model: ModelConfig
         init(model: ModelConfig) { self.model = model }
         func codebooks(_ configuration: CodebookConfiguration) throws -> CodebookSet {
             try A2ATSFixture.codebooks(config: model, keys: A2ATSFixture.gaussian((configuration.centroids + 100) * model.headDim, seed: 3),
                                        queries: A2ATSFixture.gaussian(200 * model.headDim, seed: 4), configuration: configuration)
+        }
+        /// Offline artifacts built by the method's own rule from random post-RoPE samples.
+        func artifact(_ request: ArtifactRequest) throws -> OfflineArtifact {
+            let shape = ArtifactShape(model), tokens = 64
+            let samples = (0..<shape.kvHeads).map { kvHead in
+                CalibrationSamples(queries: A2ATSFixture.gaussian(tokens * model.groupSize * model.headDim, seed: UInt64(5 + kvHead)),
+                                   keys: A2ATSFixture.gaussian(tokens * model.headDim, seed: UInt64(9 + kvHead)), keyRows: Array(0..<tokens))
+            }
+            return OfflineArtifact(kind: request.kind, modelFingerprint: "synthetic", shape: shape, settings: request.settings,
+                                   tensors: try request.build(shape) { _ in samples })
         }
     }
 
@@ -41,7 +51,7 @@ final class AllMethodsTests: XCTestCase {
     }
 
     func testEveryMethodHonoursTheProtocol() throws {
-        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 8)
+        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 10)
         for spec in specs {
             let resolved = try MethodRegistry.resolve(MethodSpec.parse(spec))
             for budget in [1, 5, 16, 100, promptLength, promptLength + steps] {

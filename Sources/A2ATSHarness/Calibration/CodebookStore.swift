@@ -6,7 +6,8 @@ import Foundation
 /// Where A²ATS codebooks of one model live, and how they are made when missing:
 /// `${A2ATS_EVAL_HOME}/codebooks/<first 16 hex of the model's sha256>/<configuration>.a2cb`,
 /// each with its manifest. Calibration is resumable per layer (`<file>.layers/`), and a second
-/// call reuses the saved file.
+/// call reuses the saved file. Other methods' offline artifacts (`ArtifactRequest`) live in the
+/// same directory as `<kind>-<settings>.a2oa`, built from the same calibration collection.
 public final class CodebookStore: MethodResources {
     public let model: LanguageModel
     public let modelSHA256: String
@@ -14,6 +15,7 @@ public final class CodebookStore: MethodResources {
     public var options: CalibrationOptions
     private let log: (String) -> Void
     private var loaded: [String: CodebookSet] = [:]
+    private var loadedArtifacts: [String: OfflineArtifact] = [:]
 
     public init(model: LanguageModel, modelSHA256: String, options: CalibrationOptions = CalibrationOptions(),
                 log: @escaping (String) -> Void) {
@@ -30,6 +32,18 @@ public final class CodebookStore: MethodResources {
     /// Every codebook file this store handed out: its sha256, configuration and calibration facts
     /// (text, tokens, iterations, seeds), for the manifest of the run that used it.
     public var manifestEntries: [JSONValue] {
+        codebookEntries + loadedArtifacts.keys.sorted().map { file in
+            let artifact = loadedArtifacts[file]!
+            return .object([
+                "file": .string(file), "kind": .string(artifact.kind),
+                "sha256": (try? SHA256.hexDigest(ofFile: file)).map(JSONValue.string) ?? .null,
+                "settings": .object(JSONObject(artifact.settings.keys.sorted().map { ($0, .int(artifact.settings[$0]!)) })),
+                "calibration": .object(artifact.metadata),
+            ])
+        }
+    }
+
+    private var codebookEntries: [JSONValue] {
         loaded.keys.sorted().map { file in
             let set = loaded[file]!
             let c = set.configuration
@@ -77,11 +91,8 @@ public final class CodebookStore: MethodResources {
     @discardableResult
     public func calibrate(_ configurations: [CodebookConfiguration]) throws -> [CodebookSet] {
         let config = model.config
-        let sequenceCount = max(1, options.tokens / options.sequenceLength)
-        let sequenceLength = min(options.sequenceLength, config.maxPositions)
-        let sequences = try CalibrationCorpus.sequences(count: sequenceCount, length: sequenceLength,
-                                                        tokenizer: model.tokenizer, seed: options.seed)
-        let textChecksum = SHA256.hexDigest(of: Data(sequences.flatMap { $0 }.map { String($0) }.joined(separator: ",").utf8))
+        let (sequences, textChecksum) = try calibrationSequences(tokens: options.tokens)
+        let sequenceCount = sequences.count, sequenceLength = sequences[0].count
         var collected: [CalibrationCollector.Variant: [[CalibrationSamples]]]?
         return try configurations.map { configuration in
             var options = self.options
@@ -115,6 +126,47 @@ public final class CodebookStore: MethodResources {
             loaded[file] = set
             return set
         }
+    }
+
+    /// The calibration text as token sequences (about `tokens` in all) and a checksum of them.
+    private func calibrationSequences(tokens: Int) throws -> (sequences: [[Int]], checksum: String) {
+        let sequenceCount = max(1, tokens / options.sequenceLength)
+        let sequenceLength = min(options.sequenceLength, model.config.maxPositions)
+        let sequences = try CalibrationCorpus.sequences(count: sequenceCount, length: sequenceLength,
+                                                        tokenizer: model.tokenizer, seed: options.seed)
+        return (sequences, SHA256.hexDigest(of: Data(sequences.flatMap { $0 }.map { String($0) }.joined(separator: ",").utf8)))
+    }
+
+    public func artifactPath(for request: ArtifactRequest) -> String { directory + "/" + request.fileName }
+
+    /// The saved artifact for `request`, checked against this model; when absent, one forward pass
+    /// over `request.calibrationTokens` of calibration text collects post-RoPE queries and keys
+    /// (the collector A²ATS's naive variant uses), `request.build` turns them into tensors, and the
+    /// file and its manifest are written for later runs.
+    public func artifact(_ request: ArtifactRequest) throws -> OfflineArtifact {
+        let file = artifactPath(for: request)
+        if let artifact = loadedArtifacts[file] { return artifact }
+        var artifact = OfflineArtifact(kind: request.kind, modelFingerprint: String(modelSHA256.prefix(16)),
+                                       shape: ArtifactShape(model.config), settings: request.settings, tensors: [:])
+        if FileManager.default.fileExists(atPath: file) {
+            artifact = try OfflineArtifactFile.read(from: file, expecting: artifact)
+        } else {
+            log("calibrating \(request.kind) (\(request.fileName)) for this model; saved to \(file) for later runs")
+            let started = Date()
+            let (sequences, textChecksum) = try calibrationSequences(tokens: request.calibrationTokens)
+            let postRoPE = CodebookConfiguration(wrope: false, queryAware: false)
+            let collected = try CalibrationCollector(model: model.model, queryStride: 4)
+                .collect(sequences: sequences, for: [postRoPE]) { self.log("calibration: sequence \($0)/\(sequences.count)") }
+            let samples = collected[CalibrationCollector.Variant(postRoPE)]!
+            artifact.tensors = try request.build(artifact.shape) { samples[$0] }
+            artifact.metadata = ["calibration_text": .string(CalibrationCorpus.description),
+                                 "calibration_tokens_sha256": .string(textChecksum), "tokens": .int(sequences.count * sequences[0].count),
+                                 "sequence_length": .int(sequences[0].count), "seed": .int(Int(options.seed)), "query_stride": .int(4),
+                                 "model_sha256": .string(modelSHA256), "seconds": .double(Date().timeIntervalSince(started))]
+            try OfflineArtifactFile.write(artifact, to: file)
+        }
+        loadedArtifacts[file] = artifact
+        return artifact
     }
 
     private func expectation(_ configuration: CodebookConfiguration) -> CodebookExpectation {

@@ -7,7 +7,8 @@ import Foundation
 /// A²ATS fits its codebooks on: the group's queries (WRoPE-rotated pre-RoPE queries, or
 /// post-RoPE queries for the naive variant) and the keys (pre-RoPE, or post-RoPE for the naive
 /// variant). One pass serves every configuration asked for, so an ablation grid costs one
-/// forward pass over the calibration text, not one per variant.
+/// forward pass over the calibration text, not one per variant. Offline artifacts of other
+/// methods read the post-RoPE variant, pairing each sampled query with its token's key (`keyRows`).
 struct CalibrationCollector {
     let model: LlamaModel
     /// Keep one token's queries in `queryStride` (H is a d×d second moment; a subsample
@@ -39,7 +40,10 @@ struct CalibrationCollector {
             ($0, WindowedRoPE(config: c, offset: $0.offset))
         })
         var rotated = [Float](repeating: 0, count: d)
+        var keyRows: [Int] = [], tokensBefore = 0
         for (index, sequence) in sequences.enumerated() {
+            keyRows += Swift.stride(from: 0, to: sequence.count, by: queryStride).map { tokensBefore + $0 }
+            tokensBefore += sequence.count
             let prefill = try model.prefill(sequence) { layer, stage, rows, stride, count in
                 for variant in variants where (stage == .beforeRoPE) == variant.wrope {
                     for row in Swift.stride(from: 0, to: count, by: queryStride) {
@@ -70,7 +74,7 @@ struct CalibrationCollector {
         return Dictionary(uniqueKeysWithValues: variants.map { variant in
             (variant, (0..<c.layerCount).map { layer in
                 (0..<c.kvHeadCount).map {
-                    CalibrationSamples(queries: queries[variant]![layer][$0], keys: keys[variant]![layer][$0])
+                    CalibrationSamples(queries: queries[variant]![layer][$0], keys: keys[variant]![layer][$0], keyRows: keyRows)
                 }
             })
         })

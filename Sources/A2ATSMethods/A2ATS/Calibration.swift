@@ -9,10 +9,14 @@ public struct CalibrationSamples {
     public var queries: [Float]
     /// `keyCount × headDim`: pre-RoPE keys with WRoPE, post-RoPE keys without.
     public var keys: [Float]
+    /// Per sampled query token (its group's query rows are consecutive in `queries`): the row of
+    /// `keys` that holds the same token's key, for methods that pair q_t with k_t (Double Sparsity).
+    public var keyRows: [Int]
 
-    public init(queries: [Float], keys: [Float]) {
+    public init(queries: [Float], keys: [Float], keyRows: [Int] = []) {
         self.queries = queries
         self.keys = keys
+        self.keyRows = keyRows
     }
 }
 
