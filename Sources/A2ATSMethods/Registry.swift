@@ -187,6 +187,7 @@ public enum MethodRegistry {
         H2O.descriptor,
         SnapKV.descriptor,
         PyramidKV.descriptor,
+        PrefixKV.descriptor,
         KNorm.descriptor,
         TOVA.descriptor,
         CORM.descriptor,

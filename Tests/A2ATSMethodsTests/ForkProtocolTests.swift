@@ -158,12 +158,12 @@ final class ForkProtocolTests: XCTestCase {
                     case "oracle", "a2ats": XCTAssertLessThanOrEqual(count, g * budget + sinks + window, label)
                     case "streamingllm", "h2o", "tova", "corm": XCTAssertLessThanOrEqual(count, budget, label)
                     case "snapkv", "knorm": XCTAssertLessThanOrEqual(count, budget + decoded, label)
-                    case "pyramidkv": break   // per-layer budgets; the layer mean is checked below
+                    case "pyramidkv", "prefixkv": break   // per-layer budgets; the layer mean is checked below
                     default: XCTFail("no bound for \(name)")
                     }
                 }
             }
-            if token == "pyramidkv", let budget {
+            if token == "pyramidkv" || token == "prefixkv", let budget {
                 for position in Set(counting.steps.map(\.cacheLength)) {
                     let rows = counting.steps.filter { $0.cacheLength == position }
                     let total = rows.flatMap(\.counts).reduce(0, +)
