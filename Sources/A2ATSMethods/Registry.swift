@@ -192,6 +192,7 @@ public enum MethodRegistry {
         TOVA.descriptor,
         CORM.descriptor,
         A2ATSMethod.descriptor,
+        ActQKV.descriptor,
         KIVI.descriptor,
         QAQ.descriptor,
         ThinK.descriptor,

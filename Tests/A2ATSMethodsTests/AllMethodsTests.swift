@@ -41,7 +41,7 @@ final class AllMethodsTests: XCTestCase {
     }
 
     func testEveryMethodHonoursTheProtocol() throws {
-        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 9)
+        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 10)
         for spec in specs {
             let resolved = try MethodRegistry.resolve(MethodSpec.parse(spec))
             for budget in [1, 5, 16, 100, promptLength, promptLength + steps] {
