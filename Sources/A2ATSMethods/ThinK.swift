@@ -69,9 +69,11 @@ final class ChannelPrunedStore: KVStore {
 
     func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics, resident: [[Int32]?]) throws {
         let n = cache.length, d = model.headDim, g = model.groupSize
-        let rows = statistics.observedQueryCount
+        // A shared prefill may have recorded more queries for another fork: score with the last `window`.
+        let rows = min(window, statistics.observedQueryCount)
         guard rows > 0 else { throw MethodError.missingStatistics(method: "think", layer: layer, needed: "the last prompt queries") }
-        let queries = statistics.observedQueries(layer: layer)
+        let all = statistics.observedQueries(layer: layer)
+        let queries = UnsafeBufferPointer(rebasing: all[((statistics.observedQueryCount - rows) * model.headCount * d)...])
         for kvHead in 0..<model.kvHeadCount {
             let at = layer * model.kvHeadCount + kvHead
             let keys = cache.keys(layer: layer, kvHead: kvHead)

@@ -39,9 +39,14 @@ final class ForkProtocolTests: XCTestCase {
         return [1] + (1..<count).map { _ in Int.random(in: 3..<model.config.vocabSize, using: &rng) }
     }
 
+    /// Methods whose reference sinks + window cover these short prompts (ActQKV: 64 + 512) run here
+    /// with a smaller protected set, so that they select.
+    static let shortPromptParameters: [String: [String: String]] = ["actqkv": ["sinks": "4", "window": "16"]]
+
     /// `name` is a spec (`snapkv+kivi:bits=4`); `parameters` go to its first part; the budget only to methods that take one.
     func make(_ name: String, budget: Int?, parameters: [String: String] = [:]) throws -> CacheMethod {
         var spec = try MethodSpec.parse(name)
+        spec.parameters.merge(Self.shortPromptParameters[spec.name] ?? [:]) { $1 }
         spec.parameters.merge(parameters) { $1 }
         let takesBudget = try MethodRegistry.resolve(spec).takesBudget
         return try MethodRegistry.make(spec, budgetTokens: takesBudget ? budget : nil, model: model.config, resources: codebooks)
@@ -124,7 +129,7 @@ final class ForkProtocolTests: XCTestCase {
             [("full", [:], nil), ("oracle", ["sinks": "4", "window": "8"], 10)]
             + Self.forkable.flatMap { name in
                 // KNorm's reference setting leaves layer 0 whole; the bound is per compressed layer.
-                let parameters = name == "knorm" ? ["skip_layers": "none"] : [String: String]()
+                let parameters = (name == "knorm" ? ["skip_layers": "none"] : [:]).merging(Self.shortPromptParameters[name] ?? [:]) { $1 }
                 return [(name, parameters, 12), (name, parameters, 40)]
             }
         let needs = try cases.map { try make($0.0, budget: $0.2, parameters: $0.1).prefillNeeds }
@@ -159,12 +164,20 @@ final class ForkProtocolTests: XCTestCase {
                         XCTAssertLessThanOrEqual(count, g * budget + sinks + window, label)
                     case "streamingllm", "h2o", "tova", "corm": XCTAssertLessThanOrEqual(count, budget, label)
                     case "snapkv", "knorm": XCTAssertLessThanOrEqual(count, budget + decoded, label)
-                    case "pyramidkv": break   // per-layer budgets; the layer mean is checked below
+                    case "pyramidkv", "prefixkv": break   // per-layer budgets; the layer mean is checked below
+                    case "actqkv": XCTAssertLessThanOrEqual(count, g * 2 * budget + sinks + window, label)   // ≤ 2B per layer
                     default: XCTFail("no bound for \(name)")
                     }
                 }
             }
-            if token == "pyramidkv", let budget {
+            if token == "actqkv", let budget {
+                for position in Set(counting.steps.map(\.cacheLength)) {
+                    let rows = counting.steps.filter { $0.cacheLength == position }
+                    let mean = Double(rows.flatMap(\.counts).reduce(0, +)) / Double(rows.count * model.config.kvHeadCount)
+                    XCTAssertLessThanOrEqual(mean, Double(g * budget + sinks + window), label)
+                }
+            }
+            if token == "pyramidkv" || token == "prefixkv", let budget {
                 for position in Set(counting.steps.map(\.cacheLength)) {
                     let rows = counting.steps.filter { $0.cacheLength == position }
                     let total = rows.flatMap(\.counts).reduce(0, +)
