@@ -51,7 +51,7 @@ final class AllMethodsTests: XCTestCase {
     }
 
     func testEveryMethodHonoursTheProtocol() throws {
-        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 10)
+        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 12)
         for spec in specs {
             let resolved = try MethodRegistry.resolve(MethodSpec.parse(spec))
             for budget in [1, 5, 16, 100, promptLength, promptLength + steps] {
