@@ -194,6 +194,9 @@ public enum MethodRegistry {
         KIVI.descriptor,
         QAQ.descriptor,
         ThinK.descriptor,
+        Quest.descriptor,
+        PQCache.descriptor,
+        ClusterKV.descriptor,
     ]
 
     public static let byName: [String: MethodDescriptor] = Dictionary(uniqueKeysWithValues: descriptors.map { ($0.name, $0) })
