@@ -224,7 +224,9 @@ enum CosineKMeans {
                     seed: UInt64) -> (centroids: [Float], labels: [Int32]) {
         precondition(k >= 1 && k <= count, "cluster count \(k) for \(count) points")
         var normalized = [Float](repeating: 0, count: count * d)
-        for i in 0..<count { normalize(points + i * d, into: &normalized, at: i * d, dimension: d) }
+        normalized.withUnsafeMutableBufferPointer { out in
+            for i in 0..<count { normalize(points + i * d, into: out.baseAddress! + i * d, dimension: d) }
+        }
         // Distinct random points as initial centroids (partial Fisher–Yates).
         var generator = SeededGenerator(seed: seed)
         var pick = Array(0..<count)
@@ -235,38 +237,45 @@ enum CosineKMeans {
         }
         var labels = [Int32](repeating: 0, count: count)
         let batch = max(1, min(count, 262_144 / k))
-        var similarities = [Float](repeating: 0, count: batch * k)
-        var unit = [Float](repeating: 0, count: k * d)
+        let similarities = UnsafeMutablePointer<Float>.allocate(capacity: batch * k)
+        let unit = UnsafeMutablePointer<Float>.allocate(capacity: k * d)
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: k * d)   // Double: clusters can be large
+        var sizes = [Int](repeating: 0, count: k)
+        defer { similarities.deallocate(); unit.deallocate(); sums.deallocate() }
         func assign() {
-            for c in 0..<k { centroids.withUnsafeBufferPointer { normalize($0.baseAddress! + c * d, into: &unit, at: c * d, dimension: d) } }
-            var start = 0
-            while start < count {
-                let rows = min(batch, count - start)
-                normalized.withUnsafeBufferPointer { x in unit.withUnsafeBufferPointer { u in
-                    similarities.withUnsafeMutableBufferPointer { s in
+            centroids.withUnsafeBufferPointer { c in
+                for i in 0..<k { normalize(c.baseAddress! + i * d, into: unit + i * d, dimension: d) }
+            }
+            normalized.withUnsafeBufferPointer { x in
+                labels.withUnsafeMutableBufferPointer { l in
+                    var start = 0
+                    while start < count {
+                        let rows = min(batch, count - start)
                         BLAS.multiplyTransposedB(m: rows, n: k, k: d, a: x.baseAddress! + start * d, lda: d,
-                                                 b: u.baseAddress!, ldb: d, c: s.baseAddress!, ldc: k)
+                                                 b: unit, ldb: d, c: similarities, ldc: k)
+                        for r in 0..<rows {
+                            let row = similarities + r * k
+                            var best = 0
+                            for c in 1..<k where row[c] > row[best] { best = c }
+                            l[start + r] = Int32(best)
+                        }
+                        start += rows
                     }
-                } }
-                for r in 0..<rows {
-                    var best = 0
-                    for c in 1..<k where similarities[r * k + c] > similarities[r * k + best] { best = c }
-                    labels[start + r] = Int32(best)
                 }
-                start += rows
             }
         }
         for _ in 0..<iterations {
             assign()
-            var sums = [Double](repeating: 0, count: k * d)
-            var sizes = [Int](repeating: 0, count: k)
+            sums.initialize(repeating: 0, count: k * d)
+            for c in 0..<k { sizes[c] = 0 }
             for i in 0..<count {
-                let c = Int(labels[i])
+                let c = Int(labels[i]), sum = sums + c * d, x = points + i * d
                 sizes[c] += 1
-                for t in 0..<d { sums[c * d + t] += Double(points[i * d + t]) }
+                for t in 0..<d { sum[t] += Double(x[t]) }
             }
             for c in 0..<k where sizes[c] > 0 {
-                for t in 0..<d { centroids[c * d + t] = Float(sums[c * d + t] / Double(sizes[c])) }
+                let scale = 1 / Double(sizes[c])
+                for t in 0..<d { centroids[c * d + t] = Float(sums[c * d + t] * scale) }
             }
         }
         assign()
@@ -274,10 +283,10 @@ enum CosineKMeans {
     }
 
     /// x / (‖x‖ + 1e-8), the reference's guard against zero keys.
-    private static func normalize(_ x: UnsafePointer<Float>, into out: inout [Float], at offset: Int, dimension d: Int) {
+    private static func normalize(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, dimension d: Int) {
         var norm: Float = 0
         for t in 0..<d { norm += x[t] * x[t] }
         let scale = 1 / (norm.squareRoot() + 1e-8)
-        for t in 0..<d { out[offset + t] = x[t] * scale }
+        for t in 0..<d { out[t] = x[t] * scale }
     }
 }
