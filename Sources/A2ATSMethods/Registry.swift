@@ -205,6 +205,9 @@ public enum MethodRegistry {
         KIVI.descriptor,
         QAQ.descriptor,
         ThinK.descriptor,
+        Quest.descriptor,
+        PQCache.descriptor,
+        ClusterKV.descriptor,
         DoubleSparsity.descriptor,
         InfiniGen.descriptor,
     ]

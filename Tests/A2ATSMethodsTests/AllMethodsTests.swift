@@ -51,7 +51,7 @@ final class AllMethodsTests: XCTestCase {
     }
 
     func testEveryMethodHonoursTheProtocol() throws {
-        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 12)
+        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 15)
         for spec in specs {
             let resolved = try MethodRegistry.resolve(MethodSpec.parse(spec))
             for budget in [1, 5, 16, 100, promptLength, promptLength + steps] {
@@ -67,6 +67,8 @@ final class AllMethodsTests: XCTestCase {
         var parsed = try MethodSpec.parse(spec)
         // KNorm's reference setting leaves layer 0 whole (testKNormSkipsLayers); here every layer is held to B.
         if parsed.name == "knorm" { parsed.parameters["skip_layers"] = "none" }
+        // Quest's and ClusterKV's dense first layers read everything (QuestTests, ClusterKVTests); here every layer selects.
+        if ["quest", "clusterkv"].contains(parsed.name) { parsed.parameters["dense_layers"] = "0" }
         let method = try MethodRegistry.make(parsed, budgetTokens: budget, model: model, resources: codebookSource)
         XCTAssertEqual(method.kind, resolved.kind, label)
         let d = model.headDim, g = model.groupSize
@@ -81,7 +83,13 @@ final class AllMethodsTests: XCTestCase {
         let tokenKind = resolved.tokenKind
         let defaults = Dictionary(uniqueKeysWithValues: (resolved.tokenPart?.descriptor.parameters ?? []).map { ($0.name, $0.defaultValue) })
         let perQueryHead = tokenKind == .retrieval
-        let extra = perQueryHead ? (Int(defaults["sinks"] ?? "0") ?? 0) + (Int(defaults["window"] ?? "0") ?? 0) : 0
+        var extra = perQueryHead ? (Int(defaults["sinks"] ?? "0") ?? 0) + (Int(defaults["window"] ?? "0") ?? 0) : 0
+        // Quest's last page is its window, read on top of the budget.
+        extra += Int(defaults["page"] ?? "0") ?? 0
+        // PQCache's window is a share of the budget: max(1, round(B·r/(1−r))) recent tokens on top.
+        if let ratio = Double(defaults["recent_ratio"] ?? ""), let budget {
+            extra += max(1, Int((Double(budget) * ratio / (1 - ratio)).rounded()))
+        }
         var weights = [Float](repeating: 0, count: model.headCount * cache.capacity)
         var output = [Float](repeating: 0, count: model.headCount * d)
         for decoded in 1...steps {

@@ -20,8 +20,10 @@ final class ForkProtocolTests: XCTestCase {
     /// the compact Q4_1 matrices, as the default model does.
     static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../Fixtures/tiny-llama-q4_1.gguf").standardized.path
-    /// Every registered method but `full` (the reference), and compositions of each kind.
+    /// Every registered method but `full` (the reference), and compositions of each kind. Quest and
+    /// ClusterKV leave their first 2 layers dense, all the fixture has: here every layer selects.
     static let forkable = MethodRegistry.names.filter { $0 != "full" }
+        .map { ["quest", "clusterkv"].contains($0) ? $0 + ":dense_layers=0" : $0 }
         + ["snapkv+kivi", "snapkv+qaq", "snapkv+think", "h2o+kivi:bits=4", "a2ats+kivi:bits=4", "oracle+think"]
     static let maxNewTokens = 8
 
@@ -160,8 +162,11 @@ final class ForkProtocolTests: XCTestCase {
                         continue
                     }
                     switch token {
-                    case "oracle", "a2ats", "doublesparsity", "infinigen":
-                        XCTAssertLessThanOrEqual(count, g * budget + sinks + window, label)
+                    case "oracle", "a2ats", "clusterkv", "doublesparsity", "infinigen": XCTAssertLessThanOrEqual(count, g * budget + sinks + window, label)
+                    case "quest": XCTAssertLessThanOrEqual(count, g * budget + Int(defaults["page"]!)!, label)   // last page on top
+                    case "pqcache":   // its window is a share of the budget
+                        let ratio = Double(defaults["recent_ratio"]!)!
+                        XCTAssertLessThanOrEqual(count, g * budget + sinks + max(1, Int((Double(budget) * ratio / (1 - ratio)).rounded())), label)
                     case "streamingllm", "h2o", "tova", "corm": XCTAssertLessThanOrEqual(count, budget, label)
                     case "snapkv", "knorm": XCTAssertLessThanOrEqual(count, budget + decoded, label)
                     case "pyramidkv", "prefixkv": break   // per-layer budgets; the layer mean is checked below
