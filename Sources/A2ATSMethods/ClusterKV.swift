@@ -114,9 +114,14 @@ public final class ClusterKV: CacheMethod {
         guard layer >= denseLayers, cache.length > sinks else { return }
         let points = cache.length - sinks
         let clusters = min(points, (points + tokensPerCluster - 1) / tokensPerCluster)
-        for kvHead in 0..<kvHeads {
-            addClusters(layer: layer, kvHead: kvHead, cache: cache, from: sinks, count: points, clusters: clusters,
-                        seed: UInt64(layer * kvHeads + kvHead))
+        // The prompt's clusters depend on the prompt and the settings, not on the budget: built once per prefill.
+        let key = "clusterkv/sinks=\(sinks)/tokens_per_cluster=\(tokensPerCluster)/iterations=\(iterations)/layer=\(layer)"
+        indexes[layer] = statistics.derived(key) {
+            for kvHead in 0..<kvHeads {
+                addClusters(layer: layer, kvHead: kvHead, cache: cache, from: sinks, count: points, clusters: clusters,
+                            seed: UInt64(layer * kvHeads + kvHead))
+            }
+            return indexes[layer]
         }
     }
 

@@ -110,30 +110,37 @@ public final class PQCache: CacheMethod {
     public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
         let n = cache.length, points = n - sinks
         guard points > centroidCount else { return }
-        var subKeys = [Float](repeating: 0, count: points * subDim)
-        var labels = [Int32](repeating: 0, count: points)
-        for kvHead in 0..<kvHeads {
-            let keys = cache.keys(layer: layer, kvHead: kvHead)
-            var book = [Float](repeating: 0, count: subvectors * centroidCount * subDim)
-            var headCodes = [UInt8](repeating: 0, count: cache.capacity * subvectors)
-            for m in 0..<subvectors {
-                for t in 0..<points {
-                    for c in 0..<subDim { subKeys[t * subDim + c] = keys[(sinks + t) * headDim + m * subDim + c] }
+        // The codebooks depend on the prompt and the settings, not on the budget: built once per prefill.
+        let key = "pqcache/m=\(subvectors)/centroids=\(centroidCount)/sinks=\(sinks)/iterations=\(iterations)/layer=\(layer)"
+        let fitted = try statistics.derived(key) { () throws -> [(book: [Float], codes: [UInt8])] in
+            var subKeys = [Float](repeating: 0, count: points * subDim)
+            var labels = [Int32](repeating: 0, count: points)
+            return try (0..<kvHeads).map { kvHead in
+                let keys = cache.keys(layer: layer, kvHead: kvHead)
+                var book = [Float](repeating: 0, count: subvectors * centroidCount * subDim)
+                var headCodes = [UInt8](repeating: 0, count: cache.capacity * subvectors)
+                for m in 0..<subvectors {
+                    for t in 0..<points {
+                        for c in 0..<subDim { subKeys[t * subDim + c] = keys[(sinks + t) * headDim + m * subDim + c] }
+                    }
+                    let seed = UInt64((layer * kvHeads + kvHead) * subvectors + m)
+                    let fit = try subKeys.withUnsafeBufferPointer {
+                        try KMeans.fit($0.baseAddress!, count: points, dimension: subDim,
+                                       options: KMeansOptions(centroids: centroidCount, maxIterations: iterations, seed: seed))
+                    }
+                    let search = NearestCentroidSearch(centroids: fit.centroids, count: centroidCount, dimension: subDim)
+                    subKeys.withUnsafeBufferPointer { s in
+                        labels.withUnsafeMutableBufferPointer { search.assign(s.baseAddress!, count: points, labels: $0.baseAddress!) }
+                    }
+                    for t in 0..<points { headCodes[(sinks + t) * subvectors + m] = UInt8(labels[t]) }
+                    book.replaceSubrange((m * centroidCount * subDim)..<((m + 1) * centroidCount * subDim), with: fit.centroids)
                 }
-                let seed = UInt64((layer * kvHeads + kvHead) * subvectors + m)
-                let fit = try subKeys.withUnsafeBufferPointer {
-                    try KMeans.fit($0.baseAddress!, count: points, dimension: subDim,
-                                   options: KMeansOptions(centroids: centroidCount, maxIterations: iterations, seed: seed))
-                }
-                let search = NearestCentroidSearch(centroids: fit.centroids, count: centroidCount, dimension: subDim)
-                subKeys.withUnsafeBufferPointer { s in
-                    labels.withUnsafeMutableBufferPointer { search.assign(s.baseAddress!, count: points, labels: $0.baseAddress!) }
-                }
-                for t in 0..<points { headCodes[(sinks + t) * subvectors + m] = UInt8(labels[t]) }
-                book.replaceSubrange((m * centroidCount * subDim)..<((m + 1) * centroidCount * subDim), with: fit.centroids)
+                return (book, headCodes)
             }
-            codebooks[layer][kvHead] = book
-            codes[layer][kvHead] = headCodes
+        }
+        for kvHead in 0..<kvHeads {
+            codebooks[layer][kvHead] = fitted[kvHead].book
+            codes[layer][kvHead] = fitted[kvHead].codes
         }
         encoded[layer] = n
     }

@@ -16,6 +16,8 @@ public final class PrefillStatistics {
     private let accumulated: [UnsafeMutablePointer<Float>]
     /// Per layer: observedQueryCount × heads × headDim.
     private let queries: [UnsafeMutablePointer<Float>]
+    /// What methods derived from the prompt alone, by key (see `derived(_:make:)`).
+    private var derivedStructures: [String: Any] = [:]
 
     public init(layerCount: Int, headCount: Int, promptLength: Int, needs: PrefillNeeds, headDim: Int = 0) {
         self.layerCount = layerCount
@@ -35,6 +37,18 @@ public final class PrefillStatistics {
         accumulated = (0..<(needs.accumulatedAttention ? layerCount : 0)).map { _ in zeroed(headCount * promptLength) }
         let queryCount = observedQueryCount
         queries = (0..<(queryCount > 0 ? layerCount : 0)).map { _ in zeroed(queryCount * headCount * headDim) }
+    }
+
+    /// A structure a method derives from the prompt alone (k-means of its keys, low-rank factors),
+    /// built by the first fork that asks and handed to the other forks of the same prefill, so a
+    /// sweep over budgets (or an attended-fraction search) builds it once per sample. `key` must
+    /// name the method, every setting the structure depends on, and the layer. Value types only:
+    /// a fork that changes its copy leaves the others' untouched.
+    public func derived<T>(_ key: String, make: () throws -> T) rethrows -> T {
+        if let found = derivedStructures[key] as? T { return found }
+        let made = try make()
+        derivedStructures[key] = made
+        return made
     }
 
     deinit {
