@@ -34,8 +34,8 @@ final class ShadowKVStore: KVStore {
     private var factors: [[Float]], bases: [[Float]], heads: [[Head]]
     /// RoPE angles of the chunked positions: `chunkCount · chunk × d/2` each.
     private var cosines: [Float] = [], sines: [Float] = []
-    /// Scratch: one block of gathered factor rows and their rebuilt keys.
-    private var gathered: [Float] = [], rebuilt: [Float] = [], block: [Float] = [], slots: [Int] = []
+    /// Scratch: one block of keys as attention reads them.
+    private var block: [Float] = []
 
     init(model: ModelConfig, rank: Int, chunk: Int, window: Int, outlierFraction: Double, maxOutlierChunks: Int) {
         self.model = model
@@ -161,49 +161,48 @@ final class ShadowKVStore: KVStore {
                                     rows: rows, count: count, weights: weights, stride: stride, output: output)
             return
         }
-        let r = effectiveRank, blockRows = GroupedAttention.blockRows, half = d / 2
-        if block.isEmpty {
-            block = [Float](repeating: 0, count: blockRows * d)
-            gathered = [Float](repeating: 0, count: blockRows * max(r, 1))
-            rebuilt = [Float](repeating: 0, count: blockRows * d)
-            slots = [Int](repeating: 0, count: blockRows)
-        }
-        block.withUnsafeMutableBufferPointer { scratch in gathered.withUnsafeMutableBufferPointer { gathered in
-        rebuilt.withUnsafeMutableBufferPointer { rebuilt in slots.withUnsafeMutableBufferPointer { slots in
+        let r = effectiveRank, half = d / 2
+        if block.isEmpty { block = [Float](repeating: 0, count: GroupedAttention.blockRows * d) }
+        block.withUnsafeMutableBufferPointer { scratch in
         factors[layer].withUnsafeBufferPointer { factors in bases[layer].withUnsafeBufferPointer { bases in
         heads[layer][kvHead].isOutlier.withUnsafeBufferPointer { outlier in
         cosines.withUnsafeBufferPointer { cosines in sines.withUnsafeBufferPointer { sines in
-            let gathered = gathered.baseAddress!, rebuilt = rebuilt.baseAddress!, slots = slots.baseAddress!
-            let outlier = outlier.baseAddress!
+            let outlier = outlier.baseAddress!, basis = bases.baseAddress! + kvHead * r * d
             GroupedAttention.attendBlocks(
                 queries: queries, groupSize: groupSize, headDim: d, count: count, weights: weights, stride: stride,
                 output: output, scratch: scratch.baseAddress!,
                 keys: { start, end, block in
-                    var m = 0
                     for i in start..<end {
-                        let position = Int(rows[i])
-                        if isRebuilt(position, outlier) {
-                            gathered.advanced(by: m * r).update(from: factors.baseAddress! + position * r, count: r)
-                            slots[m] = i
-                            m += 1
-                        } else {
-                            (block + (i - start) * d).update(from: keys + position * d, count: d)
-                        }
-                    }
-                    guard m > 0 else { return }
-                    // m rebuilt pre-RoPE keys = gathered factor rows (m × r) · basesₕ (r × d).
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(d), Int32(r), 1,
-                                gathered, Int32(r), bases.baseAddress! + kvHead * r * d, Int32(d), 0, rebuilt, Int32(d))
-                    for j in 0..<m {
-                        let position = Int(rows[slots[j]]), row = rebuilt + j * d
+                        let position = Int(rows[i]), row = block + (i - start) * d
+                        guard isRebuilt(position, outlier) else { row.update(from: keys + position * d, count: d); continue }
+                        Self.rebuild(factors.baseAddress! + position * r, rank: r, basis: basis, headDim: d, into: row)
                         rope.rotate(row, heads: 1, cos: cosines.baseAddress! + position * half, sin: sines.baseAddress! + position * half)
-                        (block + (slots[j] - start) * d).update(from: row, count: d)
                     }
                 },
                 values: { start, end, block in
                     for i in start..<end { (block + (i - start) * d).update(from: values + Int(rows[i]) * d, count: d) }
                 })
-        } } } } } } } } }
+        } } } } } }
+    }
+
+    /// Pre-RoPE key = `factor` (1 × r) · `basis` (r × d): per 16 lanes one accumulator kept in a
+    /// register across the rank (a BLAS call per row or block costs more than the work at this size).
+    @inline(__always)
+    private static func rebuild(_ factor: UnsafePointer<Float>, rank r: Int, basis: UnsafePointer<Float>, headDim d: Int,
+                                into row: UnsafeMutablePointer<Float>) {
+        var c = 0
+        while c + 16 <= d {
+            var sum = SIMD16<Float>()
+            for j in 0..<r { sum.addProduct(factor[j], UnsafeRawPointer(basis + j * d + c).loadUnaligned(as: SIMD16<Float>.self)) }
+            UnsafeMutableRawPointer(row + c).storeBytes(of: sum, as: SIMD16<Float>.self)
+            c += 16
+        }
+        while c < d {
+            var sum: Float = 0
+            for j in 0..<r { sum += factor[j] * basis[j * d + c] }
+            row[c] = sum
+            c += 1
+        }
     }
 
     /// Values of every cached token, exact keys of outlier, local and decoded tokens, and the factors
