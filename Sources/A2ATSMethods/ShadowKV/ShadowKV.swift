@@ -19,8 +19,9 @@ import COpenBLAS
 ///
 /// Here (see `ShadowKVStore` for what is stored and how bytes are counted):
 /// - `rank` defaults to 30: the reference's 160/1024 of the key width, for the default model's 3 × 64.
-/// - Outliers are ⌈`outliers` · chunks⌉ (0.003: 48 of 16 380 chunks at 128K; the CPU class's
-///   24 per 1024 budget tokens, L398, gives the same 48 at the reference budget).
+/// - Outliers are ⌈`outliers` · chunks⌉, at most ⌊B/8⌋: 0.003 is the paper's "0.3 %" (48 of 16 380
+///   chunks at 128K, where this rounds to 50; the CPU class's 24 per 1024 budget tokens, L398, gives 48
+///   at the reference budget but 0 below B = 1024, so the share of the context is what scales here).
 /// - Budget: B per query head covers the outlier chunks and the head's own top chunks, ⌊B/8⌋ chunks in
 ///   all (outliers first, so a head reads at most B of the chunked prompt and the contract's G·B bound
 ///   holds); the local window and every decoded token come on top, as in the reference. So
