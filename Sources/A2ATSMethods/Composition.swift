@@ -124,6 +124,10 @@ extension MethodRegistry {
                 throw MethodError.invalidComposition(spec: text, problem: storeParts.map(\.descriptor.name).joined(separator: " and ")
                     + " both decide how tokens are stored; compose one of them with a token method")
             }
+            if let owner = tokenParts.first?.descriptor, owner.ownsStore {
+                throw MethodError.invalidComposition(spec: text, problem: "\(owner.name) reads K/V from a store of its own; "
+                    + "write it alone")
+            }
             if tokenParts.first?.descriptor.takesBudget == false {
                 throw MethodError.invalidComposition(spec: text, problem: "\(tokenParts[0].descriptor.name) reads every token: "
                     + "write \(storeParts[0].descriptor.name) alone")

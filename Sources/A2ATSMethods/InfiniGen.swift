@@ -94,7 +94,10 @@ public final class InfiniGen: CacheMethod {
             var gram = [Float](repeating: 0, count: d * d)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(d), Int32(tokens), 1, q, Int32(d), q, Int32(d),
                         0, &gram, Int32(d))
-            let a = SymmetricEigen.decompose(gram, n: d).vectors
+            // A: the eigenvectors of QᵀQ as columns (`SymmetricEigen` returns them as rows).
+            let basis = SymmetricEigen.decompose(gram.map(Double.init), n: d).vectors
+            var a = [Float](repeating: 0, count: d * d)
+            for i in 0..<d { for j in 0..<d { a[i * d + j] = Float(basis[j * d + i]) } }
             func top(_ rows: [Float]) -> [Int] {
                 var projected = [Float](repeating: 0, count: tokens * d)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(d), Int32(d), 1, rows, Int32(d), a, Int32(d),

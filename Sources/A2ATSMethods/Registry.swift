@@ -73,18 +73,22 @@ public struct MethodDescriptor {
     public let make: (_ parameters: [String: String], _ budgetTokens: Int?, _ context: MethodContext) throws -> CacheMethod
     /// Precision and channel methods: the fork's store, which composition puts under a token method.
     public let makeStore: ((_ parameters: [String: String], _ context: MethodContext) throws -> KVStore)?
+    /// A token method that reads K/V from a store of its own (ShadowKV's rebuilt keys): it cannot be
+    /// put over a precision or channel method's store.
+    public let ownsStore: Bool
     /// Checks that need several parameters at once (KIVI's residual is a multiple of its group),
     /// run when a run is planned, before the model loads.
     public let validate: ((_ parameters: [String: String]) throws -> Void)?
 
     public init(name: String, summary: String, kind: CacheMethodKind, parameters: [ParameterSpec], takesBudget: Bool,
-                validate: ((_ parameters: [String: String]) throws -> Void)? = nil,
+                ownsStore: Bool = false, validate: ((_ parameters: [String: String]) throws -> Void)? = nil,
                 make: @escaping (_ parameters: [String: String], _ budgetTokens: Int?, _ context: MethodContext) throws -> CacheMethod) {
         self.name = name
         self.summary = summary
         self.kind = kind
         self.parameters = parameters
         self.takesBudget = takesBudget
+        self.ownsStore = ownsStore
         self.make = make
         self.makeStore = nil
         self.validate = validate
@@ -100,6 +104,7 @@ public struct MethodDescriptor {
         self.kind = kind
         self.parameters = parameters
         self.takesBudget = false
+        self.ownsStore = false
         self.makeStore = makeStore
         self.validate = validate
         make = { parameters, _, context in
@@ -210,6 +215,8 @@ public enum MethodRegistry {
         ClusterKV.descriptor,
         DoubleSparsity.descriptor,
         InfiniGen.descriptor,
+        ShadowKV.descriptor,
+        MagicPIG.descriptor,
     ]
 
     public static let byName: [String: MethodDescriptor] = Dictionary(uniqueKeysWithValues: descriptors.map { ($0.name, $0) })

@@ -67,25 +67,6 @@ final class InfiniGenTests: XCTestCase {
         XCTAssertNil(selection.perKVHead[0])
     }
 
-    func testEigenBasisDiagonalizesTheGramMatrix() {
-        var rng = SeededGenerator(seed: 3)
-        let n = 6
-        let x = rng.vector(20 * n)
-        var gram = [Float](repeating: 0, count: n * n)
-        for t in 0..<20 { for i in 0..<n { for j in 0..<n { gram[i * n + j] += x[t * n + i] * x[t * n + j] } } }
-        let (values, vectors) = SymmetricEigen.decompose(gram, n: n)
-        XCTAssertEqual(values, values.sorted(by: >))
-        for i in 0..<n {
-            for j in 0..<n {
-                // VᵀV = I and V diag(λ) Vᵀ = G.
-                let dot = (0..<n).reduce(Float(0)) { $0 + vectors[$1 * n + i] * vectors[$1 * n + j] }
-                XCTAssertEqual(dot, i == j ? 1 : 0, accuracy: 1e-5)
-                let rebuilt = (0..<n).reduce(Float(0)) { $0 + vectors[i * n + $1] * values[$1] * vectors[j * n + $1] }
-                XCTAssertEqual(rebuilt, gram[i * n + j], accuracy: 1e-4 * max(1, abs(gram[i * n + j])))
-            }
-        }
-    }
-
     /// The skew basis of each head is its queries' principal basis; the partial channels are the
     /// union of the top ⌊d·partial⌋ by Σ|Q·A| and by Σ|K·A|, recomputed here from A.
     func testCalibrationSkewsByTheQueryBasisAndKeepsTheUnionOfTopChannels() throws {
