@@ -7,7 +7,7 @@ import Foundation
 /// `config/llama3-qllm-…-dynamic_dev.yaml` runs `actqkv_dev`, i.e.
 /// `benchmark/actqkv/attention/context_manager_activate_3_dev.py`). Reference settings: 64 initial
 /// tokens and a 512-token local window always read (`n_init`, `n_local`), a probe built over the
-/// 256 queries of a context window (`exc_block_size`), cosine similarity, an entropy history of
+/// queries of a context window (256 at prefill, `exc_block_size`; one at decode), cosine similarity, an entropy history of
 /// 100 steps per layer (`warmup_step`).
 ///
 /// From the paper and its code:
@@ -29,11 +29,15 @@ import Foundation
 ///   token outside the sinks and window and takes its top B_l (ties to the lower index), the union
 ///   over its GQA group read with the sinks and window on top.
 /// - The probe: in the code decode steps see one query per chunk, so the probe is that query and
-///   activation bias only acts at prefill. Here every decode step builds the probe from the last
-///   `probe_window` post-RoPE queries (the prompt's last ones, then each decode query replacing the
-///   oldest), weighted by activation bias with μ and σ² taken over that window (the code keeps
-///   running statistics over all chunks instead). The prefill's question term (weight 4 on the
-///   question's similarity, prefill only in the code) has no counterpart: prefill is exact here.
+///   activation bias only acts at prefill, which is exact here. So by default (`probe_window=1`)
+///   the probe is the step's own query, as the reference decodes. `probe_window=W` builds it
+///   instead from the last W post-RoPE queries (the prompt's last ones, then each decode query
+///   replacing the oldest), weighted by activation bias with μ and σ² over that window (the code
+///   keeps running statistics over all chunks): the paper's probe carried over to decode. On
+///   niah_multikey_1 at 4K (default model, 2 samples) W = 256 found 0 of 2 needles at 30%
+///   attended while W = 1 found 2 of 2 at 3%, so it is an option, not the default. The prefill's
+///   question term (weight 4 on the question's similarity, prefill only in the code) has no
+///   counterpart.
 /// - The cut-off: B_l ∈ [⌈B/2⌉, 2B] with Σ_l B_l = L·B exactly (the code does not carry the
 ///   remainder from layer to layer); it starts as soon as every layer has scored once (the code
 ///   waits for 100 samples, more steps than most tasks decode). Budgets are set at layer 0 of a
@@ -53,7 +57,7 @@ public final class ActQKV: CacheMethod {
                       type: .integer(0...Int.max)),
         ParameterSpec(name: "window", defaultValue: "512", help: "most recent tokens always read, on top of the budget (n_local)",
                       type: .integer(0...Int.max)),
-        ParameterSpec(name: "probe_window", defaultValue: "256", help: "recent queries whose activation-weighted sum is the probe",
+        ParameterSpec(name: "probe_window", defaultValue: "1", help: "recent queries whose activation-weighted sum is the probe (1: the step's own query, as the reference decodes)",
                       type: .integer(1...Int.max)),
         ParameterSpec(name: "similarity", defaultValue: "cosine", help: "cosine (reference) or dot",
                       type: .choice(Similarity.allCases.map(\.rawValue))),
