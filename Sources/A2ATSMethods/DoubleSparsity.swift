@@ -107,9 +107,7 @@ public final class DoubleSparsity: CacheMethod {
     private var ranges: UnsafeMutablePointer<Float>?
     /// Per layer, the tokens whose labels are written.
     private var labeled: [Int]
-    private var scores: [Float] = []
-    private var order: [Int32] = []
-    private var selector = TopKSelector()
+    private let group = GroupTopK()
     private var query: [Float]
     private var values: [Float]
 
@@ -154,31 +152,12 @@ public final class DoubleSparsity: CacheMethod {
         let n = cache.length
         guard budget < n else { return .all(kvHeads: kvHeads) }
         label(layer: query.layer, cache: cache)
-        if scores.count < n {
-            scores = [Float](repeating: 0, count: cache.capacity)
-            order = [Int32](repeating: 0, count: cache.capacity)
-            selector = TopKSelector(capacity: cache.capacity)
-        }
-        var perKVHead: [[Int32]?] = []
-        perKVHead.reserveCapacity(kvHeads)
-        for kvHead in 0..<kvHeads {
-            var chosen: [Int32] = []
-            chosen.reserveCapacity(groupSize * budget + sinks + window)
-            for head in (kvHead * groupSize)..<((kvHead + 1) * groupSize) {
-                approximateScores(layer: query.layer, head: head, query: query.queries + head * headDim, count: n)
-                scores.withUnsafeBufferPointer { s in
-                    order.withUnsafeMutableBufferPointer { o in
-                        let found = selector.select(s.baseAddress!, count: n, k: budget, into: o.baseAddress!)
-                        chosen.append(contentsOf: o[0..<found])
-                    }
-                }
+        return TokenSelection(perKVHead: (0..<kvHeads).map { kvHead in
+            group.union(heads: (kvHead * groupSize)..<((kvHead + 1) * groupSize), count: n, k: budget,
+                        sinks: sinks, window: window) { head, scores in
+                approximateScores(layer: query.layer, head: head, query: query.queries + head * headDim, count: n, into: scores)
             }
-            chosen.append(contentsOf: (0..<min(sinks, n)).map { Int32($0) })
-            chosen.append(contentsOf: (max(0, n - window)..<n).map { Int32($0) })
-            chosen.sort()
-            perKVHead.append(uniqued(chosen))
-        }
-        return TokenSelection(perKVHead: perKVHead)
+        })
     }
 
     /// Label cache over every cached token (each query head's own channels), plus the channel lists (Int32).
@@ -188,37 +167,36 @@ public final class DoubleSparsity: CacheMethod {
     }
 
     /// scores[j] = q̂ · k̂_j over the head's label channels, both quantized as the reference does.
-    private func approximateScores(layer: Int, head: Int, query q: UnsafePointer<Float>, count n: Int) {
+    private func approximateScores(layer: Int, head: Int, query q: UnsafePointer<Float>, count n: Int,
+                                   into s: UnsafeMutablePointer<Float>) {
         let channelList = labelChannels[layer][head]
         for (i, c) in channelList.enumerated() { values[i] = q[c] }
         let base = (layer * heads + head) * capacity
         let codes = labels! + base * rowBytes
-        scores.withUnsafeMutableBufferPointer { s in
-            query.withUnsafeMutableBufferPointer { qHat in
-                if bits == 16 {
-                    for i in 0..<channels { qHat[i] = Float(Float16(values[i])) }
-                    for j in 0..<n {
-                        let row = UnsafeRawPointer(codes + j * rowBytes)
-                        var dot: Float = 0
-                        for i in 0..<channels { dot += qHat[i] * Float(Float16(bitPattern: row.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-                        s[j] = dot
-                    }
-                    return
-                }
-                let (low, scale) = quantize(values, into: nil)
-                for i in 0..<channels { qHat[i] = code(values[i], low: low, scale: scale) / scale + low }
-                let qSum = qHat.reduce(0, +)
-                let mask = UInt8((1 << bits) - 1)
-                let range = ranges! + base * 2
+        query.withUnsafeMutableBufferPointer { qHat in
+            if bits == 16 {
+                for i in 0..<channels { qHat[i] = Float(Float16(values[i])) }
                 for j in 0..<n {
-                    let row = codes + j * rowBytes
+                    let row = UnsafeRawPointer(codes + j * rowBytes)
                     var dot: Float = 0
-                    for i in 0..<channels {
-                        let bit = i * bits
-                        dot += qHat[i] * Float((row[bit >> 3] >> UInt8(bit & 7)) & mask)
-                    }
-                    s[j] = range[2 * j] * qSum + dot / range[2 * j + 1]
+                    for i in 0..<channels { dot += qHat[i] * Float(Float16(bitPattern: row.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                    s[j] = dot
                 }
+                return
+            }
+            let (low, scale) = quantize(values, into: nil)
+            for i in 0..<channels { qHat[i] = code(values[i], low: low, scale: scale) / scale + low }
+            let qSum = qHat.reduce(0, +)
+            let mask = UInt8((1 << bits) - 1)
+            let range = ranges! + base * 2
+            for j in 0..<n {
+                let row = codes + j * rowBytes
+                var dot: Float = 0
+                for i in 0..<channels {
+                    let bit = i * bits
+                    dot += qHat[i] * Float((row[bit >> 3] >> UInt8(bit & 7)) & mask)
+                }
+                s[j] = range[2 * j] * qSum + dot / range[2 * j + 1]
             }
         }
     }

@@ -127,8 +127,7 @@ public final class InfiniGen: CacheMethod {
     private var capacity = 0
     private var projected: [Int]
     private var scores: [Float] = []
-    private var order: [Int32] = []
-    private var selector = TopKSelector()
+    private let group = GroupTopK()
     private var skewedQuery: [Float]
 
     /// `skew`: per (layer, head) A (`headDim × headDim`, row-major); `channelMask`: per (layer, head)
@@ -178,8 +177,6 @@ public final class InfiniGen: CacheMethod {
         project(layer: layer, cache: cache)
         if scores.count < heads * n {
             scores = [Float](repeating: 0, count: heads * cache.capacity)
-            order = [Int32](repeating: 0, count: cache.capacity)
-            selector = TopKSelector(capacity: cache.capacity)
         }
         let scale = 1 / Float(headDim).squareRoot()
         var withinAlpha = 0
@@ -200,25 +197,12 @@ public final class InfiniGen: CacheMethod {
             }
         }
         let fetch = min(budget, withinAlpha / heads)
-        var perKVHead: [[Int32]?] = []
-        perKVHead.reserveCapacity(kvHeads)
-        for kvHead in 0..<kvHeads {
-            var chosen: [Int32] = []
-            chosen.reserveCapacity(groupSize * fetch + sinks + window)
-            for head in (kvHead * groupSize)..<((kvHead + 1) * groupSize) {
-                scores.withUnsafeBufferPointer { s in
-                    order.withUnsafeMutableBufferPointer { o in
-                        let found = selector.select(s.baseAddress! + head * n, count: n, k: fetch, into: o.baseAddress!)
-                        chosen.append(contentsOf: o[0..<found])
-                    }
-                }
-            }
-            chosen.append(contentsOf: (0..<min(sinks, n)).map { Int32($0) })
-            chosen.append(contentsOf: (max(0, n - window)..<n).map { Int32($0) })
-            chosen.sort()
-            perKVHead.append(uniqued(chosen))
+        return scores.withUnsafeBufferPointer { s in
+            TokenSelection(perKVHead: (0..<kvHeads).map { kvHead in
+                group.union(heads: (kvHead * groupSize)..<((kvHead + 1) * groupSize), count: n, k: fetch,
+                            sinks: sinks, window: window) { head, into in into.update(from: s.baseAddress! + head * n, count: n) }
+            })
         }
-        return TokenSelection(perKVHead: perKVHead)
     }
 
     /// Partial keys of every cached token plus the partial projections, Float32.

@@ -50,9 +50,7 @@ public final class OracleTopK: CacheMethod {
     private let kvHeads: Int
     private let groupSize: Int
     private let headDim: Int
-    private var scores: [Float] = []
-    private var order: [Int32] = []
-    private var selector = TopKSelector()
+    private let group = GroupTopK()
     private let rotated: UnsafeMutablePointer<Float>   // the query head being ranked
 
     public init(model: ModelConfig, budget: Int, sinks: Int, window: Int, windowedRoPE: WindowedRoPE? = nil) {
@@ -76,43 +74,22 @@ public final class OracleTopK: CacheMethod {
     public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
         let n = cache.length
         guard budget < n else { return .all(kvHeads: kvHeads) }
-        if scores.count < n {
-            scores = [Float](repeating: 0, count: cache.capacity)
-            order = [Int32](repeating: 0, count: cache.capacity)
-            selector = TopKSelector(capacity: cache.capacity)
-        }
-        var perKVHead: [[Int32]?] = []
-        perKVHead.reserveCapacity(kvHeads)
-        for kvHead in 0..<kvHeads {
-            var chosen: [Int32] = []
-            chosen.reserveCapacity(groupSize * budget + sinks + window)
+        return TokenSelection(perKVHead: (0..<kvHeads).map { kvHead in
             let keys = windowedRoPE == nil ? cache.keys(layer: query.layer, kvHead: kvHead)
                                            : cache.preRoPEKeys(layer: query.layer, kvHead: kvHead)
-            for head in (kvHead * groupSize)..<((kvHead + 1) * groupSize) {
+            return group.union(heads: (kvHead * groupSize)..<((kvHead + 1) * groupSize), count: n, k: budget,
+                               sinks: sinks, window: window) { head, scores in
                 if let windowedRoPE {
                     windowedRoPE.rotate(query.preRoPEQueries + head * headDim, into: rotated)
                 } else {
                     rotated.update(from: query.queries + head * headDim, count: headDim)
                 }
-                let q = UnsafePointer(rotated)
-                scores.withUnsafeMutableBufferPointer { s in
-                    order.withUnsafeMutableBufferPointer { o in
-                        // s[0..<n] = K · q, K row-major n × headDim.
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(headDim), 1, keys, Int32(headDim),
-                                    q, 1, 0, s.baseAddress!, 1)
-                        let found = selector.select(s.baseAddress!, count: n, k: budget, into: o.baseAddress!)
-                        chosen.append(contentsOf: o[0..<found])
-                    }
-                }
+                // scores[0..<n] = K · q, K row-major n × headDim.
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(headDim), 1, keys, Int32(headDim),
+                            rotated, 1, 0, scores, 1)
             }
-            chosen.append(contentsOf: (0..<min(sinks, n)).map { Int32($0) })
-            chosen.append(contentsOf: (max(0, n - window)..<n).map { Int32($0) })
-            chosen.sort()
-            perKVHead.append(uniqued(chosen))
-        }
-        return TokenSelection(perKVHead: perKVHead)
+        })
     }
-
 }
 
 /// Drops repeats from an ascending list.
