@@ -145,7 +145,7 @@ public struct TaskSummary: Sendable {
     /// at the end of decoding): the measured KV-memory fraction; nil without a full-attention row.
     public func kvFraction(_ method: String, _ budget: ResultRecord.Budget?) -> Double? {
         guard let reference, let cell = cell(method, budget) else { return nil }
-        let ratios = cell.kvBytesBySample.compactMap { key, bytes in reference.kvBytesBySample[key].map { bytes / $0 } }
+        let ratios = cell.kvBytesBySample.compactMap { key, bytes in reference.kvBytesBySample[key].flatMap { $0 > 0 ? bytes / $0 : nil } }
         return ratios.isEmpty ? nil : ratios.reduce(0, +) / Double(ratios.count)
     }
 

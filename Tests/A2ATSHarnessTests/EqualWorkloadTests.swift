@@ -94,4 +94,33 @@ final class EqualWorkloadTests: XCTestCase {
         XCTAssertTrue(report.contains("| att=0.25 | oracle |"), report)
         XCTAssertTrue(report.contains("| \(RunnerFixture.sampleCount)/\(RunnerFixture.sampleCount) |"), report)
     }
+
+    /// The report's equal-workload table from rows worked out by hand: 4 samples of 1,000 prompt
+    /// tokens at a 3% target; a2ats passes 3 of 4, quest 1 of 4 (it fails where a2ats passes twice,
+    /// never the other way): Δ vs a2ats = (−100 − 100)/4 = −50, 0 better, 2 worse, sign test
+    /// p = 2·(1/2)² = 0.5 (not marked). Quest measured 32, 29, 31 and 36 attended tokens: 3 of 4
+    /// within ±10% of 30 (27…33).
+    func testEqualWorkloadTableComparesWithA2ATS() throws {
+        func row(_ id: Int, _ method: String, _ score: Double, attended: Double) -> ResultRecord {
+            ResultRecord(id: String(id), task: "niah", method: method, budget: method == "full" ? nil : .attended(0.03),
+                         budgetTokens: method == "full" ? nil : 20, length: 4096, prediction: "", references: ["x"],
+                         score: score, promptTokens: 1000, attendedTokens: attended, kvBytes: 0, sideBytes: 2000,
+                         seconds: 1, prefillSeconds: 1, decodeSteps: 10, selectionSeconds: 0.05)
+        }
+        let a2ats: [Double] = [100, 100, 0, 100], quest: [Double] = [0, 100, 0, 0], questAttended = [32.0, 29, 31, 36]
+        var records: [ResultRecord] = []
+        for i in 0..<4 {
+            records += [row(i, "full", 100, attended: 1000), row(i, "a2ats", a2ats[i], attended: 30),
+                        row(i, "quest", quest[i], attended: questAttended[i])]
+        }
+        let out = RunnerFixture.freshDirectory("equal-workload-table")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        _ = try ReportWriter.write(records: records, to: out, title: "t", manifestNotes: [])
+        let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        // 2 side bytes per prompt token; 0.05 s over 10 steps = 5 ms per step.
+        XCTAssertTrue(report.contains("| att=0.03 | quest | 25.0 [4.6–69.9] n=4 (−75.0) | −50.0 (0↑ 2↓) | 3.2% | 3/4 | 20 | 2 | 5.00 |"),
+                      report)
+        XCTAssertTrue(report.contains("| att=0.03 | a2ats | 75.0 [30.1–95.4] n=4 (−25.0) | — | 3.0% | 4/4 |"), report)
+    }
 }
