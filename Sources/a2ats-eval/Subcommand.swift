@@ -1,4 +1,5 @@
 import A2ATSHarness
+import A2ATSModel
 
 /// One subcommand: its declared options and what it does with them.
 protocol Subcommand {
@@ -8,6 +9,8 @@ protocol Subcommand {
 
 /// Options several subcommands share, spelled once.
 enum CommonOptions {
-    static let model = OptionSpec("model", valueName: "path",
-                                  help: "GGUF file, or a directory holding one (default: the SmolLM2-135M-Instruct set-up model)")
+    static let model = OptionSpec(
+        "model", valueName: "path|name",
+        help: "GGUF file, a directory holding one, or a model that `scripts/setup --model NAME` installs ("
+            + ModelRegistry.builtIn.names.joined(separator: ", ") + "; default: \(ModelRegistry.builtIn.defaultModel.name))")
 }

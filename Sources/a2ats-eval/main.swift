@@ -1,5 +1,6 @@
 import A2ATSHarness
 import A2ATSMethods
+import A2ATSModel
 import A2ATSTasks
 import Foundation
 
@@ -20,7 +21,7 @@ let root = CommandSpec(
 /// than in a data file, the model or the machine (exit 1), so scripts can tell them apart.
 func isUsageError(_ error: Error) -> Bool {
     switch error {
-    case is UsageError, TaskError.unknownTask, TaskError.unnamedTaskFile:
+    case is UsageError, TaskError.unknownTask, TaskError.unnamedTaskFile, ModelRegistryError.unknownModel:
         return true
     case let error as MethodError:
         switch error {

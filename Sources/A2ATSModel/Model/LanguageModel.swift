@@ -17,10 +17,10 @@ public final class LanguageModel {
         self.tokenizer = tokenizer
     }
 
-    /// The default model: SmolLM2-135M-Instruct (Q4_1 GGUF) that `scripts/setup` installs under
-    /// `${A2ATS_EVAL_HOME:-$HOME/.cache/a2ats-eval}/models/`.
+    /// The registry's default model (SmolLM2-135M-Instruct, Q4_1 GGUF) where `scripts/setup`
+    /// installs it: `${A2ATS_EVAL_HOME:-$HOME/.cache/a2ats-eval}/models/`.
     public static var defaultModelPath: String {
-        cacheHome + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        ModelRegistry.builtIn.defaultModel.installedPath(cacheHome: cacheHome)
     }
 
     /// `${A2ATS_EVAL_HOME:-$HOME/.cache/a2ats-eval}`: models, codebooks.
@@ -28,7 +28,8 @@ public final class LanguageModel {
         ProcessInfo.processInfo.environment["A2ATS_EVAL_HOME"] ?? (NSHomeDirectory() + "/.cache/a2ats-eval")
     }
 
-    /// Loads a GGUF file, or the single GGUF inside a directory.
+    /// Loads a GGUF file, the single GGUF inside a directory, or a known model by name
+    /// (`configs/models.json`, installed by `scripts/setup --model NAME`).
     public static func load(path: String) throws -> LanguageModel {
         let (location, weightsFile) = try resolve(path)
         let source = try GGUFModelSource(path: weightsFile)
@@ -49,11 +50,15 @@ public final class LanguageModel {
                          addBOS: source.addBOS, chatTemplate: source.chatTemplate)
     }
 
-    /// The absolute location the user named and the GGUF file to read in it.
+    /// The absolute location the user named and the GGUF file to read in it. An existing path
+    /// wins over a model name of the same spelling, as a local directory does in other tools.
     private static func resolve(_ path: String) throws -> (location: String, weightsFile: String) {
         let location = URL(fileURLWithPath: path).standardizedFileURL.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory) else {
+            if let installed = try ModelRegistry.builtIn.installedFile(named: path, cacheHome: cacheHome) {
+                return (installed, installed)
+            }
             if location == defaultModelPath {
                 throw ModelLoadError.fileNotFound(path: location + " (the default model; run ./scripts/setup to fetch it)")
             }
