@@ -5,6 +5,10 @@ Outputs (in Tests/Fixtures/):
   tiny-llama-{f32,q8_0,q4_1}.gguf    2-layer Llama models with a real byte-level BPE tokenizer
   tiny-llama-<type>.tensors.json     a few tensors dequantized by gguf.quants.dequantize
   tiny-llama-<type>.logits.json      all logits of 2 token sequences, from reference_forward.py
+  tiny-qwen2-{f32,q8_0}.gguf (+ .logits.json)
+                                     2-layer qwen2 models: q/k/v biases, neox RoPE (Q/K rows as
+                                     Hugging Face stores them), GQA group 7 (7/1 and 14/2 heads),
+                                     tied (f32) and untied (q8_0) output, pre-tokenizer "qwen2"
   tiny-dequant-types.gguf/.json      one tensor per supported ggml type + every metadata value type
   default-model-slices.json          (with --default-model) slices of the real model, dequantized by gguf
 
@@ -88,8 +92,7 @@ def build_tokenizer():
     return tokens, merges, types
 
 
-def random_weights(rng, vocab, tied, f):
-    c = CONFIG
+def random_weights(rng, vocab, tied, f, c=CONFIG, biases=False):
     h, q, kv = c["hidden"], c["heads"] * c["head_dim"], c["kv_heads"] * c["head_dim"]
     mat = lambda rows, cols: (rng.standard_normal((rows, cols)) / np.sqrt(cols)).astype(np.float32)  # numpy (out, in)
     norm = lambda: (1.0 + 0.1 * rng.standard_normal(h)).astype(np.float32)
@@ -100,6 +103,10 @@ def random_weights(rng, vocab, tied, f):
         w[b + "attn_q.weight"] = mat(q, h)
         w[b + "attn_k.weight"] = mat(kv, h)
         w[b + "attn_v.weight"] = mat(kv, h)
+        if biases:
+            # Large enough that a bias left out, or not reordered with its Q/K rows, shows in every logit.
+            for name, rows in (("attn_q", q), ("attn_k", kv), ("attn_v", kv)):
+                w[b + name + ".bias"] = (0.5 * rng.standard_normal(rows)).astype(np.float32)
         w[b + "attn_output.weight"] = mat(h, q)
         w[b + "ffn_norm.weight"] = norm()
         w[b + "ffn_gate.weight"] = mat(f, h)
@@ -144,6 +151,49 @@ def write_tiny_llama(kind, qtype, tied, ffn, seed):
     w.add_bos_token_id(1)
     w.add_eos_token_id(2)
     w.add_add_bos_token(True)
+    w.add_chat_template(CHAT_TEMPLATE)
+    for name, array in weights.items():
+        add_tensor(w, name, array, qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+# Qwen2.5-Coder-0.5B's shape in miniature: GQA group 7, rope theta 1e6. The q8_0 file needs
+# rows of whole 32-element blocks (hidden 224 = 14 heads x 16); the f32 one stays small (7 x 8).
+QWEN2_CONFIGS = {
+    "f32": dict(layers=2, hidden=56, heads=7, kv_heads=1, head_dim=8, ctx=256, theta=1e6, eps=1e-6),
+    "q8_0": dict(layers=2, hidden=224, heads=14, kv_heads=2, head_dim=16, ctx=256, theta=1e6, eps=1e-6),
+}
+
+
+def write_tiny_qwen2(kind, qtype, tied, ffn, seed):
+    c = QWEN2_CONFIGS[kind]
+    tokens, merges, types = build_tokenizer()
+    rng = np.random.default_rng(seed)
+    weights = random_weights(rng, len(tokens), tied, ffn, c, biases=True)
+    path = os.path.join(FIXTURES, f"tiny-qwen2-{kind}.gguf")
+    w = gguf.GGUFWriter(path, "qwen2")
+    w.add_name(f"tiny-qwen2-{kind}")
+    w.add_block_count(c["layers"])
+    w.add_context_length(c["ctx"])
+    w.add_embedding_length(c["hidden"])
+    w.add_feed_forward_length(ffn)
+    w.add_head_count(c["heads"])
+    w.add_head_count_kv(c["kv_heads"])
+    w.add_rope_freq_base(c["theta"])
+    w.add_layer_norm_rms_eps(c["eps"])
+    w.add_vocab_size(len(tokens))
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("qwen2")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_merges(merges)
+    w.add_bos_token_id(0)  # as Qwen2: <|endoftext|>, not added; EOS <|im_end|>
+    w.add_eos_token_id(2)
+    w.add_add_bos_token(False)
     w.add_chat_template(CHAT_TEMPLATE)
     for name, array in weights.items():
         add_tensor(w, name, array, qtype)
@@ -252,6 +302,10 @@ def main():
         write_tensor_reference(path, ["blk.0.attn_k.weight", "blk.1.ffn_norm.weight"],
                                os.path.join(FIXTURES, f"tiny-llama-{kind}.tensors.json"))
         write_logits(path, os.path.join(FIXTURES, f"tiny-llama-{kind}.logits.json"), vocab, seed + 100)
+        print(f"{path}: {os.path.getsize(path)} bytes, vocab {vocab}")
+    for kind, qtype, tied, ffn, seed in (("f32", Q.F32, True, 72, 31), ("q8_0", Q.Q8_0, False, 96, 32)):
+        path = write_tiny_qwen2(kind, qtype, tied, ffn, seed)
+        write_logits(path, os.path.join(FIXTURES, f"tiny-qwen2-{kind}.logits.json"), vocab, seed + 100)
         print(f"{path}: {os.path.getsize(path)} bytes, vocab {vocab}")
     write_dequant_types(21)
     if args.default_model:

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Independent NumPy reference of the Llama forward pass over a GGUF file (float64 throughout).
+"""Independent NumPy reference of the Llama and Qwen2 forward passes over a GGUF file (float64 throughout).
 
 Weights are dequantized by gguf.quants.dequantize (PyPI `gguf`), used exactly as stored:
-a GGUF matrix with ne = [in, out] is the numpy array (out, in) and y = W @ x. RoPE is
-llama.cpp's "normal" mode, rotating adjacent pairs (x[2i], x[2i+1]) by pos * theta^(-2i/d);
-GGUF stores Q/K rows permuted relative to Hugging Face precisely so that this works.
+a GGUF matrix with ne = [in, out] is the numpy array (out, in) and y = W @ x (+ bias).
+RoPE follows llama.cpp's rope type per architecture:
+  llama: "normal" mode, rotating adjacent pairs (x[2i], x[2i+1]) by pos * theta^(-2i/d); GGUF
+         stores Llama Q/K rows permuted relative to Hugging Face precisely so that this works.
+  qwen2: "neox" mode (Hugging Face's rotate_half), rotating (x[i], x[i+d/2]) by the same angles,
+         on Q/K rows as stored (unpermuted), with the q/k/v projection biases added before RoPE.
 Used by make_tiny_fixtures.py (golden logits) and parity_default_model.py.
 """
 import numpy as np
@@ -17,15 +20,16 @@ class ReferenceLlama:
         reader = GGUFReader(path)
         field = lambda key: reader.fields[key].contents()
         arch = field("general.architecture")
-        if arch != "llama":
+        if arch not in ("llama", "qwen2"):
             raise ValueError(f"{path}: unsupported architecture {arch}")
-        self.layers = int(field("llama.block_count"))
-        self.hidden = int(field("llama.embedding_length"))
-        self.heads = int(field("llama.attention.head_count"))
-        self.kv_heads = int(field("llama.attention.head_count_kv"))
+        self.neox = arch == "qwen2"
+        self.layers = int(field(f"{arch}.block_count"))
+        self.hidden = int(field(f"{arch}.embedding_length"))
+        self.heads = int(field(f"{arch}.attention.head_count"))
+        self.kv_heads = int(field(f"{arch}.attention.head_count_kv"))
         self.head_dim = self.hidden // self.heads
-        self.theta = float(field("llama.rope.freq_base"))
-        self.eps = float(field("llama.attention.layer_norm_rms_epsilon"))
+        self.theta = float(field(f"{arch}.rope.freq_base"))
+        self.eps = float(field(f"{arch}.attention.layer_norm_rms_epsilon"))
         self.w = {}
         for t in reader.tensors:
             values = quants.dequantize(t.data, t.tensor_type).astype(np.float64)
@@ -36,16 +40,27 @@ class ReferenceLlama:
         return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps) * weight
 
     def rope(self, x, positions):
-        """x: (n, heads, d). Adjacent pairs rotated by pos * theta^(-2i/d)."""
+        """x: (n, heads, d). Pair i (adjacent, or i and i + d/2 in neox mode) rotated by pos * theta^(-2i/d)."""
         d = x.shape[-1]
         freqs = self.theta ** (-np.arange(0, d, 2, dtype=np.float64) / d)  # (d/2,)
         angles = positions[:, None].astype(np.float64) * freqs[None, :]  # (n, d/2)
         cos, sin = np.cos(angles)[:, None, :], np.sin(angles)[:, None, :]
+        if self.neox:
+            # Hugging Face: x * cos + rotate_half(x) * sin, with cos/sin repeated over both halves.
+            cos2, sin2 = np.concatenate([cos, cos], axis=-1), np.concatenate([sin, sin], axis=-1)
+            rotated = np.concatenate([-x[..., d // 2:], x[..., :d // 2]], axis=-1)
+            return x * cos2 + rotated * sin2
         x0, x1 = x[..., 0::2], x[..., 1::2]
         out = np.empty_like(x)
         out[..., 0::2] = x0 * cos - x1 * sin
         out[..., 1::2] = x0 * sin + x1 * cos
         return out
+
+    def project(self, h, name):
+        """h @ W.T, plus the bias when the file has one (qwen2's q/k/v)."""
+        y = h @ self.w[name + ".weight"].T
+        bias = self.w.get(name + ".bias")
+        return y if bias is None else y + bias
 
     def forward(self, tokens):
         """Logits (n, vocab) for every position of `tokens`, with a causal mask."""
@@ -56,9 +71,9 @@ class ReferenceLlama:
         for i in range(self.layers):
             b = f"blk.{i}."
             h = self.rms_norm(x, self.w[b + "attn_norm.weight"])
-            q = (h @ self.w[b + "attn_q.weight"].T).reshape(n, self.heads, hd)
-            k = (h @ self.w[b + "attn_k.weight"].T).reshape(n, self.kv_heads, hd)
-            v = (h @ self.w[b + "attn_v.weight"].T).reshape(n, self.kv_heads, hd)
+            q = self.project(h, b + "attn_q").reshape(n, self.heads, hd)
+            k = self.project(h, b + "attn_k").reshape(n, self.kv_heads, hd)
+            v = self.project(h, b + "attn_v").reshape(n, self.kv_heads, hd)
             q, k = self.rope(q, positions), self.rope(k, positions)
             out = np.empty((n, self.heads, hd))
             for head in range(self.heads):

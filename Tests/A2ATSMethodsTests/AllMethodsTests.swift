@@ -12,8 +12,10 @@ import XCTest
 /// `kv_bytes` equals a count made here from each store's rules (f32 rows, KIVI's quantized and
 /// residual tokens with their fp16 scales, QAQ's per-vector widths and outliers, ThinK's pruned keys).
 /// The prompt (160 tokens) is longer than A²ATS's sinks + window + top-k, so every method selects.
-final class AllMethodsTests: XCTestCase {
-    let model = makeModel(layers: 3, heads: 4, kvHeads: 2, headDim: 16)
+class AllMethodsTests: XCTestCase {
+    /// The model shape every check runs on; subclasses run them on another shape.
+    class var shape: ModelConfig { makeModel(layers: 3, heads: 4, kvHeads: 2, headDim: 16) }
+    lazy var model = Self.shape
     let promptLength = 160
     let steps = 6
     /// Eviction methods that evict while decoding, so that a head never holds more than B.
@@ -240,4 +242,13 @@ final class AllMethodsTests: XCTestCase {
         }
         return statistics
     }
+}
+
+/// Every check above with a GQA group of 7 (14 query heads over 2 KV heads, as Qwen2.5-Coder-0.5B;
+/// issue 15): per-query-head selectors read the union of 7 heads' picks within G·B + sinks + window.
+final class AllMethodsGroupOf7Tests: AllMethodsTests {
+    override class var shape: ModelConfig { makeModel(layers: 2, heads: 14, kvHeads: 2, headDim: 16) }
+
+    /// Restated: Linux test discovery lists a subclass only when it declares a test method of its own.
+    override func testEveryMethodHonoursTheProtocol() throws { try super.testEveryMethodHonoursTheProtocol() }
 }

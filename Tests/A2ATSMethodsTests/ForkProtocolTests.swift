@@ -15,11 +15,15 @@ import XCTest
 /// Every registered method runs (A²ATS on codebooks calibrated on synthetic keys), and the store
 /// methods alone and composed; forks that quantize or prune leave the shared prefill bit for bit
 /// as a fresh one (issue 13).
-final class ForkProtocolTests: XCTestCase {
+class ForkProtocolTests: XCTestCase {
     /// The tiny Q4_1 fixture (2 layers, 4 heads / 2 KV heads, vocab 299, context 256): decode runs
-    /// the compact Q4_1 matrices, as the default model does.
-    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../Fixtures/tiny-llama-q4_1.gguf").standardized.path
+    /// the compact Q4_1 matrices, as the default model does. Subclasses run every test on another fixture.
+    class var fixture: String { Self.fixturePath("tiny-llama-q4_1.gguf") }
+
+    static func fixturePath(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fixtures/" + name).standardized.path
+    }
     /// Every registered method but `full` (the reference), and compositions of each kind. Quest and
     /// ClusterKV leave their first 2 layers dense, all the fixture has: here every layer selects.
     static let forkable = MethodRegistry.names.filter { $0 != "full" }
@@ -290,5 +294,24 @@ final class CountingMethod: CacheMethod {
     var meanAttended: Double {
         let slots = steps.reduce(0) { $0 + $1.counts.count }
         return slots == 0 ? 0 : Double(steps.reduce(0) { $0 + $1.counts.reduce(0, +) }) / Double(slots)
+    }
+}
+
+/// Every test above on the tiny `qwen2` Q8_0 fixture (issue 15): 14 query heads over 2 KV heads, a
+/// GQA group of 7 as Qwen2.5-Coder-0.5B has, with Q/K/V biases; so every method, A²ATS's and the
+/// retrieval methods' union over the group included, runs through the real forward pass at G = 7.
+final class ForkProtocolGroupOf7Tests: ForkProtocolTests {
+    override class var fixture: String { fixturePath("tiny-qwen2-q8_0.gguf") }
+
+    // Linux test discovery lists a subclass only when it declares test methods of its own; the
+    // tests declared in ForkProtocolTests' extension are inherited with them.
+    override func testFullThroughProtocolEqualsNoMethod() throws { try super.testFullThroughProtocolEqualsNoMethod() }
+    override func testOracleWithBudgetCoveringTheContextEqualsFull() throws { try super.testOracleWithBudgetCoveringTheContextEqualsFull() }
+    override func testForkedDecodingEqualsFreshPrefill() throws { try super.testForkedDecodingEqualsFreshPrefill() }
+    override func testAttendedTokensEqualIndependentCountWithinBound() throws { try super.testAttendedTokensEqualIndependentCountWithinBound() }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        XCTAssertEqual(model.config.groupSize, 7)
     }
 }

@@ -17,8 +17,8 @@ final class GGUFBadInputTests: XCTestCase {
         try? FileManager.default.removeItem(at: tempDirectory)
     }
 
-    private func fixtureBytes() throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: GGUFFixtures.path("tiny-llama-q4_1.gguf"))))
+    private func fixtureBytes(_ name: String = "tiny-llama-q4_1.gguf") throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: GGUFFixtures.path(name))))
     }
 
     private func write(_ bytes: [UInt8], _ name: String) throws -> String {
@@ -143,6 +143,16 @@ final class GGUFBadInputTests: XCTestCase {
         bytes.replaceSubrange(value..<value + 5, with: Array("gemma".utf8))
         assertError(try write(bytes, "arch.gguf"), loadModel: true) {
             $0 == .unsupportedArchitecture(path: $0.path, architecture: "gemma")
+        }
+    }
+
+    /// Qwen2 always has Q/K/V biases (llama.cpp requires them): a file without one is refused by name.
+    func testQwen2WithoutABias() throws {
+        var bytes = try fixtureBytes("tiny-qwen2-f32.gguf")
+        let end = try endOfString("blk.1.attn_k.bias", in: bytes)
+        bytes[end - 1] = UInt8(ascii: "z")  // the tensor becomes blk.1.attn_k.biaz
+        assertError(try write(bytes, "qwen2-bias.gguf"), loadModel: true) {
+            $0 == .missingTensor(path: $0.path, tensor: "blk.1.attn_k.bias")
         }
     }
 

@@ -18,6 +18,37 @@ final class GGUFModelSourceTests: XCTestCase {
         }
     }
 
+    /// The `qwen2` fixtures: `qwen2.*` keys, biases, tied or untied output as the file has it, and
+    /// Q/K rows (and biases) reordered from the file's halves into adjacent pairs, V and the rest as stored.
+    func testTinyQwen2Configs() throws {
+        for (kind, hidden, heads, kvHeads, headDim, tied) in [("f32", 56, 7, 1, 8, true), ("q8_0", 224, 14, 2, 16, false)] {
+            let source = try GGUFModelSource(path: GGUFFixtures.path("tiny-qwen2-\(kind).gguf"))
+            XCTAssertEqual(source.config, ModelConfig(
+                architecture: "qwen2", layerCount: 2, hiddenSize: hidden, intermediateSize: kind == "f32" ? 72 : 96,
+                headCount: heads, kvHeadCount: kvHeads, headDim: headDim, vocabSize: 299, contextLength: 256,
+                ropeTheta: 1_000_000, rmsNormEpsilon: 1e-6, tiedEmbeddings: tied), kind)
+            XCTAssertEqual(source.config.groupSize, 7)
+            XCTAssertEqual(source.architecture.ropeLayout, .halves)
+            XCTAssertTrue(source.hasProjectionBias)
+            XCTAssertEqual(source.preTokenizer, "qwen2")
+            for name in ["blk.1.attn_q.bias", "blk.1.attn_k.bias", "blk.0.attn_k.weight"] {
+                let stored = try source.file.floats(name), engine = try source.tensor(name)
+                let width = name.hasSuffix(".bias") ? 1 : hidden
+                let half = headDim / 2
+                for row in 0..<(stored.count / width) {
+                    let head = row / headDim, i = row % headDim
+                    let from = head * headDim + i / 2 + (i % 2) * half
+                    XCTAssertEqual(Array(engine[(row * width)..<((row + 1) * width)]),
+                                   Array(stored[(from * width)..<((from + 1) * width)]), "\(kind) \(name) row \(row)")
+                }
+            }
+            XCTAssertEqual(try source.tensor("blk.1.attn_v.bias"), try source.file.floats("blk.1.attn_v.bias"))
+        }
+        XCTAssertEqual(try GGUFModelSource(path: GGUFFixtures.path("tiny-llama-f32.gguf")).tensor("blk.0.attn_q.weight"),
+                       try GGUFFile(path: GGUFFixtures.path("tiny-llama-f32.gguf")).floats("blk.0.attn_q.weight"),
+                       "llama files are used as stored")
+    }
+
     func testTinyFixtureTokenizerFields() throws {
         let source = try GGUFModelSource(path: GGUFFixtures.path("tiny-llama-q4_1.gguf"))
         XCTAssertEqual(source.tokenizerModel, "gpt2")

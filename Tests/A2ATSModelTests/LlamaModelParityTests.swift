@@ -2,19 +2,23 @@ import Foundation
 import XCTest
 @testable import A2ATSModel
 
-/// Golden-logit parity of the forward pass (issue 3, part 6).
+/// Golden-logit parity of the forward pass (issue 3, part 6; `qwen2`: issue 15, part 2).
 ///
-/// Independent reference: `scripts/reference_forward.py`, a float64 NumPy Llama forward over the
-/// same GGUF files (weights dequantized by the PyPI `gguf` package), which wrote every position's
-/// logits of two token sequences (7 and 40 tokens) into `Tests/Fixtures/tiny-llama-*.logits.json`
+/// Independent reference: `scripts/reference_forward.py`, a float64 NumPy Llama/Qwen2 forward over
+/// the same GGUF files (weights dequantized by the PyPI `gguf` package), which wrote every position's
+/// logits of two token sequences (7 and 40 tokens) into `Tests/Fixtures/tiny-*.logits.json`
 /// (see `scripts/make_tiny_fixtures.py`). All logits are compared, not only the top ones.
+/// The `qwen2` fixtures have q/k/v biases, GQA groups of 7 (7/1 and 14/2 heads), tied and untied
+/// output, and Q/K rows in the file's neox order: the reference rotates halves as stored (Hugging
+/// Face's `rotate_half`), the engine reorders rows into adjacent pairs on load, so a wrong reorder
+/// or a missing bias moves every logit.
 ///
 /// Tolerance: relative 1e-4 with denominator max(|a|, |b|, floor), where the floor is 5% of the
 /// largest |logit| of the row. The floor only matters for logits near zero, whose f32 rounding
 /// error is set by the size of the row's terms rather than by the logit itself; without it a
 /// logit of 1e-5 would demand an absolute error of 1e-9, below f32 resolution of the sums.
 final class LlamaModelParityTests: XCTestCase {
-    static let formats = ["f32", "q8_0", "q4_1"]
+    static let formats = ["llama-f32", "llama-q8_0", "llama-q4_1", "qwen2-f32", "qwen2-q8_0"]
     static let relativeTolerance = 1e-4
     static let floorFraction = 5e-2
 
@@ -73,7 +77,7 @@ final class LlamaModelParityTests: XCTestCase {
 
     /// Prefill rejects what it cannot hold.
     func testPrefillRejectsEmptyAndTooLongPrompts() throws {
-        let model = try Self.load("f32")
+        let model = try Self.load("llama-f32")
         XCTAssertThrowsError(try model.prefill([]))
         XCTAssertThrowsError(try model.prefill([1], extraCapacity: model.config.maxPositions))
     }
@@ -95,11 +99,11 @@ final class LlamaModelParityTests: XCTestCase {
     }
 
     static func load(_ format: String) throws -> LlamaModel {
-        try LlamaModel(source: GGUFModelSource(path: GGUFFixtures.path("tiny-llama-\(format).gguf")))
+        try LlamaModel(source: GGUFModelSource(path: GGUFFixtures.path("tiny-\(format).gguf")))
     }
 
     static func sequences(_ format: String) throws -> [Sequence] {
-        let json = try GGUFFixtures.json("tiny-llama-\(format).logits.json")
+        let json = try GGUFFixtures.json("tiny-\(format).logits.json")
         let items = try XCTUnwrap(json["sequences"] as? [[String: Any]])
         return try items.map { item in
             let tokens = try XCTUnwrap(item["tokens"] as? [NSNumber]).map(\.intValue)

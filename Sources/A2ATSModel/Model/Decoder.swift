@@ -66,6 +66,7 @@ final class Decoder {
             } } }
             normed.withUnsafeBufferPointer { h in qkv.withUnsafeMutableBufferPointer { y in
                 matrices.qkv.multiply(h.baseAddress!, into: y.baseAddress!)
+                w.addQKVBias(y.baseAddress!, count: 1, stride: model.qkvWidth)
             } }
             qkv.withUnsafeMutableBufferPointer { qkv in preRoPEQueries.withUnsafeMutableBufferPointer { pre in
                 pre.baseAddress!.update(from: qkv.baseAddress!, count: c.headCount * d)

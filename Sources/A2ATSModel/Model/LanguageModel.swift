@@ -34,20 +34,13 @@ public final class LanguageModel {
         let (location, weightsFile) = try resolve(path)
         let source = try GGUFModelSource(path: weightsFile)
         return LanguageModel(location: location, weightsFile: weightsFile, model: try LlamaModel(source: source),
-                             tokenizer: try tokenizer(of: source))
+                             tokenizer: try BPETokenizer(gguf: source.tokenizerFields))
     }
 
-    /// Only the model's tokenizer (no weights are dequantized): enough to generate tasks at
+    /// Only the model's tokenizer (no weights are read or checked): enough to generate tasks at
     /// lengths beyond what the model can run.
     public static func loadTokenizer(path: String) throws -> BPETokenizer {
-        try tokenizer(of: GGUFModelSource(path: resolve(path).weightsFile))
-    }
-
-    private static func tokenizer(of source: GGUFModelSource) throws -> BPETokenizer {
-        try BPETokenizer(tokens: source.tokenizerTokens, merges: source.tokenizerMerges,
-                         tokenTypes: source.tokenTypes, preTokenizer: source.preTokenizer,
-                         bosTokenID: source.bosTokenID, eosTokenID: source.eosTokenID,
-                         addBOS: source.addBOS, chatTemplate: source.chatTemplate)
+        try BPETokenizer(gguf: GGUFTokenizerFields(file: GGUFFile(path: resolve(path).weightsFile)))
     }
 
     /// The absolute location the user named and the GGUF file to read in it. An existing path

@@ -1,7 +1,8 @@
 import A2ATSTensor
 import Foundation
 
-/// A Llama-family decoder (RMSNorm, RoPE, GQA attention, SwiGLU MLP) on f32 weights.
+/// A Llama-family decoder (RMSNorm, RoPE, GQA attention with any group size, optional Q/K/V
+/// biases as Qwen2 has them, SwiGLU MLP) on f32 weights.
 ///
 /// Prefill pushes the whole prompt through `cblas_sgemm`; attention over long prompts is
 /// blocked by query rows so no n×n matrix ever exists. Decode reuses the KV cache and hands

@@ -6,6 +6,9 @@ struct LayerWeights {
     var attentionNorm: [Float]
     /// `(headCount + 2·kvHeadCount)·headDim × hidden`: Q rows, then K, then V.
     var qkv: [Float]
+    /// `(headCount + 2·kvHeadCount)·headDim`, added after the QKV projection (Qwen2); nil when
+    /// the model has no projection biases.
+    var qkvBias: [Float]?
     /// `hidden × headCount·headDim`
     var output: [Float]
     /// `hidden`
@@ -31,6 +34,19 @@ struct DecodeMatrices {
 
     /// Bytes one decode step streams through these four matrices.
     var bytesRead: Int { qkv.bytesRead + output.bytesRead + gateUp.bytesRead + down.bytesRead }
+}
+
+extension LayerWeights {
+    /// Adds the QKV bias (if any) to `count` fused QKV rows `stride` apart.
+    func addQKVBias(_ rows: UnsafeMutablePointer<Float>, count: Int, stride: Int) {
+        guard let qkvBias else { return }
+        qkvBias.withUnsafeBufferPointer { bias in
+            for row in 0..<count {
+                let out = rows + row * stride
+                for i in 0..<bias.count { out[i] += bias[i] }
+            }
+        }
+    }
 }
 
 /// All weights of a Llama-family model in f32.
@@ -64,6 +80,9 @@ struct LlamaWeights {
             let qkv = try load(prefix + "attn_q.weight", count: qRows * hidden)
                 + load(prefix + "attn_k.weight", count: kvRows * hidden)
                 + load(prefix + "attn_v.weight", count: kvRows * hidden)
+            let qkvBias = source.shape(prefix + "attn_q.bias") == nil ? nil
+                : try load(prefix + "attn_q.bias", count: qRows) + load(prefix + "attn_k.bias", count: kvRows)
+                    + load(prefix + "attn_v.bias", count: kvRows)
             let output = try load(prefix + "attn_output.weight", count: hidden * qRows)
             let gateUp = try load(prefix + "ffn_gate.weight", count: ffn * hidden)
                 + load(prefix + "ffn_up.weight", count: ffn * hidden)
@@ -76,7 +95,7 @@ struct LlamaWeights {
             }
             return LayerWeights(
                 attentionNorm: try load(prefix + "attn_norm.weight", count: hidden),
-                qkv: qkv, output: output,
+                qkv: qkv, qkvBias: qkvBias, output: output,
                 ffnNorm: try load(prefix + "ffn_norm.weight", count: hidden),
                 gateUp: gateUp, down: down,
                 decode: DecodeMatrices(

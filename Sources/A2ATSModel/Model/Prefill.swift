@@ -79,6 +79,7 @@ extension LlamaModel {
             normed.withUnsafeBufferPointer { a in w.qkv.withUnsafeBufferPointer { b in qkv.withUnsafeMutableBufferPointer { c in
                 BLAS.multiplyTransposedB(m: n, n: qkvWidth, k: hidden, a: a.baseAddress!, lda: hidden,
                                          b: b.baseAddress!, ldb: hidden, c: c.baseAddress!, ldc: qkvWidth)
+                w.addQKVBias(c.baseAddress!, count: n, stride: qkvWidth)
             } } }
             qkv.withUnsafeBufferPointer { queryObserver?(layer, .beforeRoPE, $0.baseAddress!, qkvWidth, n) }
             qkv.withUnsafeMutableBufferPointer { qkv in angles.cos.withUnsafeBufferPointer { cos in

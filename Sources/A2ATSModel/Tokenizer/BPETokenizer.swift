@@ -1,5 +1,5 @@
 /// Byte-level BPE tokenizer built from a GGUF file's `tokenizer.ggml.*` fields (GPT-2,
-/// SmolLM, Llama-3 families). Encoding: special tokens are cut out whole, the rest is split
+/// SmolLM, Llama-3, Qwen2 families). Encoding: special tokens are cut out whole, the rest is split
 /// into words by the pre-tokenizer the file names, each word's UTF-8 bytes are merged by
 /// BPE rank. Ids equal Hugging Face `tokenizers` on the same vocabulary and merges
 /// (TokenizerParityTests, fixture from scripts/make_tokenizer_fixture.py).
@@ -61,6 +61,13 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
         for (id, token) in tokens.enumerated() where endOfTurn.contains(token) { stops.insert(id) }
         self.stopTokenIDs = stops
         self.chatTemplate = chatTemplate.flatMap(ChatTemplate.init(template:))
+    }
+
+    /// The tokenizer a GGUF file describes.
+    public convenience init(gguf fields: GGUFTokenizerFields) throws {
+        try self.init(tokens: fields.tokens, merges: fields.merges, tokenTypes: fields.tokenTypes,
+                      preTokenizer: fields.preTokenizer, bosTokenID: fields.bosTokenID, eosTokenID: fields.eosTokenID,
+                      addBOS: fields.addBOS, chatTemplate: fields.chatTemplate)
     }
 
     public func encode(_ text: String) -> [Int] {

@@ -2,6 +2,7 @@
 /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|`
 /// ` ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
 /// At each position the first alternative that matches wins, as in a backtracking engine.
+/// Qwen2's regex differs only in taking single digits (`Qwen2PreTokenizer`).
 struct Llama3PreTokenizer: RegexScanningPreTokenizer {
     /// ASCII lowercase of `value` (the contractions are ASCII).
     @inline(__always)
@@ -12,6 +13,13 @@ struct Llama3PreTokenizer: RegexScanningPreTokenizer {
     /// End of the regex match starting at `i` (always > i).
     static func matchEnd(_ values: UnsafeBufferPointer<UInt32>, _ classes: UnsafeBufferPointer<UInt8>,
                          _ i: Int, _ end: Int) -> Int {
+        matchEnd(values, classes, i, end, digitRun: 3)
+    }
+
+    /// The same regex with `\p{N}{1,digitRun}` as its number alternative.
+    @inline(__always)
+    static func matchEnd(_ values: UnsafeBufferPointer<UInt32>, _ classes: UnsafeBufferPointer<UInt8>,
+                         _ i: Int, _ end: Int, digitRun: Int) -> Int {
         let letter = ScalarText.letter, number = ScalarText.number
         let whitespace = ScalarText.whitespace, lineBreak = ScalarText.lineBreak
         // (?i:'s|'t|'re|'ve|'m|'ll|'d)
@@ -40,7 +48,7 @@ struct Llama3PreTokenizer: RegexScanningPreTokenizer {
         // \p{N}{1,3}
         if c & number != 0 {
             var k = i + 1
-            while k < end && k < i + 3 && classes[k] & number != 0 { k += 1 }
+            while k < end && k < i + digitRun && classes[k] & number != 0 { k += 1 }
             return k
         }
         // ` ?[^\s\p{L}\p{N}]+[\r\n]*`

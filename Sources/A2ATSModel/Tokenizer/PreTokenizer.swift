@@ -37,7 +37,7 @@ struct PreTokenizerChoice {
     /// (Hugging Face `ignore_merges`, llama.cpp does the same for these names).
     let ignoreMerges: Bool
 
-    static let supportedNames = ["smollm", "gpt2", "llama-bpe", "llama3", "llama-v3"]
+    static let supportedNames = ["smollm", "gpt2", "llama-bpe", "llama3", "llama-v3", "qwen2"]
 
     static func named(_ name: String) throws -> PreTokenizerChoice {
         switch name {
@@ -48,6 +48,9 @@ struct PreTokenizerChoice {
             return PreTokenizerChoice(preTokenizer: GPT2PreTokenizer(), ignoreMerges: false)
         case "llama-bpe", "llama3", "llama-v3":
             return PreTokenizerChoice(preTokenizer: Llama3PreTokenizer(), ignoreMerges: true)
+        case "qwen2":
+            // Qwen2's BPE merges every word (Hugging Face `ignore_merges` false, as llama.cpp).
+            return PreTokenizerChoice(preTokenizer: Qwen2PreTokenizer(), ignoreMerges: false)
         default:
             throw TokenizerError.unsupportedPreTokenizer(name: name, supported: supportedNames)
         }

@@ -1,33 +1,31 @@
-/// A Llama-family model read from one GGUF file: the config from `<arch>.*` metadata, the raw
-/// `tokenizer.ggml.*` fields for the tokenizer to build on, and dequantized tensors on request.
+/// A Llama-family model read from one GGUF file (`llama` or `qwen2`, see `GGUFArchitecture`): the
+/// config from `<arch>.*` metadata, the raw `tokenizer.ggml.*` fields for the tokenizer to build
+/// on, and dequantized tensors on request, with Q/K rows in the adjacent-pair RoPE order
+/// `WeightSource` promises whatever order the file stores them in.
 /// Every tensor the architecture needs is checked on open (present, right dims, a type this
 /// loader can dequantize) so that a bad file fails before any compute starts.
 public final class GGUFModelSource: WeightSource {
     /// `general.architecture` values whose tensors and keys follow llama.cpp's Llama layout.
-    public static let supportedArchitectures = ["llama"]
+    public static let supportedArchitectures = GGUFArchitecture.known.map(\.name)
 
     public let file: GGUFFile
     public let config: ModelConfig
+    public let architecture: GGUFArchitecture
+    /// Whether the file has Q/K/V projection biases (`blk.N.attn_{q,k,v}.bias`).
+    public let hasProjectionBias: Bool
     public var location: String { file.path }
 
-    /// `tokenizer.ggml.model` ("gpt2" for byte-level BPE).
-    public let tokenizerModel: String
-    /// `tokenizer.ggml.tokens`: the vocabulary, index = token id.
-    public let tokenizerTokens: [String]
-    /// `tokenizer.ggml.merges`: "left right" pairs, highest priority first (empty if absent
-    /// and the tokenizer model is not BPE).
-    public let tokenizerMerges: [String]
-    /// `tokenizer.ggml.token_type` (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused,
-    /// 6 byte); all 1 when the file has none.
-    public let tokenTypes: [Int]
-    /// `tokenizer.ggml.pre` ("default" when absent, as llama.cpp does).
-    public let preTokenizer: String
-    public let bosTokenID: Int?
-    public let eosTokenID: Int?
-    /// `tokenizer.ggml.add_bos_token`; false when absent.
-    public let addBOS: Bool
-    /// `tokenizer.chat_template` (a Jinja template), if the file carries one.
-    public let chatTemplate: String?
+    /// The `tokenizer.*` fields, as `GGUFTokenizerFields` reads them.
+    public let tokenizerFields: GGUFTokenizerFields
+    public var tokenizerModel: String { tokenizerFields.model }
+    public var tokenizerTokens: [String] { tokenizerFields.tokens }
+    public var tokenizerMerges: [String] { tokenizerFields.merges }
+    public var tokenTypes: [Int] { tokenizerFields.tokenTypes }
+    public var preTokenizer: String { tokenizerFields.preTokenizer }
+    public var bosTokenID: Int? { tokenizerFields.bosTokenID }
+    public var eosTokenID: Int? { tokenizerFields.eosTokenID }
+    public var addBOS: Bool { tokenizerFields.addBOS }
+    public var chatTemplate: String? { tokenizerFields.chatTemplate }
 
     public convenience init(path: String) throws {
         try self.init(file: GGUFFile(path: path))
@@ -36,34 +34,17 @@ public final class GGUFModelSource: WeightSource {
     public init(file: GGUFFile) throws {
         self.file = file
         let reader = MetadataReader(file: file)
-        let architecture = try reader.string("general.architecture")
-        guard Self.supportedArchitectures.contains(architecture) else {
-            throw ModelLoadError.unsupportedArchitecture(path: file.path, architecture: architecture)
+        let architectureName = try reader.string("general.architecture")
+        guard let architecture = GGUFArchitecture.named(architectureName) else {
+            throw ModelLoadError.unsupportedArchitecture(path: file.path, architecture: architectureName)
         }
+        self.architecture = architecture
+        hasProjectionBias = architecture.projectionBias == .required || file.tensors["blk.0.attn_q.bias"] != nil
 
-        tokenizerModel = try reader.string("tokenizer.ggml.model")
-        tokenizerTokens = try reader.strings("tokenizer.ggml.tokens")
-        let vocabSize = tokenizerTokens.count
-        guard vocabSize > 0 else {
-            throw ModelLoadError.invalidMetadata(path: file.path, key: "tokenizer.ggml.tokens", problem: "vocabulary is empty")
-        }
-        if tokenizerModel == "gpt2" {
-            tokenizerMerges = try reader.strings("tokenizer.ggml.merges")
-        } else {
-            tokenizerMerges = try reader.optionalStrings("tokenizer.ggml.merges") ?? []
-        }
-        tokenTypes = try reader.optionalInts("tokenizer.ggml.token_type") ?? Array(repeating: 1, count: vocabSize)
-        guard tokenTypes.count == vocabSize else {
-            throw ModelLoadError.invalidMetadata(path: file.path, key: "tokenizer.ggml.token_type",
-                                                 problem: "has \(tokenTypes.count) entries for \(vocabSize) tokens")
-        }
-        preTokenizer = try reader.optionalString("tokenizer.ggml.pre") ?? "default"
-        bosTokenID = try reader.optionalTokenID("tokenizer.ggml.bos_token_id", vocabSize: vocabSize)
-        eosTokenID = try reader.optionalTokenID("tokenizer.ggml.eos_token_id", vocabSize: vocabSize)
-        addBOS = try reader.optionalBool("tokenizer.ggml.add_bos_token") ?? false
-        chatTemplate = try reader.optionalString("tokenizer.chat_template")
+        tokenizerFields = try GGUFTokenizerFields(file: file)
+        let vocabSize = tokenizerFields.tokens.count
 
-        let p = architecture + "."
+        let p = architectureName + "."
         let hidden = try reader.positiveInt(p + "embedding_length")
         let headCount = try reader.positiveInt(p + "attention.head_count")
         let kvHeadCount = try reader.optionalPositiveInt(p + "attention.head_count_kv") ?? headCount
@@ -90,7 +71,7 @@ public final class GGUFModelSource: WeightSource {
         }
         let contextLength = try reader.positiveInt(p + "context_length")
         config = ModelConfig(
-            architecture: architecture,
+            architecture: architectureName,
             layerCount: try reader.positiveInt(p + "block_count"),
             hiddenSize: hidden,
             intermediateSize: try reader.positiveInt(p + "feed_forward_length"),
@@ -103,12 +84,31 @@ public final class GGUFModelSource: WeightSource {
         try validateTensors()
     }
 
-    public func tensor(_ name: String) throws -> [Float] { try file.floats(name) }
+    public func tensor(_ name: String) throws -> [Float] {
+        let values = try file.floats(name)
+        guard let order = adjacentPairOrder(name) else { return values }
+        let width = values.count / order.count
+        var reordered = [Float](repeating: 0, count: values.count)
+        for (row, stored) in order.enumerated() {
+            reordered[(row * width)..<((row + 1) * width)] = values[(stored * width)..<((stored + 1) * width)]
+        }
+        return reordered
+    }
+
+    /// For a Q/K weight or bias of a `.halves` file: the stored row each engine row reads; nil
+    /// when the tensor is used in stored order.
+    func adjacentPairOrder(_ name: String) -> [Int]? {
+        guard architecture.ropeLayout == .halves, GGUFArchitecture.isRotated(name),
+              let dims = file.tensors[name]?.dims else { return nil }
+        let rows = name.hasSuffix(".bias") ? dims[0] : dims[1]
+        return GGUFArchitecture.adjacentPairOrder(rows: rows, headDim: config.headDim)
+    }
 
     public func shape(_ name: String) -> [Int]? { file.tensors[name]?.dims }
 
-    /// Names and ggml dims every Llama tensor must have under `config`.
-    public static func expectedShapes(_ c: ModelConfig) -> [(String, [Int])] {
+    /// Names and ggml dims every Llama tensor must have under `config` (and the Q/K/V biases
+    /// when `projectionBias`).
+    public static func expectedShapes(_ c: ModelConfig, projectionBias: Bool = false) -> [(String, [Int])] {
         let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim
         var shapes: [(String, [Int])] = [("token_embd.weight", [c.hiddenSize, c.vocabSize]),
                                          ("output_norm.weight", [c.hiddenSize])]
@@ -121,12 +121,13 @@ public final class GGUFModelSource: WeightSource {
                        (b + "ffn_gate.weight", [c.hiddenSize, c.intermediateSize]),
                        (b + "ffn_up.weight", [c.hiddenSize, c.intermediateSize]),
                        (b + "ffn_down.weight", [c.intermediateSize, c.hiddenSize])]
+            if projectionBias { shapes += [(b + "attn_q.bias", [q]), (b + "attn_k.bias", [kv]), (b + "attn_v.bias", [kv])] }
         }
         return shapes
     }
 
     private func validateTensors() throws {
-        for (name, expected) in Self.expectedShapes(config) {
+        for (name, expected) in Self.expectedShapes(config, projectionBias: hasProjectionBias) {
             guard let info = file.tensors[name] else { throw ModelLoadError.missingTensor(path: file.path, tensor: name) }
             // ggml drops trailing 1-sized dims inconsistently across writers; compare without them.
             var found = info.dims

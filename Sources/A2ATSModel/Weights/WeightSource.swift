@@ -6,8 +6,9 @@
 /// `blk.N.attn_q.weight`, `blk.N.attn_k.weight`, `blk.N.attn_v.weight`,
 /// `blk.N.attn_output.weight`, `blk.N.ffn_norm.weight`, `blk.N.ffn_gate.weight`,
 /// `blk.N.ffn_up.weight`, `blk.N.ffn_down.weight`, `output_norm.weight`, and
-/// `output.weight` unless `config.tiedEmbeddings`. Q/K rows are in llama.cpp's order
-/// (RoPE rotates adjacent pairs).
+/// `output.weight` unless `config.tiedEmbeddings`, and optionally `blk.N.attn_{q,k,v}.bias`
+/// (Qwen2). Q/K rows (and their biases) are in llama.cpp's "normal" order (RoPE rotates
+/// adjacent pairs), whatever order the file stores them in.
 import A2ATSTensor
 
 public protocol WeightSource: AnyObject {
