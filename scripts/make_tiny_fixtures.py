@@ -257,7 +257,7 @@ def write_dequant_types(seed):
     values = rng.standard_normal((2, 512)).astype(np.float32)
     w.add_tensor("f32", values)
     w.add_tensor("f16", values.astype(np.float16))
-    for qtype in (Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1):
+    for qtype in (Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0):
         w.add_tensor(qtype.name.lower(), quants.quantize(values, qtype), raw_dtype=qtype)
     for qtype, d_offsets in ((Q.Q4_K, (0, 2)), (Q.Q6_K, (208,))):
         block_elems, block_bytes = gguf.GGML_QUANT_SIZES[qtype]
@@ -270,7 +270,7 @@ def write_dequant_types(seed):
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    write_tensor_reference(path, ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q4_k", "q6_k"],
+    write_tensor_reference(path, ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q4_k", "q6_k"],
                            os.path.join(FIXTURES, "tiny-dequant-types.json"))
 
 

@@ -1,3 +1,5 @@
+import A2ATSTensor
+
 /// ggml block formats converted to f32, one function per type, following the block layouts of
 /// ggml's `ggml-common.h` / `dequantize_row_*` (all little-endian, f16 scales). Each loop walks
 /// raw pointers block by block so the compiler can vectorize the inner 16/32-element loops.
@@ -13,6 +15,7 @@ public enum Dequantize {
         case .q8_0: q8_0(source, count: count, into: destination)
         case .q4_0: q4_0(source, count: count, into: destination)
         case .q4_1: q4_1(source, count: count, into: destination)
+        case .q5_0: q5_0(source, count: count, into: destination)
         case .q4_K: q4_K(source, count: count, into: destination)
         case .q6_K: q6_K(source, count: count, into: destination)
         default: preconditionFailure("Dequantize.convert called with \(type.name); callers check isDequantizable")
@@ -81,6 +84,24 @@ public enum Dequantize {
         }
     }
 
+    /// block_q5_0 (22 bytes): f16 d, u32 qh, u8 qs[16]; nibble order as Q4_0, bit j of qh is
+    /// element j's fifth bit; x = d·(q − 16).
+    public static func q5_0(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        for b in 0..<count / 32 {
+            let block = src + 22 * b
+            let d = half(block, 0)
+            let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+            let qs = (block + 6).assumingMemoryBound(to: UInt8.self)
+            let out = dst + 32 * b
+            for j in 0..<16 {
+                let low = Int(qs[j] & 0x0F) | Int((qh >> UInt32(j)) & 1) << 4
+                let high = Int(qs[j] >> 4) | Int((qh >> UInt32(j + 16)) & 1) << 4
+                out[j] = d * Float(low - 16)
+                out[j + 16] = d * Float(high - 16)
+            }
+        }
+    }
+
     /// block_q4_K (144 bytes, 256 elements): f16 d, f16 dmin, u8 scales[12] (eight 6-bit
     /// scale/min pairs), u8 qs[128]. Each 64-element chunk uses two sub-blocks: low nibbles of
     /// 32 bytes, then their high nibbles; x = d·sc·q − dmin·m.
@@ -93,8 +114,8 @@ public enum Dequantize {
             let qs = (block + 16).assumingMemoryBound(to: UInt8.self)
             let out = dst + 256 * b
             for chunk in 0..<4 {
-                let (sc1, m1) = scaleMinK4(2 * chunk, scales)
-                let (sc2, m2) = scaleMinK4(2 * chunk + 1, scales)
+                let (sc1, m1) = KQuantScales.scaleMin(2 * chunk, scales)
+                let (sc2, m2) = KQuantScales.scaleMin(2 * chunk + 1, scales)
                 let d1 = d * Float(sc1), min1 = dmin * Float(m1)
                 let d2 = d * Float(sc2), min2 = dmin * Float(m2)
                 let q = qs + 32 * chunk
@@ -105,13 +126,6 @@ public enum Dequantize {
                 }
             }
         }
-    }
-
-    /// The j-th 6-bit (scale, min) pair of a Q4_K/Q5_K `scales[12]` field (ggml's `get_scale_min_k4`).
-    @inline(__always)
-    static func scaleMinK4(_ j: Int, _ q: UnsafePointer<UInt8>) -> (UInt8, UInt8) {
-        if j < 4 { return (q[j] & 63, q[j + 4] & 63) }
-        return ((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
     }
 
     /// block_q6_K (210 bytes, 256 elements): u8 ql[128] (low 4 bits), u8 qh[64] (high 2 bits),

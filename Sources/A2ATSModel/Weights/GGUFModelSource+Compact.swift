@@ -1,9 +1,31 @@
 import A2ATSTensor
 
-extension GGUFModelSource {
+extension GGUFFile {
+    /// The decode-kernel format of each ggml type stored compactly; other types (F32, F16, …)
+    /// are multiplied as f32.
+    static let compactFormats: [GGMLType: QuantizedMatrix.Format] = [
+        .q4_1: .q4_1, .q8_0: .q8_0, .q5_0: .q5_0, .q4_K: .q4_K, .q6_K: .q6_K,
+    ]
+
+    /// Matrix `name` repacked from its GGUF blocks for the decode kernels; nil for other types.
     public func compactMatrix(_ name: String) -> QuantizedMatrix? {
+        guard let info = tensors[name], info.dims.count == 2, let bytes = rawBytes(name) else { return nil }
+        return compactMatrix(info, bytes: bytes)
+    }
+
+    /// `bytes` (the tensor's blocks, rows in engine order) in the decode kernels' layout.
+    func compactMatrix(_ info: GGUFTensorInfo, bytes: UnsafeRawBufferPointer) -> QuantizedMatrix? {
+        guard let format = Self.compactFormats[info.type] else { return nil }
+        return QuantizedMatrix(format: format, rows: info.dims[1], cols: info.dims[0], ggufBlocks: bytes)
+    }
+}
+
+extension GGUFModelSource {
+    /// The compact matrix with its rows in the engine's order (Qwen2's Q/K rows reordered from
+    /// the rotate-half RoPE layout).
+    public func compactMatrix(_ name: String) -> QuantizedMatrix? {
+        guard let order = adjacentPairOrder(name) else { return file.compactMatrix(name) }
         guard let info = file.tensors[name], info.dims.count == 2, let bytes = file.rawBytes(name) else { return nil }
-        guard let order = adjacentPairOrder(name) else { return compactMatrix(info, bytes: bytes) }
         // Each row is whole blocks, so reordering rows moves bytes and never touches a block.
         let rowBytes = bytes.count / order.count
         let reordered = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
@@ -12,15 +34,6 @@ extension GGUFModelSource {
             let source = UnsafeRawBufferPointer(rebasing: bytes[(stored * rowBytes)...].prefix(rowBytes))
             UnsafeMutableRawBufferPointer(rebasing: reordered[(row * rowBytes)...]).copyMemory(from: source)
         }
-        return compactMatrix(info, bytes: UnsafeRawBufferPointer(reordered))
-    }
-
-    /// `bytes` (the tensor's blocks, rows in engine order) in the decode kernels' layout.
-    private func compactMatrix(_ info: GGUFTensorInfo, bytes: UnsafeRawBufferPointer) -> QuantizedMatrix? {
-        switch info.type {
-        case .q4_1: return QuantizedMatrix(format: .q4_1, rows: info.dims[1], cols: info.dims[0], ggufBlocks: bytes)
-        case .q8_0: return QuantizedMatrix(format: .q8_0, rows: info.dims[1], cols: info.dims[0], ggufBlocks: bytes)
-        default: return nil
-        }
+        return file.compactMatrix(info, bytes: UnsafeRawBufferPointer(reordered))
     }
 }

@@ -21,7 +21,7 @@ public protocol WeightSource: AnyObject {
     /// Dimensions of `name` in ggml order (ne0 first), nil if the model has no such tensor.
     func shape(_ name: String) -> [Int]?
     /// Matrix `name` in its stored block format when the decode kernels can use it as is
-    /// (Q4_1, Q8_0), so decode streams compact weights; nil means "use `tensor(_:)`".
+    /// (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K), so decode streams compact weights; nil means "use `tensor(_:)`".
     func compactMatrix(_ name: String) -> QuantizedMatrix?
 }
 

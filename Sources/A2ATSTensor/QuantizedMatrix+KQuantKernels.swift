@@ -1,0 +1,100 @@
+/// Decode kernels for the 256-column K-quant super-blocks (Q4_K, Q6_K), in the layout of
+/// `QuantizedMatrix.pack`: the super-block's `d` is a lane scale, sub-block scales (and Q4_K's
+/// mins) are bytes widened once per sub-block, so the inner loop is one shift and one mask per code.
+extension QuantizedMatrix {
+    /// Q4_K: chunk c of 64 columns reads 32 code bytes; their low nibbles are sub-block 2c, their
+    /// high nibbles sub-block 2c + 1. x = d·scale·q − dmin·min per sub-block, so
+    /// y = d·Σ scale·(Σ q·x) − dmin·Σ min·(Σ x), with Σ x per 32 columns computed once per call.
+    func multiplyQ4_K(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
+                      y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        let superBlocks = blocksPerRow
+        let nibble = SIMD16<UInt32>(repeating: 0x0F), byteMask = SIMD16<UInt32>(repeating: 0xFF)
+        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23)
+        scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
+            codes.withUnsafeBufferPointer { codes in
+                for group in range {
+                    var acc = SIMD16<Float>()
+                    for s in 0..<superBlocks {
+                        let slot = (group * superBlocks + s) * 16
+                        let words = UnsafeRawPointer(codes.baseAddress! + slot * 36)
+                        func word(_ k: Int) -> SIMD16<UInt32> {
+                            words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self)
+                        }
+                        let xs = x + 256 * s
+                        var scaled = SIMD16<Float>(), minimum = SIMD16<Float>()
+                        for chunk in 0..<4 {
+                            var lowSum = SIMD16<Float>(), highSum = SIMD16<Float>()
+                            for k in 0..<8 {
+                                let w = word(4 + 8 * chunk + k)
+                                for t in 0..<4 {
+                                    let j = 64 * chunk + 4 * k + t
+                                    let low = UnsignedCode.float((w &>> UInt32(8 * t)) & nibble, minus: zero)
+                                    let high = UnsignedCode.float((w &>> UInt32(8 * t + 4)) & nibble, minus: zero)
+                                    lowSum.addProduct(low, SIMD16<Float>(repeating: xs[j]))
+                                    highSum.addProduct(high, SIMD16<Float>(repeating: xs[j + 32]))
+                                }
+                            }
+                            // Sub-blocks 2c and 2c + 1 are bytes 2c mod 4 and 2c + 1 mod 4 of word c / 2.
+                            let scaleWord = word(chunk / 2), minWord = word(2 + chunk / 2)
+                            let shift = UInt32(16 * (chunk % 2))
+                            let scaleLow = UnsignedCode.float((scaleWord &>> shift) & byteMask, minus: zero)
+                            let scaleHigh = UnsignedCode.float((scaleWord &>> (shift + 8)) & byteMask, minus: zero)
+                            let minLow = UnsignedCode.float((minWord &>> shift) & byteMask, minus: zero)
+                            let minHigh = UnsignedCode.float((minWord &>> (shift + 8)) & byteMask, minus: zero)
+                            scaled.addProduct(lowSum, scaleLow)
+                            scaled.addProduct(highSum, scaleHigh)
+                            minimum.addProduct(minLow, SIMD16<Float>(repeating: sums[8 * s + 2 * chunk]))
+                            minimum.addProduct(minHigh, SIMD16<Float>(repeating: sums[8 * s + 2 * chunk + 1]))
+                        }
+                        let d = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
+                        let dmin = UnsafeRawPointer(offsets.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
+                        acc.addProduct(d, scaled)
+                        acc.addProduct(-dmin, minimum)
+                    }
+                    store(acc, group: group, y: y, accumulate: accumulate)
+                }
+            }
+        } }
+    }
+
+    /// Q6_K in the layout of `packSixBit`: value d·scale·(code − 32), an int8 scale per 16 columns.
+    func multiplyQ6_K(groups range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                      accumulate: Bool) {
+        let superBlocks = blocksPerRow
+        let sixBits = SIMD16<UInt32>(repeating: 0x3F)
+        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23 + 32)
+        scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
+            for group in range {
+                var acc = SIMD16<Float>()
+                for s in 0..<superBlocks {
+                    let slot = (group * superBlocks + s) * 16
+                    let words = UnsafeRawPointer(codes.baseAddress! + slot * 52)
+                    func word(_ k: Int) -> SIMD16<UInt32> {
+                        words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self)
+                    }
+                    var total = SIMD16<Float>()
+                    for sub in 0..<16 {
+                        let xs = x + 256 * s + 16 * sub
+                        var p = (SIMD16<Float>(), SIMD16<Float>())
+                        var spare = SIMD16<UInt32>()
+                        for m in 0..<3 {
+                            let w = word(4 + 3 * sub + m)
+                            spare |= (w &>> 30) &<< UInt32(2 * m)
+                            for i in 0..<5 {
+                                let j = 5 * m + i
+                                let value = UnsignedCode.float((w &>> UInt32(6 * i)) & sixBits, minus: zero)
+                                UnsignedCode.accumulate(&p, j % 2, value, xs[j])
+                            }
+                        }
+                        UnsignedCode.accumulate(&p, 1, UnsignedCode.float(spare, minus: zero), xs[15])
+                        let scale = SignedByte.float(unsafeBitCast(word(sub / 4), to: SIMD16<Int32>.self), byte: sub % 4)
+                        total.addProduct(p.0 + p.1, scale)
+                    }
+                    let d = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
+                    acc.addProduct(d, total)
+                }
+                store(acc, group: group, y: y, accumulate: accumulate)
+            }
+        } }
+    }
+}
