@@ -13,7 +13,7 @@ let subcommands: [Subcommand.Type] = [
 
 let root = CommandSpec(
     name: "a2ats-eval",
-    abstract: "Evaluate long-context language models under KV-cache reduction (full, oracle, eviction methods, A²ATS).",
+    abstract: "Evaluate long-context language models under KV-cache reduction (full, oracle, eviction, retrieval and precision methods, A²ATS).",
     usage: "<command> [options]   (a2ats-eval <command> --help for its options; `run` when the first argument is an option)",
     subcommands: subcommands.map { $0.spec })
 
