@@ -194,8 +194,11 @@ final class QAQStore: KVStore {
                 guard statistics.observedQueryCount > 0 else {
                     throw MethodError.missingStatistics(method: "qaq", layer: layer, needed: "the last prompt queries")
                 }
-                queryNorm = QAQ.measuredQueryNorm(statistics.observedQueries(layer: layer), rows: statistics.observedQueryCount,
-                                                  heads: heads, headCount: model.headCount, headDim: d)
+                // A shared prefill may have recorded more queries for another fork: measure over our own last rows.
+                let rows = min(QAQ.queryNormRows, statistics.observedQueryCount)
+                let all = statistics.observedQueries(layer: layer)
+                queryNorm = QAQ.measuredQueryNorm(UnsafeBufferPointer(rebasing: all[((statistics.observedQueryCount - rows) * model.headCount * d)...]),
+                                                  rows: rows, heads: heads, headCount: model.headCount, headDim: d)
             }
             let keyStep = QAQ.keyStep(error: s.keyError, queryNorm: queryNorm, tokens: n)
             // a_t: the most attention token t got from the last `window` prompt queries of the group.

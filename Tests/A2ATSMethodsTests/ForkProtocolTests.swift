@@ -28,7 +28,10 @@ class ForkProtocolTests: XCTestCase {
     /// ClusterKV leave their first 2 layers dense, all the fixture has: here every layer selects.
     static let forkable = MethodRegistry.names.filter { $0 != "full" }
         .map { ["quest", "clusterkv"].contains($0) ? $0 + ":dense_layers=0" : $0 }
-        + ["snapkv+kivi", "snapkv+qaq", "snapkv+think", "h2o+kivi:bits=4", "a2ats+kivi:bits=4", "oracle+think"]
+        + ["snapkv+kivi", "snapkv+qaq", "snapkv+think", "h2o+kivi:bits=4", "a2ats+kivi:bits=4", "oracle+think",
+           // Asks the shared prefill for more observed queries and attention rows than the others use: each
+           // fork must read only its own last rows (QAQ and ThinK once read every row recorded).
+           "snapkv:window=48+think:window=48"]
     static let maxNewTokens = 8
 
     var model: LlamaModel!

@@ -119,6 +119,34 @@ final class PrecisionStoreTests: XCTestCase {
         XCTAssertGreaterThan(bitsSeen.count, 1, "value precision must follow attention")
     }
 
+    /// A prefill shared with a fork that asked for more query rows (ThinK at window 48) records
+    /// extra, older rows: QAQ's measured ‖q‖² must come from its own last 32 only. Reference: the
+    /// same store over statistics holding just those rows; the older rows are made 100× larger, so
+    /// reading them would change the key bit widths.
+    func testQAQMeasuresTheQueryNormOverItsOwnRowsOnly() throws {
+        let qaq = Self.fixture["qaq"] as! [String: Any]
+        let keys = Self.rows(qaq["keys"]), values = Self.rows(qaq["values"])
+        let n = qaq["tokens"] as! Int, heads = qaq["heads"] as! Int, d = keys[0].count
+        let model = makeModel(layers: 1, heads: heads, kvHeads: 1, headDim: d)
+        var rng = SeededGenerator(seed: 9)
+        let own = (0..<QAQ.queryNormRows).map { _ in rng.vector(heads * d) }
+        let older = (0..<16).map { _ in rng.vector(heads * d).map { 100 * $0 } }
+        func keyBits(_ queries: [[Float]]) throws -> [Int] {
+            let statistics = PrefillStatistics(layerCount: 1, headCount: heads, promptLength: n,
+                                               needs: PrefillNeeds(observationWindow: 1, observedQueries: queries.count), headDim: d)
+            statistics.withObservedQueries(layer: 0) { p in
+                for (r, row) in queries.enumerated() { for i in 0..<(heads * d) { p[r * heads * d + i] = row[i] } }
+            }
+            let store = QAQStore(model: model, settings: QAQSettings(keyError: 1, valueError: 1, minBits: 2, maxBits: 4,
+                                                                      outliers: 0.01, window: 1, queryNorm: 0))
+            try store.didPrefill(layer: 0, cache: cache(keys: keys, values: values, count: n, capacity: n), statistics: statistics,
+                                 resident: [nil])
+            return try (0..<n).map { try XCTUnwrap(store.vectors(layer: 0, kvHead: 0, position: $0).key).bits }
+        }
+        XCTAssertEqual(try keyBits(older + own), try keyBits(own))
+        XCTAssertNotEqual(try keyBits(older + own), try keyBits(older.prefix(QAQ.queryNormRows).map { $0 }), "the older rows matter")
+    }
+
     /// Softmax attention of `queries` over `rows`, in Double, from rows given by `key`/`value`.
     func referenceAttention(queries: [Float], groupSize: Int, d: Int, rows: [Int],
                             key: (Int) -> [Float], value: (Int) -> [Float]) -> [Double] {
