@@ -8,7 +8,7 @@ RoPE follows llama.cpp's rope type per architecture:
          stores Llama Q/K rows permuted relative to Hugging Face precisely so that this works.
   qwen2: "neox" mode (Hugging Face's rotate_half), rotating (x[i], x[i+d/2]) by the same angles,
          on Q/K rows as stored (unpermuted), with the q/k/v projection biases added before RoPE.
-Used by make_tiny_fixtures.py (golden logits) and parity_default_model.py.
+Used by make_tiny_fixtures.py (golden logits), parity_default_model.py and parity_qwen.py.
 """
 import numpy as np
 from gguf import GGUFReader
@@ -62,12 +62,16 @@ class ReferenceLlama:
         bias = self.w.get(name + ".bias")
         return y if bias is None else y + bias
 
-    def forward(self, tokens):
-        """Logits (n, vocab) for every position of `tokens`, with a causal mask."""
+    def forward(self, tokens, last_only=False, cache=None):
+        """Logits (n, vocab) for every position of `tokens`, with a causal mask; with `last_only`,
+        (1, vocab) for the last position (a 4K prompt's full logits would take 5 GB with Qwen's vocabulary).
+        `cache`, a dict (empty at first), keeps each layer's rotated K and V so that a later call
+        continues the sequence at the next positions (greedy decoding without recomputing the prompt)."""
         n, hd, group = len(tokens), self.head_dim, self.heads // self.kv_heads
-        positions = np.arange(n)
+        past = cache[0][0].shape[0] if cache else 0
+        positions = past + np.arange(n)
         x = self.w["token_embd.weight"][np.asarray(tokens)]  # (n, hidden)
-        mask = np.triu(np.full((n, n), -np.inf), k=1)
+        mask = np.triu(np.full((n, past + n), -np.inf), k=past + 1)
         for i in range(self.layers):
             b = f"blk.{i}."
             h = self.rms_norm(x, self.w[b + "attn_norm.weight"])
@@ -75,6 +79,10 @@ class ReferenceLlama:
             k = self.project(h, b + "attn_k").reshape(n, self.kv_heads, hd)
             v = self.project(h, b + "attn_v").reshape(n, self.kv_heads, hd)
             q, k = self.rope(q, positions), self.rope(k, positions)
+            if cache is not None:
+                if i in cache:
+                    k, v = np.concatenate([cache[i][0], k]), np.concatenate([cache[i][1], v])
+                cache[i] = (k, v)
             out = np.empty((n, self.heads, hd))
             for head in range(self.heads):
                 kv = head // group
@@ -87,6 +95,8 @@ class ReferenceLlama:
             gate = h @ self.w[b + "ffn_gate.weight"].T
             up = h @ self.w[b + "ffn_up.weight"].T
             x = x + (gate / (1.0 + np.exp(-gate)) * up) @ self.w[b + "ffn_down.weight"].T
+        if last_only:
+            x = x[-1:]
         return self.rms_norm(x, self.w["output_norm.weight"]) @ self.lm_head.T
 
 
