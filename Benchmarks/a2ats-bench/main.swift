@@ -15,6 +15,8 @@ import A2ATSModel
 import A2ATSMethods
 import A2ATSTensor
 
+BLASKernelFamily.restartWithTunedKernelsIfNeeded()
+
 let headDim = 64, group = 3, topk = 0.03
 let lengths = [4096, 16384, 32768]
 /// The paper's C, then the default model's (contract.md): the tables cost C·d per head and step.

@@ -1,16 +1,23 @@
 // engine-bench: prefill and decode speed of the engine on the default model, against ceilings
 // measured in the same run (sgemm at a model shape, streaming read bandwidth), and the cost of a
 // method × budget sweep forked from one shared prefill (issue 6).
-// Run: swift run -c release engine-bench [--model PATH] [--repeats N] [--quick]
-// (--quick: 1K only, one repeat, compact decode only, no sweep.)
+// Run: swift run -c release engine-bench [--model PATH|NAME] [--repeats N] [--quick]
+//        [--lengths 4096,16384,32768 [--method a2ats:centroids=1024 --fraction 0.03]]
+// (--quick: 1K only, one repeat, compact decode only, no sweep. --lengths: long-context mode:
+// prefill at each length once, decode with compact weights under full attention and under
+// --method at --fraction of the prompt (codebooks from the model's cache, calibrated if
+// missing), no sweep; the peak resident memory of the process is printed at the end.)
 // Prompts are random token ids (seeded): speed does not depend on the text. Figures are the
 // best of N repeats (the machine is shared; the minimum is the least disturbed run), with the
 // median beside it. Compare ratios within one run.
 import Foundation
 import A2ATSHarness
 import A2ATSMethods
+import A2ATSSupport
 import A2ATSModel
 import A2ATSTensor
+
+BLASKernelFamily.restartWithTunedKernelsIfNeeded()
 
 setlinebuf(stdout)
 let arguments = CommandLine.arguments
@@ -21,6 +28,9 @@ func option(_ name: String) -> String? {
 let quick = arguments.contains("--quick")
 let repeats = Int(option("--repeats") ?? "") ?? (quick ? 1 : 3)
 let modelPath = option("--model") ?? LanguageModel.defaultModelPath
+let longLengths = option("--lengths").map { $0.split(separator: ",").compactMap { Int($0) } }
+let longMethod = option("--method") ?? "a2ats"
+let longFraction = Double(option("--fraction") ?? "") ?? 0.03
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 /// CPU seconds of all this process's threads: less sensitive than wall time to other jobs on a
@@ -48,7 +58,8 @@ func line(_ format: String, _ values: CVarArg...) { print(String(format: format,
 
 let blasThreads = BLAS.threadCount
 let cores = ProcessInfo.processInfo.activeProcessorCount
-line("engine-bench: %d cores, OpenBLAS threads %d, repeats %d (best / median)", cores, blasThreads, repeats)
+line("engine-bench: %d cores, OpenBLAS threads %d, kernels %@, repeats %d (best / median)", cores, blasThreads,
+     BLASKernelFamily.current, repeats)
 
 /// sgemm at the prefill's largest shape (n × 2·ffn × hidden, the fused gate/up projection).
 func sgemmCeiling(m: Int, n: Int, k: Int) -> Double {
@@ -136,12 +147,12 @@ let weightFlopsPerToken = 2.0 * Double(c.layerCount) * Double(c.hiddenSize)
 var rng = SeededGenerator(seed: 2024)
 func randomTokens(_ n: Int) -> [Int] { (0..<n).map { _ in Int(rng.next() % UInt64(c.vocabSize)) } }
 
-let lengths = quick ? [1024] : [1024, 4096]
+let lengths = longLengths ?? (quick ? [1024] : [1024, 4096])
 var prefills: [Int: PrefillResult] = [:]
 for n in lengths {
     let tokens = randomTokens(n)
     var result: PrefillResult?
-    let time = try measure(n > 2048 ? max(1, repeats - 1) : repeats) {
+    let time = try measure(n > 8192 ? 1 : n > 2048 ? max(1, repeats - 1) : repeats) {
         result = try model.prefill(tokens, extraCapacity: 64)
     }
     prefills[n] = result
@@ -158,7 +169,7 @@ if let first = prefills[1024] {
 
 // MARK: decode
 
-for weights in quick ? [LlamaModel.DecodeWeights.compact] : [.compact, .f32] {
+for weights in quick || longLengths != nil ? [LlamaModel.DecodeWeights.compact] : [.compact, .f32] {
     model.decodeWeights = weights
     for n in lengths {
         guard let prefill = prefills[n] else { continue }
@@ -181,9 +192,39 @@ for weights in quick ? [LlamaModel.DecodeWeights.compact] : [.compact, .f32] {
 }
 model.decodeWeights = .compact
 
+/// Peak resident memory of this process so far (Linux reports ru_maxrss in KiB).
+func peakResidentGiB() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) * 1024 / Double(1 << 30)
+}
+
+// MARK: a cache method's decode beside full attention (long-context mode)
+
+if longLengths != nil {
+    let spec = try MethodSpec.parse(longMethod)
+    let codebooks = CodebookStore(model: loaded, modelSHA256: try SHA256.hexDigest(ofFile: loaded.weightsFile)) { print($0) }
+    for n in lengths {
+        guard let fullPrefill = prefills[n] else { continue }
+        let budget = max(1, Int((longFraction * Double(n)).rounded()))
+        let method = try MethodRegistry.make(spec, budgetTokens: budget, model: c, resources: codebooks)
+        // The method's prefill needs (codes, statistics) come from a prefill of the same tokens.
+        let prefill = method.prefillNeeds == .none ? fullPrefill
+            : try model.prefill(fullPrefill.tokens, extraCapacity: 64, needs: method.prefillNeeds)
+        var steps = 0.0
+        let full = try measure(1) { _ = try model.generate(from: fullPrefill, method: nil, maxNewTokens: 33, stopTokens: []) }.best
+        let sparse = try measure(1) {
+            steps = Double(try model.generate(from: prefill, method: method, maxNewTokens: 33, stopTokens: []).decodeSteps)
+        }.best
+        line("decode @%5d: full %7.2f ms/token, %@ at B = %d (%.0f%%) %7.2f ms/token = %.2f× faster",
+             n, 1e3 * full / steps, longMethod, budget, 100 * longFraction, 1e3 * sparse / steps, full / sparse)
+    }
+}
+line("peak resident memory: %.2f GiB", peakResidentGiB())
+
 // MARK: prefill sharing (issue 6)
 
-if quick { exit(0) }
+if quick || longLengths != nil { exit(0) }
 let methodNames = ["full", "streamingllm", "h2o", "snapkv", "tova", "oracle"]
 let budgets = [64, 128, 256, 512]
 let sweepTokens = randomTokens(2048)

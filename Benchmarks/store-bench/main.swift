@@ -14,6 +14,8 @@ import A2ATSModel
 import A2ATSMethods
 import A2ATSTensor
 
+BLASKernelFamily.restartWithTunedKernelsIfNeeded()
+
 openblas_set_num_threads(1)
 let headDim = 64, group = 3
 let n = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 4096

@@ -1,6 +1,7 @@
 import A2ATSBuildInfo
 import A2ATSReports
 import A2ATSSupport
+import A2ATSTensor
 import Foundation
 
 /// The project's version, recorded in every manifest.
@@ -113,6 +114,8 @@ public struct MachineInfo: Equatable {
     public var memoryBytes: UInt64
     public var operatingSystem: String
     public var swiftCompiler: String
+    /// OpenBLAS's kernel family: the same build runs 5× slower on generic kernels (BLASKernelFamily).
+    public var blasKernels: String = BLASKernelFamily.current
 
     public static func current() -> MachineInfo {
         var name = [CChar](repeating: 0, count: 256)
@@ -164,6 +167,6 @@ public struct MachineInfo: Equatable {
     var jsonValue: JSONValue {
         .object(["hostname": .string(hostname), "cpu_model": .string(cpuModel), "cores": .int(cores),
                  "memory_bytes": .int(Int(clamping: memoryBytes)), "os": .string(operatingSystem),
-                 "swift_compiler": .string(swiftCompiler)])
+                 "swift_compiler": .string(swiftCompiler), "blas_kernels": .string(blasKernels)])
     }
 }

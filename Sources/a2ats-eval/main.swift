@@ -2,7 +2,10 @@ import A2ATSHarness
 import A2ATSMethods
 import A2ATSModel
 import A2ATSTasks
+import A2ATSTensor
 import Foundation
+
+BLASKernelFamily.restartWithTunedKernelsIfNeeded()
 
 /// The `a2ats-eval` command line: finds the subcommand, parses its arguments, runs it, and
 /// turns every error into one `error: …` line (exit 2 for usage errors, 1 otherwise).
