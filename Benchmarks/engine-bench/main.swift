@@ -29,7 +29,7 @@ let quick = arguments.contains("--quick")
 let repeats = Int(option("--repeats") ?? "") ?? (quick ? 1 : 3)
 let modelPath = option("--model") ?? LanguageModel.defaultModelPath
 let longLengths = option("--lengths").map { $0.split(separator: ",").compactMap { Int($0) } }
-let longMethod = option("--method") ?? "a2ats"
+let longMethodText = option("--method") ?? "a2ats"
 let longFraction = Double(option("--fraction") ?? "") ?? 0.03
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -148,12 +148,24 @@ var rng = SeededGenerator(seed: 2024)
 func randomTokens(_ n: Int) -> [Int] { (0..<n).map { _ in Int(rng.next() % UInt64(c.vocabSize)) } }
 
 let lengths = longLengths ?? (quick ? [1024] : [1024, 4096])
+/// Long-context mode: the cache method decoded beside full attention, built per length (its
+/// budget is a fraction of n); its codebooks come from the model's cache, calibrated if missing.
+let longSpec = try MethodSpec.parse(longMethodText)
+let codebooks = longLengths == nil ? nil
+    : CodebookStore(model: loaded, modelSHA256: try SHA256.hexDigest(ofFile: loaded.weightsFile)) { print($0) }
+func longMethod(length n: Int) throws -> (method: CacheMethod, budget: Int) {
+    let budget = max(1, Int((longFraction * Double(n)).rounded()))
+    return (try MethodRegistry.make(longSpec, budgetTokens: budget, model: c, resources: codebooks), budget)
+}
 var prefills: [Int: PrefillResult] = [:]
 for n in lengths {
     let tokens = randomTokens(n)
+    // In long-context mode the prefill also records what the method needs (one prefill at 32K
+    // costs minutes): full attention decodes from the same cache.
+    let needs = longLengths == nil ? PrefillNeeds.none : try longMethod(length: n).method.prefillNeeds
     var result: PrefillResult?
     let time = try measure(n > 8192 ? 1 : n > 2048 ? max(1, repeats - 1) : repeats) {
-        result = try model.prefill(tokens, extraCapacity: 64)
+        result = try model.prefill(tokens, extraCapacity: 64, needs: needs)
     }
     prefills[n] = result
     // Attention: q·K and p·V, 2·ctx·d FLOPs each per head, mean causal context n/2.
@@ -202,22 +214,16 @@ func peakResidentGiB() -> Double {
 // MARK: a cache method's decode beside full attention (long-context mode)
 
 if longLengths != nil {
-    let spec = try MethodSpec.parse(longMethod)
-    let codebooks = CodebookStore(model: loaded, modelSHA256: try SHA256.hexDigest(ofFile: loaded.weightsFile)) { print($0) }
     for n in lengths {
-        guard let fullPrefill = prefills[n] else { continue }
-        let budget = max(1, Int((longFraction * Double(n)).rounded()))
-        let method = try MethodRegistry.make(spec, budgetTokens: budget, model: c, resources: codebooks)
-        // The method's prefill needs (codes, statistics) come from a prefill of the same tokens.
-        let prefill = method.prefillNeeds == .none ? fullPrefill
-            : try model.prefill(fullPrefill.tokens, extraCapacity: 64, needs: method.prefillNeeds)
+        guard let prefill = prefills[n] else { continue }
+        let (method, budget) = try longMethod(length: n)
         var steps = 0.0
-        let full = try measure(1) { _ = try model.generate(from: fullPrefill, method: nil, maxNewTokens: 33, stopTokens: []) }.best
+        let full = try measure(1) { _ = try model.generate(from: prefill, method: nil, maxNewTokens: 33, stopTokens: []) }.best
         let sparse = try measure(1) {
             steps = Double(try model.generate(from: prefill, method: method, maxNewTokens: 33, stopTokens: []).decodeSteps)
         }.best
         line("decode @%5d: full %7.2f ms/token, %@ at B = %d (%.0f%%) %7.2f ms/token = %.2f× faster",
-             n, 1e3 * full / steps, longMethod, budget, 100 * longFraction, 1e3 * sparse / steps, full / sparse)
+             n, 1e3 * full / steps, longMethodText, budget, 100 * longFraction, 1e3 * sparse / steps, full / sparse)
     }
 }
 line("peak resident memory: %.2f GiB", peakResidentGiB())
