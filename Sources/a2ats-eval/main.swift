@@ -11,7 +11,7 @@ BLASKernelFamily.restartWithTunedKernelsIfNeeded()
 /// turns every error into one `error: …` line (exit 2 for usage errors, 1 otherwise).
 let subcommands: [Subcommand.Type] = [
     RunCommand.self, GenerateCommand.self, ScoreCommand.self, ReportCommand.self, TasksCommand.self, ForwardCommand.self,
-    CalibrateCommand.self, FidelityCommand.self,
+    CalibrateCommand.self, FidelityCommand.self, ThroughputCommand.self,
 ]
 
 let root = CommandSpec(
