@@ -21,6 +21,8 @@ struct HFPreTokenization {
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
             Qwen2PreTokenizer(),
         #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#: GPT2PreTokenizer(),
+        // SmolLM's digit split as a regex (the same as Digits with individual_digits).
+        #"\p{N}"#: DigitsPreTokenizer(individual: true),
     ]
 
     static func parse(_ field: HFField) throws -> HFPreTokenization {
@@ -43,7 +45,7 @@ struct HFPreTokenization {
                 throw pattern.bad("only {\"Regex\": …} patterns are supported")
             }
             guard let scanner = knownRegexes[regex] else {
-                throw pattern.child("Regex").unsupported(regex, supported: ["the Llama-3, Qwen2 and GPT-2 word regexes"])
+                throw pattern.child("Regex").unsupported(regex, supported: ["the Llama-3, Qwen2 and GPT-2 word regexes", "\\p{N}"])
             }
             let behavior = try field.child("behavior").string()
             guard behavior == "Isolated" else {
