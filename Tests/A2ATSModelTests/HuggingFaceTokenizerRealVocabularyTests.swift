@@ -30,8 +30,18 @@ final class HuggingFaceTokenizerRealVocabularyTests: XCTestCase {
         for user in ["Hello!", "What is the special magic number?\n  Answer briefly. "] {
             XCTAssertEqual(loaded.chatPrompt(user: user), reference.chatPrompt(user: user), stem)
         }
+        // Throughput on long natural text (a long-context prompt), both tokenizers.
+        let long = String(repeating: strings.joined(separator: " ") + " Ünïcödé café naïve. ", count: 40)
+        let t0 = Date()
+        let longIDs = loaded.encode(long)
+        let t1 = Date()
+        XCTAssertEqual(longIDs, reference.encode(long))
+        let t2 = Date()
+        _ = reference.encode(long)
+        let t3 = Date()
         print("tokenizer.json (\(stem), \(loaded.vocabularySize) tokens): \(equal)/\(strings.count) strings equal to the GGUF tokenizer; "
-              + String(format: "loaded in %.2f s", seconds))
+              + String(format: "loaded in %.2f s; %d tokens of long text: %.0f ms (GGUF tokenizer %.0f ms, cached words)",
+                       seconds, longIDs.count, t1.timeIntervalSince(t0) * 1000, t3.timeIntervalSince(t2) * 1000))
     }
 
     func testSmolLM2DirectoryEqualsGGUF() throws {

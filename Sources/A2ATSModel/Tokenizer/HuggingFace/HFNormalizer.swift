@@ -44,7 +44,10 @@ indirect enum HFNormalizer {
 
     func apply(_ text: String) -> String {
         switch self {
-        case .nfc: return text.precomposedStringWithCanonicalMapping
+        case .nfc:
+            // Below U+0300 there are no combining marks or singleton decompositions: NFC is the identity.
+            if text.unicodeScalars.allSatisfy({ $0.value < 0x300 }) { return text }
+            return text.precomposedStringWithCanonicalMapping
         case .nfd: return text.decomposedStringWithCanonicalMapping
         case .nfkc: return text.precomposedStringWithCompatibilityMapping
         case .nfkd: return text.decomposedStringWithCompatibilityMapping

@@ -67,8 +67,9 @@ public final class HuggingFaceTokenizer: TextTokenizer, @unchecked Sendable {
         var idOfToken: [String: Int32] = [:]
         var texts: [String] = []
         for (token, idValue) in try model.child("vocab").object() {
-            let idField = model.child("vocab").child(token)
-            guard let id = idValue.intValue, id >= 0, id < 10_000_000 else { throw idField.bad("expected a token id") }
+            guard let id = idValue.intValue, id >= 0, id < 10_000_000 else {
+                throw model.child("vocab").child(token).bad("expected a token id")
+            }
             idOfToken[token] = Int32(id)
             if id >= texts.count { texts += Array(repeating: "", count: id + 1 - texts.count) }
             texts[id] = token
