@@ -63,6 +63,9 @@ final class HuggingFaceTokenizerParityTests: XCTestCase {
         XCTAssertEqual(qwen.stopTokenIDs, Set(qwen.encode("<|im_end|><|endoftext|>")))
         let llama = try HFTokenizerFixture.tokenizer("llama3")
         XCTAssertEqual(llama.stopTokenIDs, Set(llama.encode("<|eot_id|>")))
+        XCTAssertEqual(llama.summary, "tokenizer.json BPE (byte-level, pre-tokenizer Sequence[Split, ByteLevel], normalizer none), vocab 1506")
+        XCTAssertEqual(try HFTokenizerFixture.tokenizer("sentencepiece").summary,
+                       "tokenizer.json BPE (SentencePiece-style, pre-tokenizer none, normalizer Sequence[Prepend, Replace]), vocab 1456")
     }
 }
 

@@ -14,6 +14,8 @@ public final class HuggingFaceTokenizer: TextTokenizer, @unchecked Sendable {
     public var vocabularySize: Int { tokenTexts.count }
     /// The parsed chat template, nil when the directory has none.
     public let chatTemplate: JinjaTemplate?
+    /// One line for run manifests: the model kind, pre-tokenizer and normalizer types, vocabulary size.
+    public let summary: String
     /// `bos_token` / `eos_token` texts the chat template sees.
     public let bosText: String?
     public let eosText: String?
@@ -128,6 +130,15 @@ public final class HuggingFaceTokenizer: TextTokenizer, @unchecked Sendable {
         } catch TokenizerError.badMerge(let index, let merge, let problem) {
             throw HFField(file: tokenizerFile, path: "model.merges[\(index)]", value: nil).bad("\"\(merge)\": \(problem)")
         }
+        func types(_ value: JSONValue?) -> String {
+            guard let value, value != .null else { return "none" }
+            let type = value["type"]?.stringValue ?? "?"
+            let inner = (value["pretokenizers"] ?? value["normalizers"])?.arrayValue
+            return inner.map { "\(type)[\($0.map { types($0) }.joined(separator: ", "))]" } ?? type
+        }
+        summary = "tokenizer.json BPE (" + (byteLevel ? "byte-level" : "SentencePiece-style")
+            + ", pre-tokenizer \(types(root.child("pre_tokenizer").value)), normalizer \(types(root.child("normalizer").value))"
+            + "), vocab \(texts.count)"
         normalizer = try HFNormalizer.parse(root.child("normalizer"))
         preTokenization = try HFPreTokenization.parse(root.child("pre_tokenizer"))
         decoder = try HFDecoder.parse(decoderField, fallback: byteLevel ? .byteLevel : .fuse)
