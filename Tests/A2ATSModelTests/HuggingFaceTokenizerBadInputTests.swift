@@ -87,6 +87,20 @@ final class HuggingFaceTokenizerBadInputTests: XCTestCase {
         XCTAssertTrue(message.contains("field \"model.merges[0]\": \"Ġ no-such-token\": token not in the vocabulary"), message)
     }
 
+    /// Empty subword affixes (as Qwen2's tokenizer.json writes them) load; real ones are refused.
+    func testSubwordAffixes() throws {
+        func withAffix(_ value: JSONValue) throws -> URL {
+            try variant(tokenizer: { tokenizer in
+                var model = tokenizer["model"]!.objectValue!
+                model["continuing_subword_prefix"] = value
+                tokenizer["model"] = .object(model)
+            })
+        }
+        XCTAssertEqual(loadError(try withAffix(.string(""))), "loaded")
+        let message = loadError(try withAffix(.string("##")))
+        XCTAssertTrue(message.contains("field \"model.continuing_subword_prefix\": must be null"), message)
+    }
+
     func testAddBOSWithoutBOSToken() throws {
         let directory = try variant(config: { config in
             config["add_bos_token"] = .bool(true)

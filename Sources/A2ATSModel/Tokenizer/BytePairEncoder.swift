@@ -81,12 +81,12 @@ final class BytePairEncoder: @unchecked Sendable {
 
         var table = [UInt64: UInt64](minimumCapacity: pairs.count)
         for (rank, (left, right)) in pairs.enumerated() {
-            let text = left + " " + right
             guard let leftID = idOfToken[left], let rightID = idOfToken[right] else {
-                throw TokenizerError.badMerge(index: rank, merge: text, problem: "token not in the vocabulary")
+                throw TokenizerError.badMerge(index: rank, merge: left + " " + right, problem: "token not in the vocabulary")
             }
             guard let mergedID = idOfToken[left + right] else {
-                throw TokenizerError.badMerge(index: rank, merge: text, problem: "merged token \"\(left + right)\" not in the vocabulary")
+                throw TokenizerError.badMerge(index: rank, merge: left + " " + right,
+                                              problem: "merged token \"\(left + right)\" not in the vocabulary")
             }
             let key = UInt64(UInt32(leftID)) << 32 | UInt64(UInt32(rightID))
             if table[key] == nil {  // a repeated merge keeps its first (lowest) rank

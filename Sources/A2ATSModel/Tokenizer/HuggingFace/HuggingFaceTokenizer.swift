@@ -61,7 +61,9 @@ public final class HuggingFaceTokenizer: TextTokenizer, @unchecked Sendable {
         let model = root.child("model")
         let modelType = try model.child("type").optionalString() ?? "BPE"
         guard modelType == "BPE" else { throw model.child("type").unsupported(modelType, supported: ["BPE"]) }
-        for option in ["dropout", "continuing_subword_prefix", "end_of_word_suffix"] where !model.child(option).isAbsent {
+        // Qwen2's files write the affixes as "" rather than null: both mean none.
+        for option in ["dropout", "continuing_subword_prefix", "end_of_word_suffix"]
+        where !model.child(option).isAbsent && model.child(option).value != .string("") {
             throw model.child(option).bad("must be null (BPE dropout and subword affixes are not supported)")
         }
 
@@ -96,14 +98,19 @@ public final class HuggingFaceTokenizer: TextTokenizer, @unchecked Sendable {
 
         // The BPE model.
         var pairs: [(String, String)] = []
-        for merge in try model.child("merges").array() {
-            if let text = merge.value?.stringValue {
+        let mergesField = model.child("merges")
+        guard let mergeValues = mergesField.value?.arrayValue else { throw mergesField.bad("expected an array") }
+        pairs.reserveCapacity(mergeValues.count)
+        for (index, value) in mergeValues.enumerated() {
+            // The field (and its path text) is built only for an error: there are ~10^5 merges.
+            var merge: HFField { HFField(file: tokenizerFile, path: "model.merges[\(index)]", value: value) }
+            if let text = value.stringValue {
                 let parts = text.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                     throw merge.bad("expected \"left right\" with one space, found \"\(text)\"")
                 }
                 pairs.append((String(parts[0]), String(parts[1])))
-            } else if let items = merge.value?.arrayValue, items.count == 2,
+            } else if let items = value.arrayValue, items.count == 2,
                       let left = items[0].stringValue, let right = items[1].stringValue {
                 pairs.append((left, right))
             } else {
