@@ -5,9 +5,22 @@ import Foundation
 /// what Hugging Face `tokenizers` and llama.cpp do. Results are cached per word because
 /// natural text repeats a small set of words; the cache is shared and lock-protected.
 final class BytePairEncoder: @unchecked Sendable {
+    /// How a word's bytes become the first symbols, before any merge.
+    enum Alphabet {
+        /// GPT-2 byte-level BPE: every byte is a vocabulary entry (spelled by `ByteLevelAlphabet`).
+        case byteLevel
+        /// SentencePiece-style BPE over Unicode scalars: a scalar missing from the vocabulary
+        /// becomes its UTF-8 bytes' `<0xNN>` tokens when `byteFallback` and all exist, else
+        /// `unknownID` (consecutive unknowns fused into one when `fuseUnknown`), else is dropped.
+        case characters(byteFallback: Bool, unknownID: Int32?, fuseUnknown: Bool)
+    }
+
     /// Token id of each single byte, or -1 where the vocabulary lacks it (such bytes are
     /// dropped, as Hugging Face does for a BPE model without an unknown token).
     private let byteTokenIDs: [Int32]
+    private let alphabet: Alphabet
+    /// Scalar spelling → id, for the `.characters` alphabet (empty for byte-level).
+    private let scalarIDs: [UInt32: Int32]
     /// (left id << 32 | right id) → (rank << 32 | merged id).
     private let merges: [UInt64: UInt64]
     /// Byte spelling → id of every vocabulary entry, when words found whole skip merging.
@@ -30,24 +43,50 @@ final class BytePairEncoder: @unchecked Sendable {
     /// Words longer than this (in bytes) merge with a heap instead of rescanning all pairs.
     private static let longWord = 64
 
-    init(tokens: [String], merges mergeTexts: [String], ignoreMerges: Bool) throws {
+    /// A byte-level encoder from GGUF fields: `merges` are "left right" texts in rank order.
+    convenience init(tokens: [String], merges mergeTexts: [String], ignoreMerges: Bool) throws {
         var idOfToken = [String: Int32](minimumCapacity: tokens.count)
         for (id, token) in tokens.enumerated() { idOfToken[token] = Int32(id) }  // last wins, as HF
-
-        byteTokenIDs = ByteLevelAlphabet.scalarForByte.map { idOfToken[String($0)] ?? -1 }
-
-        var table = [UInt64: UInt64](minimumCapacity: mergeTexts.count)
+        var pairs: [(String, String)] = []
+        pairs.reserveCapacity(mergeTexts.count)
         for (rank, text) in mergeTexts.enumerated() {
             let parts = text.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw TokenizerError.badMerge(index: rank, merge: text, problem: "expected two tokens separated by one space")
             }
-            let left = String(parts[0]), right = String(parts[1])
+            pairs.append((String(parts[0]), String(parts[1])))
+        }
+        try self.init(idOfToken: idOfToken, merges: pairs, ignoreMerges: ignoreMerges, alphabet: .byteLevel)
+    }
+
+    /// - Parameters: `idOfToken` = the vocabulary, `merges` = (left, right) in rank order.
+    /// - Throws: `TokenizerError.badMerge` for a merge whose operands or result are not in the vocabulary.
+    init(idOfToken: [String: Int32], merges pairs: [(String, String)], ignoreMerges: Bool, alphabet: Alphabet) throws {
+        self.alphabet = alphabet
+        byteTokenIDs = (0..<256).map { byte in
+            switch alphabet {
+            case .byteLevel: return idOfToken[String(ByteLevelAlphabet.scalarForByte[byte])] ?? -1
+            case .characters: return idOfToken[String(format: "<0x%02X>", byte)] ?? -1
+            }
+        }
+        if case .characters = alphabet {
+            var scalars: [UInt32: Int32] = [:]
+            for (token, id) in idOfToken where token.unicodeScalars.count == 1 {
+                scalars[token.unicodeScalars.first!.value] = id
+            }
+            scalarIDs = scalars
+        } else {
+            scalarIDs = [:]
+        }
+
+        var table = [UInt64: UInt64](minimumCapacity: pairs.count)
+        for (rank, (left, right)) in pairs.enumerated() {
             guard let leftID = idOfToken[left], let rightID = idOfToken[right] else {
-                throw TokenizerError.badMerge(index: rank, merge: text, problem: "token not in the vocabulary")
+                throw TokenizerError.badMerge(index: rank, merge: left + " " + right, problem: "token not in the vocabulary")
             }
             guard let mergedID = idOfToken[left + right] else {
-                throw TokenizerError.badMerge(index: rank, merge: text, problem: "merged token \"\(left + right)\" not in the vocabulary")
+                throw TokenizerError.badMerge(index: rank, merge: left + " " + right,
+                                              problem: "merged token \"\(left + right)\" not in the vocabulary")
             }
             let key = UInt64(UInt32(leftID)) << 32 | UInt64(UInt32(rightID))
             if table[key] == nil {  // a repeated merge keeps its first (lowest) rank
@@ -57,9 +96,12 @@ final class BytePairEncoder: @unchecked Sendable {
         merges = table
 
         if ignoreMerges {
-            var whole = [ArraySlice<UInt8>: Int32](minimumCapacity: tokens.count)
-            for (id, token) in tokens.enumerated() {
-                whole[ArraySlice(ByteLevelAlphabet.bytes(ofToken: token))] = Int32(id)
+            var whole = [ArraySlice<UInt8>: Int32](minimumCapacity: idOfToken.count)
+            for (token, id) in idOfToken {
+                switch alphabet {
+                case .byteLevel: whole[ArraySlice(ByteLevelAlphabet.bytes(ofToken: token))] = id
+                case .characters: whole[ArraySlice(Array(token.utf8))] = id
+                }
             }
             wholeWordIDs = whole
         } else {
@@ -89,6 +131,32 @@ final class BytePairEncoder: @unchecked Sendable {
         cacheLock.unlock()
     }
 
+    /// Hugging Face BPE's first symbols for a word over characters (`merge_word`): each scalar's
+    /// own token, else its bytes' `<0xNN>` tokens, else the unknown token.
+    private func symbolizeCharacters(_ word: ArraySlice<UInt8>, _ scratch: inout Scratch,
+                                     byteFallback: Bool, unknownID: Int32?, fuseUnknown: Bool) {
+        var i = word.startIndex
+        var lastWasUnknown = false
+        while i < word.endIndex {
+            let lead = word[i]
+            let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+            let end = min(i + length, word.endIndex)
+            var value = UInt32(length == 1 ? lead : length == 2 ? lead & 0x1F : length == 3 ? lead & 0x0F : lead & 0x07)
+            for k in (i + 1)..<max(end, i + 1) { value = (value << 6) | UInt32(word[k] & 0x3F) }
+            if let id = scalarIDs[value] {
+                scratch.symbols.append(id)
+                lastWasUnknown = false
+            } else if byteFallback, word[i..<end].allSatisfy({ byteTokenIDs[Int($0)] >= 0 }) {
+                for byte in word[i..<end] { scratch.symbols.append(byteTokenIDs[Int(byte)]) }
+                lastWasUnknown = false
+            } else if let unknownID {
+                if !(fuseUnknown && lastWasUnknown) { scratch.symbols.append(unknownID) }
+                lastWasUnknown = true
+            }
+            i = end
+        }
+    }
+
     @inline(__always)
     private func lookup(_ left: Int32, _ right: Int32) -> (rank: UInt32, merged: Int32) {
         guard let entry = merges[UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))] else {
@@ -101,9 +169,13 @@ final class BytePairEncoder: @unchecked Sendable {
     /// with a tiny constant (one linear scan of pair ranks per merge, no hashing in the scan).
     private func merge(_ word: ArraySlice<UInt8>, _ scratch: inout Scratch) {
         scratch.symbols.removeAll(keepingCapacity: true)
-        for byte in word {
-            let id = byteTokenIDs[Int(byte)]
-            if id >= 0 { scratch.symbols.append(id) }
+        if case .characters(let byteFallback, let unknownID, let fuseUnknown) = alphabet {
+            symbolizeCharacters(word, &scratch, byteFallback: byteFallback, unknownID: unknownID, fuseUnknown: fuseUnknown)
+        } else {
+            for byte in word {
+                let id = byteTokenIDs[Int(byte)]
+                if id >= 0 { scratch.symbols.append(id) }
+            }
         }
         guard scratch.symbols.count > 1 else { return }
         if scratch.symbols.count > BytePairEncoder.longWord {

@@ -9,7 +9,13 @@ struct SpecialTokenMatcher {
     private var byFirstByte: [[(bytes: [UInt8], id: Int)]] = Array(repeating: [], count: 256)
 
     init(tokens: [String], tokenTypes: [Int]) {
-        for (id, token) in tokens.enumerated() where tokenTypes[id] == 3 || tokenTypes[id] == 4 {
+        self.init(entries: tokens.enumerated().filter { tokenTypes[$0.offset] == 3 || tokenTypes[$0.offset] == 4 }
+            .map { (text: $0.element, id: $0.offset) })
+    }
+
+    /// Matches each `(text, id)` (tokenizer.json `added_tokens`).
+    init(entries: [(text: String, id: Int)]) {
+        for (token, id) in entries {
             let bytes = Array(token.utf8)
             guard let first = bytes.first else { continue }
             byFirstByte[Int(first)].append((bytes, id))
