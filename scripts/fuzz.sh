@@ -48,8 +48,8 @@ dictionary() {
 
 SUMMARY=Fuzz/.build/summary.md
 {
-    echo "| target | inputs tried | crashes | timeouts | OOMs | seconds | corpus after |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| target | inputs tried | crashes | timeouts | OOMs | seconds | peak RSS MB | corpus after |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 } > "$SUMMARY"
 STATUS=0
 for spec in "${TARGETS[@]}"; do
@@ -77,8 +77,9 @@ for spec in "${TARGETS[@]}"; do
     crashes=$(find "$artifacts" -name 'crash-*' -newer "$marker" | wc -l)
     timeouts=$(find "$artifacts" -name 'timeout-*' -newer "$marker" | wc -l)
     ooms=$(find "$artifacts" -name 'oom-*' -newer "$marker" | wc -l)
+    rss=$(grep -o 'stat::peak_rss_mb: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo 0)
     corpus=$(ls "$work" | wc -l)
-    echo "| $target | $executed | $crashes | $timeouts | $ooms | $elapsed | $corpus |" >> "$SUMMARY"
+    echo "| $target | $executed | $crashes | $timeouts | $ooms | $elapsed | $rss | $corpus |" >> "$SUMMARY"
     if [ $code -ne 0 ] || [ $((crashes + timeouts + ooms)) -gt 0 ]; then
         STATUS=1
         echo "   FAILED (exit $code): see $log and $artifacts/"

@@ -34,6 +34,8 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 /// way the same driver runs: this one hands the command line to libFuzzer's.
 @_cdecl("a2ats_fuzz_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    // libFuzzer ends with exit(); crashes leave the scratch files beside the reproducer's log.
+    atexit { FuzzScratch.removeAll() }
     var count = argc
     var arguments = argv
     return LLVMFuzzerRunDriver(&count, &arguments) { fuzzOneInput($0, $1) }
