@@ -13,6 +13,8 @@ let package = Package(
     name: "a2ats-eval",
     products: [
         .executable(name: "a2ats-eval", targets: ["a2ats-eval"]),
+        // For the libFuzzer driver in Fuzz/ (a package of its own, built with sanitizers by scripts/fuzz.sh).
+        .library(name: "A2ATSFuzzTargets", targets: ["A2ATSFuzzTargets"]),
     ],
     targets: [
         // System libraries.
@@ -40,6 +42,9 @@ let package = Package(
                                "A2ATSBuildInfo"],
                 swiftSettings: fastMath),
         .executableTarget(name: "a2ats-eval", dependencies: ["A2ATSHarness"]),
+        // Every file parser behind one fuzz-target interface (docs/reliability.md).
+        .target(name: "A2ATSFuzzTargets",
+                dependencies: ["A2ATSHarness", "A2ATSReports", "A2ATSMethods", "A2ATSTasks", "A2ATSModel", "A2ATSSupport"]),
         .executableTarget(name: "a2ats-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/a2ats-bench",
                           swiftSettings: fastMath),
         .executableTarget(name: "engine-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/engine-bench", swiftSettings: fastMath),
@@ -54,5 +59,6 @@ let package = Package(
         .testTarget(name: "A2ATSScoringTests", dependencies: ["A2ATSScoring"]),
         .testTarget(name: "A2ATSReportsTests", dependencies: ["A2ATSReports"]),
         .testTarget(name: "A2ATSHarnessTests", dependencies: ["A2ATSHarness"]),
+        .testTarget(name: "A2ATSFuzzTargetsTests", dependencies: ["A2ATSFuzzTargets"]),
     ]
 )

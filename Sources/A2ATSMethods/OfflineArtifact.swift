@@ -204,12 +204,16 @@ public enum OfflineArtifactFile {
         }
         var at = headerSize
         func need(_ count: Int, _ what: String) throws {
-            guard count >= 0, at + count <= bytes.count else { throw corrupt("truncated in \(what)") }
+            // `count` comes from the file: compare it with what is left rather than add it to `at`.
+            guard count >= 0, count <= bytes.count - at else { throw corrupt("truncated in \(what) at offset \(at)") }
         }
         var settings: [String: Int] = [:]
         for _ in 0 ..< settingCount {
             try need(nameBytes + 8, "settings")
-            settings[name(at, nameBytes)] = Int(Int64(bitPattern: integer(at + nameBytes, 8)))
+            let setting = name(at, nameBytes)
+            guard settings.updateValue(Int(Int64(bitPattern: integer(at + nameBytes, 8))), forKey: setting) == nil else {
+                throw corrupt("setting \"\(setting)\" appears twice (offset \(at))")
+            }
             at += nameBytes + 8
         }
         var tensors: [String: [Float]] = [:]
@@ -218,6 +222,7 @@ public enum OfflineArtifactFile {
             let tensorName = name(at, nameBytes), count = Int(clamping: integer(at + nameBytes, 8))
             at += nameBytes + 8
             try need(count.multipliedReportingOverflow(by: 4).overflow ? -1 : count * 4, "tensor \"\(tensorName)\"")
+            guard tensors[tensorName] == nil else { throw corrupt("tensor \"\(tensorName)\" appears twice (offset \(at - nameBytes - 8))") }
             tensors[tensorName] = (0 ..< count).map { Float(bitPattern: UInt32(integer(at + 4 * $0, 4))) }
             at += count * 4
         }

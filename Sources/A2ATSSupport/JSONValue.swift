@@ -110,6 +110,10 @@ extension JSONValue {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count > 0 else {
             throw JSONParseError(message: "empty input")
         }
+        // json-c takes an Int32 length: a longer document (a multi-GB line) is refused, not trapped on.
+        guard bytes.count <= Int(Int32.max) else {
+            throw JSONParseError(message: "document of \(bytes.count) bytes is longer than the 2 GiB json-c reads at once")
+        }
         var parsed = json_tokener_parse_ex(tokener, base, Int32(bytes.count))
         var consumedAll = false
         if parsed == nil && json_tokener_get_error(tokener) == json_tokener_continue {

@@ -87,6 +87,12 @@ public struct TaskDefinition: Equatable, Sendable {
         var generator: JSONObject? = nil
         if let value = object["generator"], !value.isNull {
             guard let settings = value.objectValue else { throw fail("generator", "expected object, found \(value.typeName)") }
+            // Checked here so that a broken generator is a file error on load, not "not synthetic" later.
+            guard let family = settings["task"] else { throw fail("generator.task", "missing") }
+            guard family.stringValue != nil else { throw fail("generator.task", "expected string, found \(family.typeName)") }
+            if let args = settings["args"], args.objectValue == nil {
+                throw fail("generator.args", "expected object, found \(args.typeName)")
+            }
             generator = settings
         }
         let template = try string("template")
@@ -94,6 +100,10 @@ public struct TaskDefinition: Equatable, Sendable {
             guard template.contains("{context}") || template.contains("{input}") || template.contains("{question}") else {
                 throw fail("template", "needs a {context} or {input} placeholder")
             }
+        } else if generator != nil, !template.contains("{context}") {
+            // The generator grows the haystack until the prompt reaches the length; without
+            // {context} it never does (found by fuzzing: the search doubled the size forever).
+            throw fail("template", "a generated RULER task needs a {context} placeholder for the haystack")
         }
         return TaskDefinition(name: name, source: source, version: version, template: template,
                               answerPrefix: try string("answer_prefix", default: ""), chatTemplate: chat,

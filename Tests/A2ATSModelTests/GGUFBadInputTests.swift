@@ -167,6 +167,31 @@ final class GGUFBadInputTests: XCTestCase {
         }
     }
 
+    /// A block count the tensor table cannot hold is refused before a shape list is built for
+    /// it (4 billion layers × 9 tensors used to be allocated and compared one by one).
+    func testBlockCountBeyondTheTensorTable() throws {
+        var bytes = try fixtureBytes()
+        let type = try endOfString("llama.block_count", in: bytes)
+        XCTAssertEqual(bytes[type], 4, "expected a UINT32 block count")
+        put(UInt32.max, at: type + 4, in: &bytes)
+        assertError(try write(bytes, "layers.gguf"), loadModel: true) {
+            guard case .invalidMetadata(_, "llama.block_count", let problem) = $0 else { return false }
+            return problem.contains("4294967295 layers")
+        }
+    }
+
+    /// A RoPE scaling factor near Float's maximum made the scaled context Int(inf), a trap.
+    func testHugeRoPEScalingSaturates() {
+        let config = ModelConfig(layerCount: 1, hiddenSize: 8, intermediateSize: 8, headCount: 2, kvHeadCount: 1, headDim: 4,
+                                 vocabSize: 8, contextLength: 1 << 40, ropeTheta: 10_000,
+                                 ropeScaling: RoPEScaling(kind: .linear, factor: 3e38), rmsNormEpsilon: 1e-5, tiedEmbeddings: true)
+        XCTAssertEqual(config.maxPositions, Int.max)
+        var linear = config
+        linear.contextLength = 8192
+        linear.ropeScaling = RoPEScaling(kind: .linear, factor: 4)
+        XCTAssertEqual(linear.maxPositions, 32768)
+    }
+
     func testMessageFormat() {
         let error = ModelLoadError.tensorOutOfBounds(path: "model.gguf", tensor: "blk.0.attn_q.weight", offset: 10, size: 20, fileSize: 25)
         XCTAssertEqual(error.description,

@@ -111,6 +111,10 @@ final class ModelRegistryTests: XCTestCase {
         XCTAssertEqual(parseError(Self.registryText([badSHA])),
                        .invalidField(file: "reg.json", entry: "models[0] (tiny)", field: "sha256", value: "\"ABC\"",
                                      problem: "expected 64 lowercase hex digits"))
+        // Sizes whose sum overflows Int (found by fuzzing: the sum trapped in checked builds).
+        guard case .invalidField(_, _, "size", _, _)? = parseError(Self.registryText([Self.entry(size: 5, parts: [Int.max, 6])])) else {
+            return XCTFail("expected a size mismatch")
+        }
         XCTAssertEqual(parseError(Self.registryText([Self.entry(size: 31)])),
                        .invalidField(file: "reg.json", entry: "models[0] (tiny)", field: "size", value: "31",
                                      problem: "the sources' sizes add up to 30"))

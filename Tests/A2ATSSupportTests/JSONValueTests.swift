@@ -15,6 +15,23 @@ final class JSONValueTests: XCTestCase {
         XCTAssertEqual(value["mid"]?["a"], .double(-2.5))
     }
 
+    /// json-c takes an Int32 length; a longer document used to trap in `Int32(count)`. The
+    /// 2 GiB + 1 byte document is a sparse file mapped but never read.
+    func testDocumentLongerThanJSONCReadsIsRefused() throws {
+        let path = NSTemporaryDirectory() + "json-long-\(UUID().uuidString)"
+        let fd = open(path, O_RDWR | O_CREAT, 0o600)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd); unlink(path) }
+        let count = Int(Int32.max) + 1
+        XCTAssertEqual(ftruncate(fd, off_t(count)), 0)
+        let mapping = try XCTUnwrap(mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0))
+        XCTAssertNotEqual(mapping, MAP_FAILED)
+        defer { munmap(mapping, count) }
+        XCTAssertThrowsError(try JSONValue.parse(bytes: UnsafeRawBufferPointer(start: mapping, count: count))) {
+            XCTAssertTrue("\($0)".contains("2147483648 bytes"), "\($0)")
+        }
+    }
+
     func testNumbersKeepTheirMeaning() throws {
         // Budgets are written as asked: 256 stays an integer, fractions stay fractions.
         XCTAssertEqual(try JSONValue.parse("256"), .int(256))

@@ -161,4 +161,29 @@ final class RulerGeneratorTests: XCTestCase {
         }
         XCTAssertThrowsError(try RulerGenerator(task: catalog.task(named: "hotpotqa"), tokenizer: TestTokenizer()))
     }
+
+    /// Generator settings out of range are refused naming file and field (found by fuzzing:
+    /// `num_needle_q: 0` indexed an empty query list, a 1-letter coded word could never make
+    /// enough distinct words, `num_cw` above 20 indexed past the few-shot word list).
+    func testGeneratorSettingsOutOfRangeAreRefused() throws {
+        func refused(_ name: String, _ key: String, _ value: JSONValue, file: StaticString = #filePath, line: UInt = #line) throws {
+            var task = try catalog.task(named: name)
+            var args = task.generator?["args"]?.objectValue ?? [:]
+            args[key] = value
+            task.generator?["args"] = .object(args)
+            XCTAssertThrowsError(try RulerGenerator(task: task, tokenizer: TestTokenizer()), file: file, line: line) { error in
+                guard case TaskError.dataFile(let problem)? = error as? TaskError else { return XCTFail("\(error)", file: file, line: line) }
+                XCTAssertEqual(problem.file, task.file, file: file, line: line)
+                XCTAssertEqual(problem.field, "generator.args.\(key)", file: file, line: line)
+            }
+        }
+        try refused("niah_multiquery", "num_needle_q", 0)
+        try refused("niah_single_1", "num_needle_k", -3)
+        try refused("vt", "num_hops", 0)
+        try refused("cwe", "num_cw", 21)
+        try refused("fwe", "coded_wordlen", 1)
+        try refused("fwe", "alpha", 1.0)
+        try refused("fwe", "vocab_size", 2)
+        XCTAssertNoThrow(try generate("niah_multiquery", length: 1024, samples: 1))
+    }
 }

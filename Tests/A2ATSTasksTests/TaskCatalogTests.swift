@@ -67,4 +67,29 @@ final class TaskCatalogTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("already defined"), "\(error)")
         }
     }
+
+    /// Found by fuzzing: a generated RULER task whose template lost `{context}` made the
+    /// generator double the haystack forever. The file is refused on load, and a definition
+    /// built in code (past the file check) is refused by the generator instead of hanging.
+    func testGeneratedRulerTaskWithoutContextIsRefused() throws {
+        let file = NSTemporaryDirectory() + "tasks-nocontext-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try #"{"version": 1, "tasks": [{"name": "n", "source": "ruler", "template": "What is {query}?", "max_new_tokens": 8, "metric": "string_match_all", "generator": {"task": "niah", "args": {}}}]}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        var catalog = try TaskCatalog()
+        XCTAssertThrowsError(try catalog.load(file: file)) { error in
+            XCTAssertEqual("\(error)", "\(file): field \"tasks[0].template\": a generated RULER task needs a {context} placeholder for the haystack")
+        }
+        // Found by fuzzing too: a generator without its family was "not synthetic" without naming the file.
+        try #"{"version": 1, "name": "n", "source": "ruler", "template": "{context}", "max_new_tokens": 8, "metric": "string_match_all", "generator": {"tusk": "niah"}}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try catalog.load(file: file)) { error in
+            XCTAssertEqual("\(error)", "\(file): field \"generator.task\": missing")
+        }
+        var task = try TaskCatalog.builtIn().task(named: "niah_single_1")
+        task.template = "What is {query}?"
+        XCTAssertThrowsError(try RulerGenerator(task: task, tokenizer: TestTokenizer()).generate(length: 1024, samples: 1, seed: 1)) { error in
+            XCTAssertTrue("\(error)".contains("does not grow with the haystack"), "\(error)")
+        }
+    }
 }

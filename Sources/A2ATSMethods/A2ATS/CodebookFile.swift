@@ -92,10 +92,22 @@ public enum CodebookFile {
         let fingerprint = String(decoding: bytes[16 ..< 32].prefix { $0 != 0 }, as: UTF8.self)
         let (layers, heads, dim, centroids, offset, firstLayer) = (u32(32), u32(36), u32(40), u32(44), u32(48), u32(52))
         let storedSum = bytes[56 ..< 64].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let perBook = (dim * dim + centroids * dim) * 4 + 16
-        guard layers > 0, heads > 0, dim > 0, centroids > 0,
-              data.count == headerSize + layers * heads * perBook else {
-            throw corrupt("size \(data.count) bytes does not match its header (\(layers) layers × \(heads) heads × \(perBook) bytes)")
+        guard layers > 0, heads > 0, dim > 0, centroids > 0 else {
+            throw corrupt("header at offset 32 gives a zero count (\(layers) layers, \(heads) heads, head dimension \(dim), \(centroids) centroids)")
+        }
+        guard centroids <= Int(UInt16.max) + 1 else {
+            throw corrupt("header field centroids (offset 44) is \(centroids); at most 65536 (codes are 16-bit)")
+        }
+        // Header counts are multiplied with overflow checks: a lying header must not wrap round
+        // to the file's real size and send the reads below past the end of the data.
+        let (floatsPerBook, o1) = dim.multipliedReportingOverflow(by: dim + centroids)
+        let (floatBytes, o2) = floatsPerBook.multipliedReportingOverflow(by: 4)
+        let (perBook, o3) = floatBytes.addingReportingOverflow(16)
+        let (bookCount, o4) = layers.multipliedReportingOverflow(by: heads)
+        let (bodySize, o5) = bookCount.multipliedReportingOverflow(by: perBook)
+        guard !(o1 || o2 || o3 || o4 || o5), bodySize == data.count - headerSize else {
+            throw corrupt("size \(data.count) bytes does not match its header (\(layers) layers × \(heads) heads × "
+                + "\(o1 || o2 || o3 ? "more than \(Int.max)" : String(perBook)) bytes)")
         }
         let body = data.subdata(in: headerSize ..< data.count)
         guard checksum(body) == storedSum else { throw corrupt("checksum mismatch (file damaged or truncated)") }

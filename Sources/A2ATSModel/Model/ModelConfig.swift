@@ -40,7 +40,9 @@ public struct ModelConfig: Equatable, Sendable {
     /// The longest prompt + generation the model can run, with RoPE scaling if it has one.
     public var maxPositions: Int {
         guard let ropeScaling else { return contextLength }
-        return Int(Float(ropeScaling.originalContextLength ?? contextLength) * ropeScaling.factor)
+        // In Double and saturated: both numbers come from the model file and may be absurd.
+        let scaled = Double(ropeScaling.originalContextLength ?? contextLength) * Double(ropeScaling.factor)
+        return scaled < 9e18 ? Int(scaled) : Int.max
     }
 }
 

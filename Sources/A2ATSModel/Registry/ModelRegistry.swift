@@ -124,8 +124,12 @@ public struct ModelRegistry: Equatable, Sendable {
                                              path: try source.string("path"), size: try source.integer("size", minimum: 1),
                                              sha256: try source.sha256("sha256")))
         }
-        let total = sources.reduce(0) { $0 + $1.size }
-        guard total == size else {
+        // Sizes come from the file: an overflowing sum is a mismatch, not a trap.
+        let total = sources.reduce(0) { sum, source in
+            let (next, overflow) = sum.addingReportingOverflow(source.size)
+            return overflow ? Int.max : next
+        }
+        guard total == size, total != Int.max else {
             throw ModelRegistryError.invalidField(file: file, entry: label, field: "size", value: String(size),
                                                   problem: "the sources' sizes add up to \(total)")
         }

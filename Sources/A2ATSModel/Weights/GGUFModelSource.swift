@@ -69,10 +69,24 @@ public final class GGUFModelSource: WeightSource {
             throw ModelLoadError.invalidMetadata(path: file.path, key: "rope_freqs.weight",
                                                  problem: "per-frequency RoPE factors (Llama 3.1 scaling) are not supported")
         }
+        // Sizes the tensor table cannot back are refused before the expected shapes are built
+        // from them: a lying header could otherwise ask for billions of layers or wrap a product.
+        let layerCount = try reader.positiveInt(p + "block_count")
+        guard layerCount <= file.tensors.count / 9 else {
+            throw ModelLoadError.invalidMetadata(path: file.path, key: p + "block_count",
+                                                 problem: "\(layerCount) layers need \(layerCount) × 9 tensors, the file has \(file.tensors.count)")
+        }
+        for (key, count) in [("attention.head_count", headCount), ("attention.head_count_kv", kvHeadCount)] {
+            let (width, overflow) = count.multipliedReportingOverflow(by: headDim)
+            guard !overflow, width <= Int(Int32.max) else {
+                throw ModelLoadError.invalidMetadata(path: file.path, key: p + key,
+                                                     problem: "\(count) heads × head dimension \(headDim) is larger than any tensor can be")
+            }
+        }
         let contextLength = try reader.positiveInt(p + "context_length")
         config = ModelConfig(
             architecture: architectureName,
-            layerCount: try reader.positiveInt(p + "block_count"),
+            layerCount: layerCount,
             hiddenSize: hidden,
             intermediateSize: try reader.positiveInt(p + "feed_forward_length"),
             headCount: headCount, kvHeadCount: kvHeadCount, headDim: headDim,

@@ -64,6 +64,16 @@ public struct RulerGenerator {
             }
             return result
         }
+        /// A count argument within `range`: outside it the families index past their word lists,
+        /// ask for no queries, or search for more distinct words than exist (found by fuzzing).
+        func count(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
+            let value = try arg(key, \.intValue, default: fallback)
+            guard range.contains(value) else {
+                throw TaskError.dataFile(DataFileError(file: task.file, field: "generator.args.\(key)",
+                                                       problem: "\(value) is outside \(range.lowerBound)...\(range.upperBound)"))
+            }
+            return value
+        }
         let template = task.template + task.answerPrefix
         switch kind {
         case "niah":
@@ -71,23 +81,36 @@ public struct RulerGenerator {
                                       haystack: arg("type_haystack", { NeedleFamily.Haystack(rawValue: $0.stringValue ?? "") }, default: .essay),
                                       keyType: arg("type_needle_k", { NeedleFamily.ValueType(rawValue: $0.stringValue ?? "") }, default: .words),
                                       valueType: arg("type_needle_v", { NeedleFamily.ValueType(rawValue: $0.stringValue ?? "") }, default: .numbers),
-                                      keyCount: arg("num_needle_k", \.intValue, default: 1),
-                                      valueCount: arg("num_needle_v", \.intValue, default: 1),
-                                      queryCount: arg("num_needle_q", \.intValue, default: 1))
+                                      keyCount: count("num_needle_k", default: 1, in: 1...1000),
+                                      valueCount: count("num_needle_v", default: 1, in: 1...1000),
+                                      queryCount: count("num_needle_q", default: 1, in: 1...1000))
         case "variable_tracking":
             family = try VariableTrackingFamily(template: template, tokenizer: tokenizer,
-                                                chains: arg("num_chains", \.intValue, default: 1),
-                                                hops: arg("num_hops", \.intValue, default: 4))
+                                                chains: count("num_chains", default: 1, in: 1...1000),
+                                                hops: count("num_hops", default: 4, in: 1...1000))
         case "common_words_extraction":
             family = try CommonWordsFamily(template: template, words: data.commonWords,
-                                           commonRepeats: arg("freq_cw", \.intValue, default: 30),
-                                           uncommonRepeats: arg("freq_ucw", \.intValue, default: 3),
-                                           commonCount: arg("num_cw", \.intValue, default: 10),
-                                           fewShot: arg("num_fewshot", \.intValue, default: 1))
+                                           commonRepeats: count("freq_cw", default: 30, in: 1...1000),
+                                           uncommonRepeats: count("freq_ucw", default: 3, in: 1...1000),
+                                           // The few-shot examples hold 20 words (40 from 4K tokens).
+                                           commonCount: count("num_cw", default: 10, in: 1...20),
+                                           fewShot: count("num_fewshot", default: 1, in: 0...100))
         case "freq_words_extraction":
-            family = try FrequentWordsFamily(template: template, alpha: arg("alpha", \.doubleValue, default: 2.0),
-                                             wordLength: arg("coded_wordlen", \.intValue, default: 6),
-                                             vocabularySize: arg("vocab_size", \.intValue, default: -1))
+            let alpha = try arg("alpha", \.doubleValue, default: 2.0)
+            // Zipf needs alpha > 1 (the normalizer diverges otherwise).
+            guard alpha > 1, alpha <= 100 else {
+                throw TaskError.dataFile(DataFileError(file: task.file, field: "generator.args.alpha",
+                                                       problem: "\(alpha) is outside (1, 100]"))
+            }
+            let vocabulary = try arg("vocab_size", \.intValue, default: -1)
+            guard vocabulary == -1 || (4...400_000).contains(vocabulary) else {
+                throw TaskError.dataFile(DataFileError(file: task.file, field: "generator.args.vocab_size",
+                                                       problem: "\(vocabulary) is neither -1 (from the length) nor in 4...400000"))
+            }
+            // 26⁴ distinct coded words hold any vocabulary allowed here.
+            family = FrequentWordsFamily(template: template, alpha: alpha,
+                                         wordLength: try count("coded_wordlen", default: 6, in: 4...32),
+                                         vocabularySize: vocabulary)
         case "qa":
             let dataset = try arg("dataset", \.stringValue, default: "squad")
             guard dataset == "squad" || dataset == "hotpotqa" else {
@@ -169,7 +192,15 @@ public struct RulerGenerator {
         } else {
             let perUnit = max(1.0, Double(attempt(family.minimumSize * 2, 0).tokens - smallest.tokens) / Double(family.minimumSize))
             high = family.minimumSize + Int(Double(length - smallest.tokens) / perUnit * 1.5) + 2
-            while case let fit = attempt(high, 0), fit.tokens <= length { low = fit; high *= 2 }
+            while case let fit = attempt(high, 0), fit.tokens <= length {
+                // A prompt that does not grow with the haystack would double `high` without end.
+                guard fit.tokens > low.tokens else {
+                    throw TaskError.dataFile(DataFileError(file: task.file, field: "template",
+                                                           problem: "task \(task.name): the prompt does not grow with the haystack size"))
+                }
+                low = fit
+                high *= 2
+            }
         }
         while high - low.size > 1 {
             let mid = (low.size + high) / 2
