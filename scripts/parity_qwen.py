@@ -3,7 +3,9 @@
 (run outside CI; see docs/parity.md, section Qwen):
 
   numpy: the float64 NumPy forward of scripts/reference_forward.py (weights dequantized by PyPI `gguf`);
-  llama: llama.cpp through llama-cpp-python (its own kernels and graph, f32 activations).
+  llama: llama.cpp through llama-cpp-python (its own kernels and graph; on CPU its quantized matrix
+         products round the activations to 8-bit blocks first (Q8_0/Q8_1/Q8_K), so its logits differ
+         from exact dequantized-weight arithmetic by more than f32 rounding; greedy ids are the check).
 
 Ours comes from the CLI, as in parity_default_model.py:
   a2ats-eval forward --model qwen2.5-coder-0.5b --text "$(cat P.txt)" [--generate 32] > P.swift.json
@@ -62,13 +64,24 @@ def numpy_reference(path, tokens, greedy):
 
 
 def llama_reference(path, tokens, greedy, threads):
+    """As numpy_reference, through llama.cpp's own graph and kernels (llama-cpp-python's ctypes API).
+
+    logits_all=False: llama.cpp computes the output row of each batch's last token only, and
+    llama-cpp-python then keeps no scores, so the row is read from the context (llama_get_logits)
+    after each eval, which is what its sampler reads too."""
+    import llama_cpp
     from llama_cpp import Llama
     llm = Llama(model_path=path, n_ctx=len(tokens) + greedy + 8, n_batch=512, n_threads=threads,
-                logits_all=False, verbose=False)
+                n_threads_batch=threads, logits_all=False, verbose=False)
+    vocab = llm.n_vocab()
+
+    def last_row():
+        return np.array(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(vocab,)), dtype=np.float64)
+
     start = time.time()
     llm.eval(tokens)
-    logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
-    timing = {"prefill_s": round(time.time() - start, 1)}
+    logits = last_row()
+    timing = {"prefill_s": round(time.time() - start, 1), "llama_cpp_python": llama_cpp.__version__}
     generated = []
     if greedy:
         row = logits
@@ -78,7 +91,7 @@ def llama_reference(path, tokens, greedy, threads):
             if nxt in QWEN_STOP:
                 break
             llm.eval([nxt])
-            row = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
+            row = last_row()
         timing["decode_s"] = round(time.time() - start - timing["prefill_s"], 1)
     return logits, generated, timing
 

@@ -2,7 +2,9 @@ import Foundation
 import XCTest
 @testable import A2ATSModel
 
-/// Golden-logit parity of the forward pass (issue 3, part 6; `qwen2`: issue 15, part 2).
+/// Golden-logit parity of the forward pass (issue 3, part 6; `qwen2`: issue 15, part 2; `mistral`:
+/// issue 18, part 4 — the Llama graph under Mistral's architecture name and keys, with a sliding
+/// window wider than the context).
 ///
 /// Independent reference: `scripts/reference_forward.py`, a float64 NumPy Llama/Qwen2 forward over
 /// the same GGUF files (weights dequantized by the PyPI `gguf` package), which wrote every position's
@@ -18,7 +20,7 @@ import XCTest
 /// error is set by the size of the row's terms rather than by the logit itself; without it a
 /// logit of 1e-5 would demand an absolute error of 1e-9, below f32 resolution of the sums.
 final class LlamaModelParityTests: XCTestCase {
-    static let formats = ["llama-f32", "llama-q8_0", "llama-q4_1", "qwen2-f32", "qwen2-q8_0"]
+    static let formats = ["llama-f32", "llama-q8_0", "llama-q4_1", "qwen2-f32", "qwen2-q8_0", "mistral-q8_0"]
     static let relativeTolerance = 1e-4
     static let floorFraction = 5e-2
 
