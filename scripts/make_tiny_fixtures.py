@@ -9,6 +9,8 @@ Outputs (in Tests/Fixtures/):
                                      2-layer qwen2 models: q/k/v biases, neox RoPE (Q/K rows as
                                      Hugging Face stores them), GQA group 7 (7/1 and 14/2 heads),
                                      tied (f32) and untied (q8_0) output, pre-tokenizer "qwen2"
+  tiny-llama-mixed.gguf (+ .logits.json)
+                                     the same shape with Q4_0, Q5_1 and IQ4_NL matrices (MIXED_TYPES)
   tiny-mistral-q8_0.gguf (+ .logits.json)
                                      the q8_0 Llama under general.architecture "mistral" (other
                                      weights), with a sliding window wider than its context
@@ -121,9 +123,32 @@ def random_weights(rng, vocab, tied, f, c=CONFIG, biases=False):
     return w
 
 
+def quantize_iq4_nl(array):
+    """IQ4_NL blocks by nearest level (gguf-py has no IQ4_NL quantizer): as ggml, d maps the block's
+    largest-magnitude value onto level -127; every value takes the index of its nearest level."""
+    levels = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], dtype=np.float32)
+    blocks = array.astype(np.float32).reshape(-1, 32)
+    extreme = blocks[np.arange(len(blocks)), np.abs(blocks).argmax(axis=1)]
+    d = (extreme / -127).astype(np.float16)
+    idx = np.abs(blocks[:, :, None] - d.astype(np.float32)[:, None, None] * levels).argmin(axis=2).astype(np.uint8)
+    qs = idx[:, :16] | (idx[:, 16:] << 4)
+    raw = np.concatenate([d.reshape(-1, 1).view(np.uint8), qs], axis=1)
+    return raw.reshape(array.shape[0], -1)
+
+
+# tiny-llama-mixed: the types without a quantized tiny model of their own, one per tensor role, so the
+# fused Q/K/V and gate/up decode matrices stack parts of different formats.
+MIXED_TYPES = {"attn_q": Q.Q4_0, "attn_k": Q.Q5_1, "attn_v": Q.IQ4_NL, "attn_output": Q.Q5_1, "ffn_gate": Q.Q4_0,
+               "ffn_up": Q.Q4_0, "ffn_down": Q.IQ4_NL, "output": Q.Q5_1, "token_embd": Q.Q4_0}
+
+
 def add_tensor(writer, name, array, qtype):
+    if qtype == "mixed":
+        qtype = Q.F32 if array.ndim == 1 else MIXED_TYPES[name.split(".")[-2]]
     if qtype == Q.F32 or array.ndim == 1:
         writer.add_tensor(name, array.astype(np.float32))
+    elif qtype == Q.IQ4_NL:
+        writer.add_tensor(name, quantize_iq4_nl(array), raw_dtype=qtype)
     else:
         writer.add_tensor(name, quants.quantize(array, qtype), raw_dtype=qtype)
 
@@ -315,6 +340,9 @@ def main():
                                os.path.join(FIXTURES, f"tiny-llama-{kind}.tensors.json"))
         write_logits(path, os.path.join(FIXTURES, f"tiny-llama-{kind}.logits.json"), vocab, seed + 100)
         print(f"{path}: {os.path.getsize(path)} bytes, vocab {vocab}")
+    path = write_tiny_llama("mixed", "mixed", False, 96, 14)
+    write_logits(path, os.path.join(FIXTURES, "tiny-llama-mixed.logits.json"), vocab, 114)
+    print(f"{path}: {os.path.getsize(path)} bytes, vocab {vocab}")
     path = write_tiny_llama("q8_0", Q.Q8_0, False, 96, 41, arch="mistral")
     write_logits(path, os.path.join(FIXTURES, "tiny-mistral-q8_0.logits.json"), vocab, 141)
     print(f"{path}: {os.path.getsize(path)} bytes, vocab {vocab}")

@@ -1,5 +1,5 @@
-/// Decode kernels for the 256-column K-quant super-blocks (Q4_K and Q5_K, Q6_K and Q3_K), in the layout of
-/// `QuantizedMatrix.pack`: the super-block's `d` is a lane scale, sub-block scales (and Q4_K's
+/// Decode kernels for the 256-column K-quant super-blocks (Q4_K and Q5_K, Q6_K and Q3_K), in the
+/// layout of `QuantizedMatrix.pack`: the super-block's `d` is a lane scale, sub-block scales (and Q4_K's
 /// mins) are bytes widened once per sub-block, so the inner loop is one shift and one mask per code.
 extension QuantizedMatrix {
     /// Q4_K: chunk c of 64 columns reads 32 code bytes; their low nibbles are sub-block 2c, their
@@ -7,7 +7,7 @@ extension QuantizedMatrix {
     /// y = d·Σ scale·(Σ q·x) − dmin·Σ min·(Σ x), with Σ x per 32 columns computed once per call.
     /// `fifthBit` (Q5_K): word 36 + k holds the fifth bits of bytes 4k…4k+3 of each chunk, bit 2c
     /// for the low and 2c + 1 for the high sub-block of chunk c. A literal at each call site, so
-    /// the inlined loop is specialized and Q4_K pays nothing for it.
+    /// once inlined the branches fold away for Q4_K.
     @inline(__always)
     func multiplyQ4_K(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
                       y: UnsafeMutablePointer<Float>, accumulate: Bool, fifthBit: Bool) {
