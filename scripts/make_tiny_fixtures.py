@@ -9,6 +9,11 @@ Outputs (in Tests/Fixtures/):
                                      2-layer qwen2 models: q/k/v biases, neox RoPE (Q/K rows as
                                      Hugging Face stores them), GQA group 7 (7/1 and 14/2 heads),
                                      tied (f32) and untied (q8_0) output, pre-tokenizer "qwen2"
+  tiny-llama-mixed.gguf (+ .logits.json)
+                                     the same shape with Q4_0, Q5_1 and IQ4_NL matrices (MIXED_TYPES)
+  tiny-mistral-q8_0.gguf (+ .logits.json)
+                                     the q8_0 Llama under general.architecture "mistral" (other
+                                     weights), with a sliding window wider than its context
   tiny-dequant-types.gguf/.json      one tensor per supported ggml type + every metadata value type
   default-model-slices.json          (with --default-model) slices of the real model, dequantized by gguf
 
@@ -118,21 +123,48 @@ def random_weights(rng, vocab, tied, f, c=CONFIG, biases=False):
     return w
 
 
+def quantize_iq4_nl(array):
+    """IQ4_NL blocks by nearest level (gguf-py has no IQ4_NL quantizer): as ggml, d maps the block's
+    largest-magnitude value onto level -127; every value takes the index of its nearest level."""
+    levels = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], dtype=np.float32)
+    blocks = array.astype(np.float32).reshape(-1, 32)
+    extreme = blocks[np.arange(len(blocks)), np.abs(blocks).argmax(axis=1)]
+    d = (extreme / -127).astype(np.float16)
+    idx = np.abs(blocks[:, :, None] - d.astype(np.float32)[:, None, None] * levels).argmin(axis=2).astype(np.uint8)
+    qs = idx[:, :16] | (idx[:, 16:] << 4)
+    raw = np.concatenate([d.reshape(-1, 1).view(np.uint8), qs], axis=1)
+    return raw.reshape(array.shape[0], -1)
+
+
+# tiny-llama-mixed: the types without a quantized tiny model of their own, one per tensor role, so the
+# fused Q/K/V and gate/up decode matrices stack parts of different formats.
+MIXED_TYPES = {"attn_q": Q.Q4_0, "attn_k": Q.Q5_1, "attn_v": Q.IQ4_NL, "attn_output": Q.Q5_1, "ffn_gate": Q.Q4_0,
+               "ffn_up": Q.Q4_0, "ffn_down": Q.IQ4_NL, "output": Q.Q5_1, "token_embd": Q.Q4_0}
+
+
 def add_tensor(writer, name, array, qtype):
+    if qtype == "mixed":
+        qtype = Q.F32 if array.ndim == 1 else MIXED_TYPES[name.split(".")[-2]]
     if qtype == Q.F32 or array.ndim == 1:
         writer.add_tensor(name, array.astype(np.float32))
+    elif qtype == Q.IQ4_NL:
+        writer.add_tensor(name, quantize_iq4_nl(array), raw_dtype=qtype)
     else:
         writer.add_tensor(name, quants.quantize(array, qtype), raw_dtype=qtype)
 
 
-def write_tiny_llama(kind, qtype, tied, ffn, seed):
+def write_tiny_llama(kind, qtype, tied, ffn, seed, arch="llama"):
+    """`arch` "mistral": the same Llama graph under Mistral's architecture name, with a sliding
+    window (4096, Mistral-7B-v0.1's) wider than the context, so it never binds."""
     c = CONFIG
     tokens, merges, types = build_tokenizer()
     rng = np.random.default_rng(seed)
     weights = random_weights(rng, len(tokens), tied, ffn)
-    path = os.path.join(FIXTURES, f"tiny-llama-{kind}.gguf")
-    w = gguf.GGUFWriter(path, "llama")
-    w.add_name(f"tiny-llama-{kind}")
+    path = os.path.join(FIXTURES, f"tiny-{arch}-{kind}.gguf")
+    w = gguf.GGUFWriter(path, arch)
+    w.add_name(f"tiny-{arch}-{kind}")
+    if arch == "mistral":
+        w.add_sliding_window(4096)
     w.add_block_count(c["layers"])
     w.add_context_length(c["ctx"])
     w.add_embedding_length(c["hidden"])
@@ -233,8 +265,10 @@ def write_logits(gguf_path, out_path, vocab, seed):
 
 
 def write_dequant_types(seed):
-    """One [512, 2] tensor per dequantizable type. Q4_K/Q6_K have no quantizer in gguf-py, so their
-    blocks are random bytes with sane f16 scale fields; every reference is gguf.quants.dequantize."""
+    """One [512, 2] tensor per dequantizable type. Types gguf-py can quantize are quantized from the
+    same random values; the rest (K-quants, IQ4_NL) have no quantizer there, so their blocks are
+    random bytes with sane f16 scale fields (offsets below). Every reference is gguf.quants.dequantize.
+    New types are appended after the older ones so the older tensors' bytes stay the same."""
     rng = np.random.default_rng(seed)
     path = os.path.join(FIXTURES, "tiny-dequant-types.gguf")
     w = gguf.GGUFWriter(path, "test")
@@ -259,18 +293,21 @@ def write_dequant_types(seed):
     w.add_tensor("f16", values.astype(np.float16))
     for qtype in (Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0):
         w.add_tensor(qtype.name.lower(), quants.quantize(values, qtype), raw_dtype=qtype)
-    for qtype, d_offsets in ((Q.Q4_K, (0, 2)), (Q.Q6_K, (208,))):
+    for qtype, d_offsets in ((Q.Q4_K, (0, 2)), (Q.Q6_K, (208,)), (Q.Q2_K, (80, 82)), (Q.Q3_K, (108,)),
+                             (Q.Q5_K, (0, 2)), (Q.IQ4_NL, (0,))):
         block_elems, block_bytes = gguf.GGML_QUANT_SIZES[qtype]
         raw = rng.integers(0, 256, size=(2, 512 // block_elems, block_bytes), dtype=np.uint8)
         for off in d_offsets:
             scale = (0.01 + 0.02 * rng.random(raw.shape[:2])).astype(np.float16)
             raw[:, :, off:off + 2] = scale.view(np.uint8).reshape(raw.shape[0], raw.shape[1], 2)
         w.add_tensor(qtype.name.lower(), raw.reshape(2, -1), raw_dtype=qtype)
+    w.add_tensor("q5_1", quants.quantize(values, Q.Q5_1), raw_dtype=Q.Q5_1)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    write_tensor_reference(path, ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q4_k", "q6_k"],
+    write_tensor_reference(path, ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl",
+                                  "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"],
                            os.path.join(FIXTURES, "tiny-dequant-types.json"))
 
 
@@ -303,6 +340,12 @@ def main():
                                os.path.join(FIXTURES, f"tiny-llama-{kind}.tensors.json"))
         write_logits(path, os.path.join(FIXTURES, f"tiny-llama-{kind}.logits.json"), vocab, seed + 100)
         print(f"{path}: {os.path.getsize(path)} bytes, vocab {vocab}")
+    path = write_tiny_llama("mixed", "mixed", False, 96, 14)
+    write_logits(path, os.path.join(FIXTURES, "tiny-llama-mixed.logits.json"), vocab, 114)
+    print(f"{path}: {os.path.getsize(path)} bytes, vocab {vocab}")
+    path = write_tiny_llama("q8_0", Q.Q8_0, False, 96, 41, arch="mistral")
+    write_logits(path, os.path.join(FIXTURES, "tiny-mistral-q8_0.logits.json"), vocab, 141)
+    print(f"{path}: {os.path.getsize(path)} bytes, vocab {vocab}")
     for kind, qtype, tied, ffn, seed in (("f32", Q.F32, True, 72, 31), ("q8_0", Q.Q8_0, False, 96, 32)):
         path = write_tiny_qwen2(kind, qtype, tied, ffn, seed)
         write_logits(path, os.path.join(FIXTURES, f"tiny-qwen2-{kind}.logits.json"), vocab, seed + 100)

@@ -3,7 +3,9 @@
 (run outside CI; see docs/parity.md, section Qwen):
 
   numpy: the float64 NumPy forward of scripts/reference_forward.py (weights dequantized by PyPI `gguf`);
-  llama: llama.cpp through llama-cpp-python (its own kernels and graph, f32 activations).
+  llama: llama.cpp through llama-cpp-python (its own kernels and graph; on CPU its quantized matrix
+         products round the activations to 8-bit blocks first (Q8_0/Q8_1/Q8_K), so its logits differ
+         from exact dequantized-weight arithmetic by more than f32 rounding; greedy ids are the check).
 
 Ours comes from the CLI, as in parity_default_model.py:
   a2ats-eval forward --model qwen2.5-coder-0.5b --text "$(cat P.txt)" [--generate 32] > P.swift.json
@@ -61,14 +63,27 @@ def numpy_reference(path, tokens, greedy):
     return logits, generated, timing
 
 
-def llama_reference(path, tokens, greedy, threads):
+def llama_reference(path, tokens, greedy, threads, kv):
+    """As numpy_reference, through llama.cpp's own graph and kernels (llama-cpp-python's ctypes API).
+
+    logits_all=False: llama.cpp computes the output row of each batch's last token only, and
+    llama-cpp-python then keeps no scores, so the row is read from the context (llama_get_logits)
+    after each eval, which is what its sampler reads too."""
+    import llama_cpp
     from llama_cpp import Llama
+    kv_type = {"f16": 1, "f32": 0}[kv]  # GGML_TYPE_F16 (llama.cpp's default) or GGML_TYPE_F32
     llm = Llama(model_path=path, n_ctx=len(tokens) + greedy + 8, n_batch=512, n_threads=threads,
-                logits_all=False, verbose=False)
+                n_threads_batch=threads, logits_all=False, type_k=kv_type, type_v=kv_type, verbose=False)
+    vocab = llm.n_vocab()
+
+    def last_row():
+        return np.array(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(vocab,)), dtype=np.float64)
+
     start = time.time()
     llm.eval(tokens)
-    logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
-    timing = {"prefill_s": round(time.time() - start, 1)}
+    logits = last_row()
+    timing = {"prefill_s": round(time.time() - start, 1), "llama_cpp_python": llama_cpp.__version__,
+              "llama_model": path, "kv_cache": kv}
     generated = []
     if greedy:
         row = logits
@@ -78,7 +93,7 @@ def llama_reference(path, tokens, greedy, threads):
             if nxt in QWEN_STOP:
                 break
             llm.eval([nxt])
-            row = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
+            row = last_row()
         timing["decode_s"] = round(time.time() - start - timing["prefill_s"], 1)
     return logits, generated, timing
 
@@ -98,6 +113,10 @@ def main():
     p.add_argument("--llama", action="store_true", help="compare top-20 with llama.cpp")
     p.add_argument("--greedy", action="store_true", help="also compare greedy token ids with each chosen reference")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--llama-kv", choices=["f16", "f32"], default="f16",
+                   help="llama.cpp's K/V cache type (f16 is its default; f32 keeps its attention in f32)")
+    p.add_argument("--llama-model", help="run llama.cpp on this GGUF instead of --model, e.g. the F32 copy "
+                   "written by scripts/gguf_to_f32.py (same values, no activation rounding in its matmuls)")
     args = p.parse_args()
     path = os.path.abspath(os.path.expanduser(args.model))
     with open(args.forward_json) as f:
@@ -114,7 +133,8 @@ def main():
         if args.greedy:
             result["numpy"]["greedy"] = greedy_report(ours_gen, theirs_gen)
     if args.llama:
-        logits, theirs_gen, timing = llama_reference(path, tokens, budget, args.threads)
+        llama_path = os.path.abspath(os.path.expanduser(args.llama_model)) if args.llama_model else path
+        logits, theirs_gen, timing = llama_reference(llama_path, tokens, budget, args.threads, args.llama_kv)
         result["llama"] = {**compare(top, logits), **timing}
         if args.greedy:
             result["llama"]["greedy"] = greedy_report(ours_gen, theirs_gen)

@@ -6,6 +6,7 @@ a GGUF matrix with ne = [in, out] is the numpy array (out, in) and y = W @ x (+ 
 RoPE follows llama.cpp's rope type per architecture:
   llama: "normal" mode, rotating adjacent pairs (x[2i], x[2i+1]) by pos * theta^(-2i/d); GGUF
          stores Llama Q/K rows permuted relative to Hugging Face precisely so that this works.
+         "mistral" and "mistral3" files are read as llama (llama.cpp's rope type for both is "normal").
   qwen2: "neox" mode (Hugging Face's rotate_half), rotating (x[i], x[i+d/2]) by the same angles,
          on Q/K rows as stored (unpermuted), with the q/k/v projection biases added before RoPE.
 Used by make_tiny_fixtures.py (golden logits), parity_default_model.py and parity_qwen.py.
@@ -20,8 +21,13 @@ class ReferenceLlama:
         reader = GGUFReader(path)
         field = lambda key: reader.fields[key].contents()
         arch = field("general.architecture")
-        if arch not in ("llama", "qwen2"):
+        # Mistral GGUFs ("mistral", "mistral3" as llama.cpp names them) are Llama's graph; this
+        # reference, like the engine, computes full attention, so a binding sliding window is refused.
+        if arch not in ("llama", "qwen2", "mistral", "mistral3"):
             raise ValueError(f"{path}: unsupported architecture {arch}")
+        window = reader.fields.get(f"{arch}.attention.sliding_window")
+        if window is not None and int(window.contents()) < int(field(f"{arch}.context_length")):
+            raise ValueError(f"{path}: sliding window {int(window.contents())} is not supported")
         self.neox = arch == "qwen2"
         self.layers = int(field(f"{arch}.block_count"))
         self.hidden = int(field(f"{arch}.embedding_length"))

@@ -1,4 +1,5 @@
-/// Decode kernels for the 32-column block formats (Q4_1, Q8_0, Q5_0): one SIMD16 lane per row
+/// Decode kernels for the 32-column block formats (Q4_1, Q8_0, Q5_0, and the formats repacked
+/// into them: Q4_0, IQ4_NL, Q5_1): one SIMD16 lane per row
 /// of a 16-row group, codes widened in registers, one broadcast input per column.
 extension QuantizedMatrix {
     func multiplyQ4_1(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
@@ -59,36 +60,43 @@ extension QuantizedMatrix {
         } }
     }
 
-    /// Q5_0 in the layout of `packFiveBit`: value d·(code − 16).
-    func multiplyQ5_0(groups range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                      accumulate: Bool) {
+    /// Q5_0 in the layout of `packFiveBit`: value d·(code − 16). With `sums` (Σx per block), Q5_1:
+    /// value d·code + m, the offset m applied once per block as for Q4_1.
+    func multiplyQ5_0(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>?,
+                      y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let blocksPerRow = self.blocksPerRow
         let fiveBits = SIMD16<UInt32>(repeating: 0x1F)
-        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23 + 16)
-        scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
-            for group in range {
-                var acc = SIMD16<Float>()
-                for b in 0..<blocksPerRow {
-                    let slot = (group * blocksPerRow + b) * 16
-                    let words = UnsafeRawPointer(codes.baseAddress! + slot * 5)
-                    let xs = x + b * 32
-                    var p = (SIMD16<Float>(), SIMD16<Float>())
-                    var spare = SIMD16<UInt32>()
-                    for m in 0..<5 {
-                        let w = words.loadUnaligned(fromByteOffset: m * 64, as: SIMD16<UInt32>.self)
-                        spare |= (w &>> 30) &<< UInt32(2 * m)
-                        for i in 0..<6 {
-                            let j = 6 * m + i
-                            let value = UnsignedCode.float((w &>> UInt32(5 * i)) & fiveBits, minus: zero)
-                            UnsignedCode.accumulate(&p, j % 2, value, xs[j])
+        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23 + (sums == nil ? 16 : 0))
+        scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
+            codes.withUnsafeBufferPointer { codes in
+                for group in range {
+                    var acc = SIMD16<Float>()
+                    for b in 0..<blocksPerRow {
+                        let slot = (group * blocksPerRow + b) * 16
+                        let words = UnsafeRawPointer(codes.baseAddress! + slot * 5)
+                        let xs = x + b * 32
+                        var p = (SIMD16<Float>(), SIMD16<Float>())
+                        var spare = SIMD16<UInt32>()
+                        for m in 0..<5 {
+                            let w = words.loadUnaligned(fromByteOffset: m * 64, as: SIMD16<UInt32>.self)
+                            spare |= (w &>> 30) &<< UInt32(2 * m)
+                            for i in 0..<6 {
+                                let j = 6 * m + i
+                                let value = UnsignedCode.float((w &>> UInt32(5 * i)) & fiveBits, minus: zero)
+                                UnsignedCode.accumulate(&p, j % 2, value, xs[j])
+                            }
+                        }
+                        UnsignedCode.accumulate(&p, 0, UnsignedCode.float(spare & fiveBits, minus: zero), xs[30])
+                        UnsignedCode.accumulate(&p, 1, UnsignedCode.float(spare &>> 5, minus: zero), xs[31])
+                        let scale = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
+                        acc.addProduct(p.0 + p.1, scale)
+                        if let sums {
+                            let offset = UnsafeRawPointer(offsets.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
+                            acc.addProduct(offset, SIMD16<Float>(repeating: sums[b]))
                         }
                     }
-                    UnsignedCode.accumulate(&p, 0, UnsignedCode.float(spare & fiveBits, minus: zero), xs[30])
-                    UnsignedCode.accumulate(&p, 1, UnsignedCode.float(spare &>> 5, minus: zero), xs[31])
-                    let scale = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                    acc.addProduct(p.0 + p.1, scale)
+                    store(acc, group: group, y: y, accumulate: accumulate)
                 }
-                store(acc, group: group, y: y, accumulate: accumulate)
             }
         } }
     }

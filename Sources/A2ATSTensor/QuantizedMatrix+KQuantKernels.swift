@@ -1,14 +1,19 @@
-/// Decode kernels for the 256-column K-quant super-blocks (Q4_K, Q6_K), in the layout of
-/// `QuantizedMatrix.pack`: the super-block's `d` is a lane scale, sub-block scales (and Q4_K's
+/// Decode kernels for the 256-column K-quant super-blocks (Q4_K and Q5_K, Q6_K and Q3_K), in the
+/// layout of `QuantizedMatrix.pack`: the super-block's `d` is a lane scale, sub-block scales (and Q4_K's
 /// mins) are bytes widened once per sub-block, so the inner loop is one shift and one mask per code.
 extension QuantizedMatrix {
     /// Q4_K: chunk c of 64 columns reads 32 code bytes; their low nibbles are sub-block 2c, their
     /// high nibbles sub-block 2c + 1. x = d·scale·q − dmin·min per sub-block, so
     /// y = d·Σ scale·(Σ q·x) − dmin·Σ min·(Σ x), with Σ x per 32 columns computed once per call.
+    /// `fifthBit` (Q5_K): word 36 + k holds the fifth bits of bytes 4k…4k+3 of each chunk, bit 2c
+    /// for the low and 2c + 1 for the high sub-block of chunk c. A literal at each call site, so
+    /// once inlined the branches fold away for Q4_K.
+    @inline(__always)
     func multiplyQ4_K(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
-                      y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        let superBlocks = blocksPerRow
+                      y: UnsafeMutablePointer<Float>, accumulate: Bool, fifthBit: Bool) {
+        let superBlocks = blocksPerRow, wordsPerBlock = format.wordsPerBlock
         let nibble = SIMD16<UInt32>(repeating: 0x0F), byteMask = SIMD16<UInt32>(repeating: 0xFF)
+        let bit = SIMD16<UInt32>(repeating: 0x10)
         let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23)
         scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
             codes.withUnsafeBufferPointer { codes in
@@ -16,7 +21,7 @@ extension QuantizedMatrix {
                     var acc = SIMD16<Float>()
                     for s in 0..<superBlocks {
                         let slot = (group * superBlocks + s) * 16
-                        let words = UnsafeRawPointer(codes.baseAddress! + slot * 36)
+                        let words = UnsafeRawPointer(codes.baseAddress! + slot * wordsPerBlock)
                         func word(_ k: Int) -> SIMD16<UInt32> {
                             words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self)
                         }
@@ -26,10 +31,17 @@ extension QuantizedMatrix {
                             var lowSum = SIMD16<Float>(), highSum = SIMD16<Float>()
                             for k in 0..<8 {
                                 let w = word(4 + 8 * chunk + k)
+                                let h = fifthBit ? word(36 + k) : SIMD16<UInt32>()
                                 for t in 0..<4 {
                                     let j = 64 * chunk + 4 * k + t
-                                    let low = UnsignedCode.float((w &>> UInt32(8 * t)) & nibble, minus: zero)
-                                    let high = UnsignedCode.float((w &>> UInt32(8 * t + 4)) & nibble, minus: zero)
+                                    var lowCode = (w &>> UInt32(8 * t)) & nibble, highCode = (w &>> UInt32(8 * t + 4)) & nibble
+                                    if fifthBit {
+                                        // Bit 8t + 2c (low) and 8t + 2c + 1 (high) of h, moved to bit 4.
+                                        lowCode |= ((h &>> UInt32(8 * t + 2 * chunk)) &<< 4) & bit
+                                        highCode |= ((h &>> UInt32(8 * t + 2 * chunk + 1)) &<< 4) & bit
+                                    }
+                                    let low = UnsignedCode.float(lowCode, minus: zero)
+                                    let high = UnsignedCode.float(highCode, minus: zero)
                                     lowSum.addProduct(low, SIMD16<Float>(repeating: xs[j]))
                                     highSum.addProduct(high, SIMD16<Float>(repeating: xs[j + 32]))
                                 }

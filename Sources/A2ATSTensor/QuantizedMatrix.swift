@@ -15,8 +15,11 @@ import Foundation
 /// `QuantizedMatrix+KQuantKernels.swift` (super-blocks).
 public struct QuantizedMatrix: @unchecked Sendable {
     /// `mixed` is rows stacked from parts of different formats (Q5_0 Q/K with a Q8_0 V, as
-    /// llama.cpp's mixes write them), each part multiplied by its own kernel.
-    public enum Format: String, Sendable, CaseIterable { case q4_1, q8_0, q5_0, q4_K, q6_K, f32, mixed }
+    /// llama.cpp's mixes write them), each part multiplied by its own kernel. Q4_0, Q5_1, IQ4_NL,
+    /// Q3_K and Q5_K share the kernels of Q4_1, Q5_0, Q8_0, Q6_K and Q4_K (see `pack`).
+    public enum Format: String, Sendable, CaseIterable {
+        case q4_0, q4_1, q5_0, q5_1, q8_0, iq4_NL, q3_K, q4_K, q5_K, q6_K, f32, mixed
+    }
 
     public let format: Format
     public let rows: Int
@@ -124,7 +127,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 first += part.rows
             }
             return
-        case .q4_1, .q8_0, .q5_0, .q4_K, .q6_K: break
+        default: break
         }
         let groups = self.groups
         // Two workers for matrices big enough to amortize the hand-off.
@@ -142,11 +145,13 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 let range = worker * groupsPerWorker..<min(groups, (worker + 1) * groupsPerWorker)
                 let (x, y, sums) = (input.pointer, output.pointer, sums.pointer)
                 switch format {
-                case .q4_1: multiplyQ4_1(groups: range, x: x, sums: sums, y: y, accumulate: accumulate)
-                case .q8_0: multiplyQ8_0(groups: range, x: x, y: y, accumulate: accumulate)
-                case .q5_0: multiplyQ5_0(groups: range, x: x, y: y, accumulate: accumulate)
-                case .q4_K: multiplyQ4_K(groups: range, x: x, sums: sums, y: y, accumulate: accumulate)
-                case .q6_K: multiplyQ6_K(groups: range, x: x, y: y, accumulate: accumulate)
+                case .q4_0, .q4_1: multiplyQ4_1(groups: range, x: x, sums: sums, y: y, accumulate: accumulate)
+                case .q8_0, .iq4_NL: multiplyQ8_0(groups: range, x: x, y: y, accumulate: accumulate)
+                case .q5_0: multiplyQ5_0(groups: range, x: x, sums: nil, y: y, accumulate: accumulate)
+                case .q5_1: multiplyQ5_0(groups: range, x: x, sums: sums, y: y, accumulate: accumulate)
+                case .q4_K: multiplyQ4_K(groups: range, x: x, sums: sums, y: y, accumulate: accumulate, fifthBit: false)
+                case .q5_K: multiplyQ4_K(groups: range, x: x, sums: sums, y: y, accumulate: accumulate, fifthBit: true)
+                case .q3_K, .q6_K: multiplyQ6_K(groups: range, x: x, y: y, accumulate: accumulate)
                 case .f32, .mixed: break
                 }
             }

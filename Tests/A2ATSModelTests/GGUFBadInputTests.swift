@@ -127,12 +127,16 @@ final class GGUFBadInputTests: XCTestCase {
 
     func testUnsupportedTensorType() throws {
         var bytes = try fixtureBytes()
-        // IQ4_NL has Q4_1's block length and fewer bytes, so the file stays in bounds.
-        put(GGMLType.iq4_NL.rawValue, at: try tensorFields("blk.1.attn_v.weight", in: bytes).type, in: &bytes)
-        let path = try write(bytes, "iq4.gguf")
+        // MXFP4 has Q4_1's block length and fewer bytes, so the file stays in bounds.
+        put(GGMLType.mxfp4.rawValue, at: try tensorFields("blk.1.attn_v.weight", in: bytes).type, in: &bytes)
+        let path = try write(bytes, "mxfp4.gguf")
         XCTAssertNoThrow(try GGUFFile(path: path), "the file itself is well-formed")
         assertError(path, loadModel: true) {
-            $0 == .unsupportedTensorType(path: $0.path, tensor: "blk.1.attn_v.weight", type: "IQ4_NL")
+            $0 == .unsupportedTensorType(path: $0.path, tensor: "blk.1.attn_v.weight", type: "MXFP4")
+        }
+        do { _ = try GGUFModelSource(path: path) } catch {
+            XCTAssertTrue("\(error)".contains("tensor blk.1.attn_v.weight has type MXFP4, which this loader cannot dequantize"),
+                          "\(error)")
         }
     }
 
@@ -144,6 +148,25 @@ final class GGUFBadInputTests: XCTestCase {
         assertError(try write(bytes, "arch.gguf"), loadModel: true) {
             $0 == .unsupportedArchitecture(path: $0.path, architecture: "gemma")
         }
+    }
+
+    /// A `mistral` file whose sliding window is narrower than its context is refused by key (the
+    /// engine computes full attention); 0 means no window, and the fixture's own 4096 ≥ 256 loads.
+    func testMistralSlidingWindow() throws {
+        var bytes = try fixtureBytes("tiny-mistral-q8_0.gguf")
+        XCTAssertNoThrow(try GGUFModelSource(path: try write(bytes, "mistral.gguf")))
+        let value = try endOfString("mistral.attention.sliding_window", in: bytes) + 4  // u32 type tag, then the value
+        XCTAssertEqual(Array(bytes[value..<value + 4]), [0x00, 0x10, 0, 0], "fixture window 4096")
+        put(UInt32(128), at: value, in: &bytes)
+        let path = try write(bytes, "mistral-window.gguf")
+        assertError(path, loadModel: true) {
+            if case .invalidMetadata(_, "mistral.attention.sliding_window", let problem) = $0 {
+                return problem.contains("128 of 256 tokens")
+            }
+            return false
+        }
+        put(UInt32(0), at: value, in: &bytes)
+        XCTAssertNoThrow(try GGUFModelSource(path: try write(bytes, "mistral-nowindow.gguf")))
     }
 
     /// Qwen2 always has Q/K/V biases (llama.cpp requires them): a file without one is refused by name.

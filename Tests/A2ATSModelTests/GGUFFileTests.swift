@@ -30,6 +30,10 @@ final class GGUFFileTests: XCTestCase {
         XCTAssertEqual(file.metadataKeys.first, "general.architecture")
     }
 
+    /// Every dequantizable type against `gguf.quants.dequantize`, bit for bit: both sides multiply
+    /// the same f32 factors in the same order without FMAs, so any difference is a layout bug.
+    /// Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/BF16 blocks come from `gguf.quants.quantize`; the K-quants and IQ4_NL
+    /// (no quantizer in gguf-py) are random bytes with sane f16 scales.
     func testDequantizationOfEachTypeMatchesGGUFPackage() throws {
         let file = try GGUFFile(path: GGUFFixtures.path("tiny-dequant-types.gguf"))
         let reference = try GGUFFixtures.json("tiny-dequant-types.json")
@@ -41,7 +45,11 @@ final class GGUFFileTests: XCTestCase {
             let info = try XCTUnwrap(file.tensors[name], name)
             XCTAssertEqual(info.type.name, entry["type"] as? String, name)
             XCTAssertEqual(info.dims, entry["dims"] as? [Int], name)
-            GGUFFixtures.assertClose(try file.floats(name), try XCTUnwrap(entry["values"] as? [Double]), name)
+            let expected = try XCTUnwrap(entry["values"] as? [Double], name).map(Float.init)
+            let ours = try file.floats(name)
+            XCTAssertEqual(ours.count, expected.count, name)
+            let mismatches = zip(ours, expected).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(mismatches, 0, "\(name): values differing from gguf.quants.dequantize")
         }
     }
 

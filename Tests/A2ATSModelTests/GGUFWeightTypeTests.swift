@@ -3,16 +3,19 @@ import XCTest
 import A2ATSTensor
 @testable import A2ATSModel
 
-/// The weight types of the Qwen2.5-Coder GGUF (Q5_0, Q8_0, Q4_K, Q6_K) and Q4_1: dequantization
-/// against the `gguf` package, compact decode kernels against dequantize + `sgemv`.
+/// The weight types of the Qwen2.5-Coder GGUF (Q5_0, Q8_0, Q4_K, Q6_K), Q4_1, and the other types
+/// users' files have (Q4_0, Q5_1, IQ4_NL, Q3_K, Q5_K, issue 18 part 4): dequantization against the
+/// `gguf` package, compact decode kernels against dequantize + `sgemv`.
 final class GGUFWeightTypeTests: XCTestCase {
     static let blockFormats: [(QuantizedMatrix.Format, GGMLType)] = [
         (.q4_1, .q4_1), (.q8_0, .q8_0), (.q5_0, .q5_0), (.q4_K, .q4_K), (.q6_K, .q6_K),
+        (.q4_0, .q4_0), (.q5_1, .q5_1), (.iq4_NL, .iq4_NL), (.q3_K, .q3_K), (.q5_K, .q5_K),
     ]
 
     /// Each kernel against our own dequantization followed by OpenBLAS `sgemv` on random blocks
     /// (random code bytes, f16 scale fields set to sane values): 37 rows (two full row groups and a
-    /// padded one), 512 columns (16 blocks or 2 super-blocks), plain and accumulating.
+    /// padded one), 512 columns (16 blocks or 2 super-blocks), plain and accumulating. Formats
+    /// repacked into another's kernel (Q4_0, Q5_1, IQ4_NL, Q3_K, Q5_K) are checked the same way.
     /// Tolerance: |Δ| ≤ 1e-5 · Σ|w·x| per row, the scale of float rounding in a dot product.
     func testKernelsMatchDequantizeAndSGEMV() throws {
         var generator = SeededGenerator(seed: 15)
@@ -28,6 +31,31 @@ final class GGUFWeightTypeTests: XCTestCase {
                                          "\(format) accumulate=\(accumulate)")
             }
         }
+    }
+
+    /// Each compact kernel on the raw blocks of `tiny-dequant-types.gguf` (2 × 512) against
+    /// `sgemv` on the `gguf` package's dequantized values of the same tensor (the independent
+    /// reference, see `GGUFFileTests`); every dequantizable type without a kernel (F16, BF16,
+    /// Q2_K) must come back nil from `compactMatrix`, so the loader multiplies it as f32.
+    func testCompactKernelsOnFixtureMatchGGUFPackage() throws {
+        let file = try GGUFFile(path: GGUFFixtures.path("tiny-dequant-types.gguf"))
+        let reference = try GGUFFixtures.json("tiny-dequant-types.json")
+        var generator = SeededGenerator(seed: 19), covered = Set<GGMLType>()
+        for entry in try XCTUnwrap(reference["tensors"] as? [[String: Any]]) {
+            let name = try XCTUnwrap(entry["name"] as? String)
+            let type = try XCTUnwrap(file.tensors[name]?.type, name)
+            guard let matrix = file.compactMatrix(name) else {
+                XCTAssertNil(Self.blockFormats.first { $0.1 == type }, "\(name): \(type.name) has a kernel")
+                continue
+            }
+            covered.insert(type)
+            let expected = try XCTUnwrap(entry["values"] as? [Double], name).map(Float.init)
+            let x = (0..<matrix.cols).map { _ in generator.nextGaussian() }
+            let start = (0..<matrix.rows).map { _ in generator.nextGaussian() }
+            Self.assertProductsMatch(matrix, dense: expected, x: x, start: start, accumulate: true,
+                                     "\(name) (\(type.name)) kernel vs gguf values")
+        }
+        XCTAssertEqual(covered, Set(Self.blockFormats.map(\.1)), "fixture has every kernel format")
     }
 
     /// Stacked parts (fused Q/K/V): one format with whole row groups merges into one matrix; mixed
@@ -111,21 +139,23 @@ final class GGUFWeightTypeTests: XCTestCase {
             let message = ModelLoadError.unsupportedTensorType(path: "m.gguf", tensor: "blk.0.ffn_down.weight",
                                                                type: type.name).description
             XCTAssertTrue(message.contains("type \(type.name),"), message)
-            XCTAssertTrue(message.contains("Q5_0, Q4_K, Q6_K"), message)
+            XCTAssertTrue(message.contains("Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K"), message)
         }
     }
 
     // MARK: helpers
 
     /// Random GGUF blocks of `type` for a `rows × cols` matrix: random code bytes, f16 scale
-    /// fields in [0.01, 0.03) (Q4_1's m in [−0.05, 0.05)) so no value is NaN or huge.
+    /// fields in [0.01, 0.03) (Q4_1's and Q5_1's m in [−0.05, 0.05)) so no value is NaN or huge.
     static func randomBlocks(_ type: GGMLType, rows: Int, cols: Int, generator: inout SeededGenerator) -> [UInt8] {
         let (elements, bytes) = type.blockLayout
         let count = rows * cols / elements
         var blocks = (0..<count * bytes).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         let halfFields: [Int: Float] = switch type {
-        case .q4_1: [0: 0.01, 2: -0.05]
-        case .q4_K: [0: 0.01, 2: 0.01]
+        case .q4_1, .q5_1: [0: 0.01, 2: -0.05]
+        case .q4_K, .q5_K: [0: 0.01, 2: 0.01]
+        case .q2_K: [80: 0.01, 82: 0.01]
+        case .q3_K: [108: 0.01]
         case .q6_K: [208: 0.01]
         default: [0: 0.01]
         }

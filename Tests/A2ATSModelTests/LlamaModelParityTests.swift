@@ -2,7 +2,10 @@ import Foundation
 import XCTest
 @testable import A2ATSModel
 
-/// Golden-logit parity of the forward pass (issue 3, part 6; `qwen2`: issue 15, part 2).
+/// Golden-logit parity of the forward pass (issue 3, part 6; `qwen2`: issue 15, part 2; `mistral`:
+/// issue 18, part 4 — the Llama graph under Mistral's architecture name and keys, with a sliding
+/// window wider than the context). `llama-mixed` holds Q4_0, Q5_1 and IQ4_NL matrices (issue 18,
+/// part 4), so decode runs their compact kernels, with fused Q/K/V stacked from three formats.
 ///
 /// Independent reference: `scripts/reference_forward.py`, a float64 NumPy Llama/Qwen2 forward over
 /// the same GGUF files (weights dequantized by the PyPI `gguf` package), which wrote every position's
@@ -18,7 +21,8 @@ import XCTest
 /// error is set by the size of the row's terms rather than by the logit itself; without it a
 /// logit of 1e-5 would demand an absolute error of 1e-9, below f32 resolution of the sums.
 final class LlamaModelParityTests: XCTestCase {
-    static let formats = ["llama-f32", "llama-q8_0", "llama-q4_1", "qwen2-f32", "qwen2-q8_0"]
+    static let formats = ["llama-f32", "llama-q8_0", "llama-q4_1", "qwen2-f32", "qwen2-q8_0", "mistral-q8_0",
+                          "llama-mixed"]
     static let relativeTolerance = 1e-4
     static let floorFraction = 5e-2
 
@@ -73,6 +77,14 @@ final class LlamaModelParityTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The mixed fixture decodes through the compact kernels it is meant to cover (so the parity
+    /// tests above exercise them): fused Q/K/V from Q4_0, Q5_1 and IQ4_NL parts, gate/up merged Q4_0.
+    func testMixedFixtureUsesCompactKernels() throws {
+        let layer = try XCTUnwrap(try Self.load("llama-mixed").weights.layers.first).decode
+        XCTAssertEqual(layer.qkv.format, .mixed)
+        XCTAssertEqual([layer.output.format, layer.gateUp.format, layer.down.format], [.q5_1, .q4_0, .iq4_NL])
     }
 
     /// Prefill rejects what it cannot hold.

@@ -3,6 +3,7 @@ import A2ATSTensor
 /// ggml block formats converted to f32, one function per type, following the block layouts of
 /// ggml's `ggml-common.h` / `dequantize_row_*` (all little-endian, f16 scales). Each loop walks
 /// raw pointers block by block so the compiler can vectorize the inner 16/32-element loops.
+/// The K-quants live in `Dequantize+KQuants.swift`.
 public enum Dequantize {
     /// Converts `count` elements of `type` at `source` into `destination`.
     /// `count` must be a multiple of the type's block size (the header parser checks ne0).
@@ -16,7 +17,12 @@ public enum Dequantize {
         case .q4_0: q4_0(source, count: count, into: destination)
         case .q4_1: q4_1(source, count: count, into: destination)
         case .q5_0: q5_0(source, count: count, into: destination)
+        case .q5_1: q5_1(source, count: count, into: destination)
+        case .iq4_NL: iq4_NL(source, count: count, into: destination)
+        case .q2_K: q2_K(source, count: count, into: destination)
+        case .q3_K: q3_K(source, count: count, into: destination)
         case .q4_K: q4_K(source, count: count, into: destination)
+        case .q5_K: q5_K(source, count: count, into: destination)
         case .q6_K: q6_K(source, count: count, into: destination)
         default: preconditionFailure("Dequantize.convert called with \(type.name); callers check isDequantizable")
         }
@@ -102,53 +108,36 @@ public enum Dequantize {
         }
     }
 
-    /// block_q4_K (144 bytes, 256 elements): f16 d, f16 dmin, u8 scales[12] (eight 6-bit
-    /// scale/min pairs), u8 qs[128]. Each 64-element chunk uses two sub-blocks: low nibbles of
-    /// 32 bytes, then their high nibbles; x = d·sc·q − dmin·m.
-    public static func q4_K(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
-        for b in 0..<count / 256 {
-            let block = src + 144 * b
+    /// block_q5_1 (24 bytes): f16 d, f16 m, u32 qh, u8 qs[16]; codes as Q5_0; x = d·q + m.
+    public static func q5_1(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        for b in 0..<count / 32 {
+            let block = src + 24 * b
             let d = half(block, 0)
-            let dmin = half(block, 2)
-            let scales = (block + 4).assumingMemoryBound(to: UInt8.self)
-            let qs = (block + 16).assumingMemoryBound(to: UInt8.self)
-            let out = dst + 256 * b
-            for chunk in 0..<4 {
-                let (sc1, m1) = KQuantScales.scaleMin(2 * chunk, scales)
-                let (sc2, m2) = KQuantScales.scaleMin(2 * chunk + 1, scales)
-                let d1 = d * Float(sc1), min1 = dmin * Float(m1)
-                let d2 = d * Float(sc2), min2 = dmin * Float(m2)
-                let q = qs + 32 * chunk
-                let o = out + 64 * chunk
-                for l in 0..<32 {
-                    o[l] = d1 * Float(q[l] & 0x0F) - min1
-                    o[l + 32] = d2 * Float(q[l] >> 4) - min2
-                }
+            let m = half(block, 2)
+            let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+            let qs = (block + 8).assumingMemoryBound(to: UInt8.self)
+            let out = dst + 32 * b
+            for j in 0..<16 {
+                let low = UInt32(qs[j] & 0x0F) | ((qh >> UInt32(j)) & 1) << 4
+                let high = UInt32(qs[j] >> 4) | ((qh >> UInt32(j + 16)) & 1) << 4
+                out[j] = d * Float(low) + m
+                out[j + 16] = d * Float(high) + m
             }
         }
     }
 
-    /// block_q6_K (210 bytes, 256 elements): u8 ql[128] (low 4 bits), u8 qh[64] (high 2 bits),
-    /// int8 scales[16], f16 d; x = d·scale·(q − 32). Each 128-element half reads 64 ql and 32 qh bytes.
-    public static func q6_K(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
-        for b in 0..<count / 256 {
-            let block = src + 210 * b
-            let d = half(block, 208)
-            for part in 0..<2 {
-                let ql = (block + 64 * part).assumingMemoryBound(to: UInt8.self)
-                let qh = (block + 128 + 32 * part).assumingMemoryBound(to: UInt8.self)
-                let sc = (block + 192 + 8 * part).assumingMemoryBound(to: Int8.self)
-                let o = dst + 256 * b + 128 * part
-                for l in 0..<32 {
-                    let s = l / 16
-                    let q1 = Int(ql[l] & 0x0F) | Int((qh[l] >> 0) & 3) << 4
-                    let q2 = Int(ql[l + 32] & 0x0F) | Int((qh[l] >> 2) & 3) << 4
-                    let q3 = Int(ql[l] >> 4) | Int((qh[l] >> 4) & 3) << 4
-                    let q4 = Int(ql[l + 32] >> 4) | Int((qh[l] >> 6) & 3) << 4
-                    o[l] = d * Float(sc[s]) * Float(q1 - 32)
-                    o[l + 32] = d * Float(sc[s + 2]) * Float(q2 - 32)
-                    o[l + 64] = d * Float(sc[s + 4]) * Float(q3 - 32)
-                    o[l + 96] = d * Float(sc[s + 6]) * Float(q4 - 32)
+    /// block_iq4_nl (18 bytes): f16 d, u8 qs[16]; nibble order as Q4_0, each nibble indexes
+    /// `IQ4Levels.values`; x = d·level.
+    public static func iq4_NL(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        IQ4Levels.values.withUnsafeBufferPointer { levels in
+            for b in 0..<count / 32 {
+                let block = src + 18 * b
+                let d = half(block, 0)
+                let qs = (block + 2).assumingMemoryBound(to: UInt8.self)
+                let out = dst + 32 * b
+                for j in 0..<16 {
+                    out[j] = d * Float(levels[Int(qs[j] & 0x0F)])
+                    out[j + 16] = d * Float(levels[Int(qs[j] >> 4)])
                 }
             }
         }

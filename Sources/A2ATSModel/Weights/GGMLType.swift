@@ -61,7 +61,8 @@ public enum GGMLType: UInt32, CaseIterable, Sendable {
     }
 
     /// Types `Dequantize` converts to f32.
-    public static let dequantizable: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q4_K, .q6_K]
+    public static let dequantizable: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_NL,
+                                                   .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
     public var isDequantizable: Bool { GGMLType.dequantizable.contains(self) }
 }

@@ -1,7 +1,10 @@
-/// What differs between the GGUF architectures this engine runs. Both follow llama.cpp's Llama
+/// What differs between the GGUF architectures this engine runs. All follow llama.cpp's Llama
 /// tensor layout (RMSNorm, RoPE, GQA, SwiGLU); they differ in how the file orders the rotated
 /// Q/K rows and in the Q/K/V projection biases (llama.cpp `llm_arch`, `llama_model_rope_type`,
-/// and the tensors `llm_build_qwen2` reads).
+/// and the tensors `llm_build_qwen2` reads). Mistral models are Llama's graph: llama.cpp's
+/// converter writes `MistralForCausalLM` as `llama`, other writers (and `transformers`' GGUF
+/// loader) use `mistral`, and llama.cpp's `mistral3` (Mistral Small 3.x) is Llama plus optional
+/// attention-temperature scaling, which the loader refuses, as it does a binding sliding window.
 public struct GGUFArchitecture: Sendable, Equatable {
     /// How a file lays out the two halves of each rotated pair within a head.
     public enum RoPELayout: Sendable, Equatable {
@@ -31,6 +34,8 @@ public struct GGUFArchitecture: Sendable, Equatable {
     public static let known: [GGUFArchitecture] = [
         GGUFArchitecture(name: "llama", ropeLayout: .adjacentPairs, projectionBias: .optional),
         GGUFArchitecture(name: "qwen2", ropeLayout: .halves, projectionBias: .required),
+        GGUFArchitecture(name: "mistral", ropeLayout: .adjacentPairs, projectionBias: .optional),
+        GGUFArchitecture(name: "mistral3", ropeLayout: .adjacentPairs, projectionBias: .optional),
     ]
 
     public static func named(_ name: String) -> GGUFArchitecture? { known.first { $0.name == name } }

@@ -1,10 +1,11 @@
 import A2ATSTensor
 
 extension GGUFFile {
-    /// The decode-kernel format of each ggml type stored compactly; other types (F32, F16, …)
-    /// are multiplied as f32.
+    /// The decode-kernel format of each ggml type stored compactly; other types (F32, F16, BF16,
+    /// Q2_K) are dequantized once and multiplied as f32.
     static let compactFormats: [GGMLType: QuantizedMatrix.Format] = [
-        .q4_1: .q4_1, .q8_0: .q8_0, .q5_0: .q5_0, .q4_K: .q4_K, .q6_K: .q6_K,
+        .q4_0: .q4_0, .q4_1: .q4_1, .q5_0: .q5_0, .q5_1: .q5_1, .q8_0: .q8_0, .iq4_NL: .iq4_NL,
+        .q3_K: .q3_K, .q4_K: .q4_K, .q5_K: .q5_K, .q6_K: .q6_K,
     ]
 
     /// Matrix `name` repacked from its GGUF blocks for the decode kernels; nil for other types.

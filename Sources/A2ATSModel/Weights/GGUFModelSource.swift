@@ -1,7 +1,7 @@
-/// A Llama-family model read from one GGUF file (`llama` or `qwen2`, see `GGUFArchitecture`): the
-/// config from `<arch>.*` metadata, the raw `tokenizer.ggml.*` fields for the tokenizer to build
-/// on, and dequantized tensors on request, with Q/K rows in the adjacent-pair RoPE order
-/// `WeightSource` promises whatever order the file stores them in.
+/// A Llama-family model read from one GGUF file (`llama`, `qwen2`, `mistral`, `mistral3`; see
+/// `GGUFArchitecture`): the config from `<arch>.*` metadata, the raw `tokenizer.ggml.*` fields for
+/// the tokenizer to build on, and dequantized tensors on request, with Q/K rows in the
+/// adjacent-pair RoPE order `WeightSource` promises whatever order the file stores them in.
 /// Every tensor the architecture needs is checked on open (present, right dims, a type this
 /// loader can dequantize) so that a bad file fails before any compute starts.
 public final class GGUFModelSource: WeightSource {
@@ -84,6 +84,18 @@ public final class GGUFModelSource: WeightSource {
             }
         }
         let contextLength = try reader.positiveInt(p + "context_length")
+        // The engine attends to the whole context; a window narrower than it (Mistral-7B-v0.1's
+        // 4096 of 32768) would change the model, so it is refused rather than ignored (0: none).
+        if file.metadata[p + "attention.sliding_window"]?.intValue != 0,
+           let window = try reader.optionalPositiveInt(p + "attention.sliding_window"), window < contextLength {
+            throw ModelLoadError.invalidMetadata(path: file.path, key: p + "attention.sliding_window",
+                                                 problem: "sliding-window attention (\(window) of \(contextLength) tokens) "
+                                                     + "is not supported; this engine computes full attention")
+        }
+        if let scale = try reader.optionalFloat(p + "attention.temperature_scale"), scale != 0 {
+            throw ModelLoadError.invalidMetadata(path: file.path, key: p + "attention.temperature_scale",
+                                                 problem: "attention temperature scaling (\(scale)) is not supported")
+        }
         config = ModelConfig(
             architecture: architectureName,
             layerCount: layerCount,
