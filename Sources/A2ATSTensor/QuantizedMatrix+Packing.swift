@@ -9,7 +9,7 @@ extension QuantizedMatrix.Format {
     public var blockColumns: Int {
         switch self {
         case .q4_K, .q6_K: return 256
-        case .q4_1, .q8_0, .q5_0, .f32, .mixed: return 32
+        case .q4_1, .q8_0, .q5_0, .bf16, .f16, .f32, .mixed: return 32
         }
     }
 
@@ -21,6 +21,7 @@ extension QuantizedMatrix.Format {
         case .q5_0: return 22
         case .q4_K: return 144
         case .q6_K: return 210
+        case .bf16, .f16: return 64
         case .f32, .mixed: return 0
         }
     }
@@ -33,6 +34,7 @@ extension QuantizedMatrix.Format {
         case .q5_0: return 5
         case .q4_K: return 36
         case .q6_K: return 52
+        case .bf16, .f16: return 16
         case .f32, .mixed: return 0
         }
     }
@@ -103,6 +105,9 @@ extension QuantizedMatrix {
                 return UInt32(nibble) | UInt32((high[32 * part + l] >> (2 * r)) & 3) << 4
             }
             return (half(at: 208), 0)
+        case .bf16, .f16:
+            for k in 0..<16 { words[k * stride] = word(at: 4 * k) }
+            return (1, 0)
         case .f32, .mixed:
             preconditionFailure("\(format) has no GGUF blocks")
         }

@@ -16,7 +16,10 @@ import Foundation
 public struct QuantizedMatrix: @unchecked Sendable {
     /// `mixed` is rows stacked from parts of different formats (Q5_0 Q/K with a Q8_0 V, as
     /// llama.cpp's mixes write them), each part multiplied by its own kernel.
-    public enum Format: String, Sendable, CaseIterable { case q4_1, q8_0, q5_0, q4_K, q6_K, f32, mixed }
+    /// `bf16` and `f16` hold a checkpoint's 16-bit floats as they are (2 bytes a weight), in the same
+    /// interleaved layout, with no scales; prefill reads them through f32 panels
+    /// (`QuantizedMatrix+Half.swift`).
+    public enum Format: String, Sendable, CaseIterable { case q4_1, q8_0, q5_0, q4_K, q6_K, bf16, f16, f32, mixed }
 
     public let format: Format
     public let rows: Int
@@ -29,9 +32,9 @@ public struct QuantizedMatrix: @unchecked Sendable {
     let offsets: [Float]
     /// Per block: `format.wordsPerBlock` words × 16 lanes.
     let codes: [UInt32]
-    private let dense: [Float]
+    let dense: [Float]
     /// The row blocks of a `mixed` matrix, top to bottom.
-    private let parts: [QuantizedMatrix]
+    let parts: [QuantizedMatrix]
 
     /// Bytes the decode kernel reads per matrix-vector product.
     public var bytesRead: Int {
@@ -96,7 +99,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
                                dense: [], parts: flat)
     }
 
-    private init(format: Format, rows: Int, cols: Int, scales: [Float], offsets: [Float], codes: [UInt32], dense: [Float],
+    init(format: Format, rows: Int, cols: Int, scales: [Float], offsets: [Float], codes: [UInt32], dense: [Float],
                  parts: [QuantizedMatrix]) {
         self.format = format
         self.rows = rows
@@ -124,7 +127,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 first += part.rows
             }
             return
-        case .q4_1, .q8_0, .q5_0, .q4_K, .q6_K: break
+        case .q4_1, .q8_0, .q5_0, .q4_K, .q6_K, .bf16, .f16: break
         }
         let groups = self.groups
         // Two workers for matrices big enough to amortize the hand-off.
@@ -147,6 +150,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 case .q5_0: multiplyQ5_0(groups: range, x: x, y: y, accumulate: accumulate)
                 case .q4_K: multiplyQ4_K(groups: range, x: x, sums: sums, y: y, accumulate: accumulate)
                 case .q6_K: multiplyQ6_K(groups: range, x: x, y: y, accumulate: accumulate)
+                case .bf16: multiplyBF16(groups: range, x: x, y: y, accumulate: accumulate)
+                case .f16: multiplyF16(groups: range, x: x, y: y, accumulate: accumulate)
                 case .f32, .mixed: break
                 }
             }
