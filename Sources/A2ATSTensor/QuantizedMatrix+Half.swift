@@ -81,21 +81,19 @@ extension QuantizedMatrix {
         }
     }
 
-    /// Rows `groups` (16 per group, padded rows skipped) as row-major f32 into `out`, whose first
-    /// row is the first group's first row.
-    func widenGroups(_ groups: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-        let blocksPerRow = self.blocksPerRow, cols = self.cols
+    /// The rows of `groups` as f32 columns of a `cols × ldp` panel (panel[c][r] = W[r][c], rows
+    /// counted from `first`): a word of 16 lanes is one column pair of 16 rows, so each load
+    /// becomes two contiguous 16-float stores and nothing is scattered.
+    func widenGroups(_ groups: Range<Int>, first: Int, into panel: UnsafeMutablePointer<Float>, ldp: Int) {
+        let blocksPerRow = self.blocksPerRow
         codes.withUnsafeBufferPointer { codes in
             for group in groups {
-                let lanes = min(Self.groupRows, rows - group * Self.groupRows)
-                let target = out + (group - groups.lowerBound) * Self.groupRows * cols
                 let words = UnsafeRawPointer(codes.baseAddress! + group * blocksPerRow * 256)
+                let column = UnsafeMutableRawPointer(panel + (group - first) * Self.groupRows)
                 for k in 0..<blocksPerRow * 16 {
                     let (low, high) = widen(words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self))
-                    for lane in 0..<lanes {
-                        target[lane * cols + 2 * k] = low[lane]
-                        target[lane * cols + 2 * k + 1] = high[lane]
-                    }
+                    column.storeBytes(of: low, toByteOffset: 2 * k * ldp * 4, as: SIMD16<Float>.self)
+                    column.storeBytes(of: high, toByteOffset: (2 * k + 1) * ldp * 4, as: SIMD16<Float>.self)
                 }
             }
         }
@@ -137,8 +135,8 @@ extension QuantizedMatrix {
                                          beta: beta, c: c, ldc: ldc)
             }
         case .bf16, .f16:
-            let step = panelGroups ?? defaultPanelGroups
-            let panel = UnsafeMutablePointer<Float>.allocate(capacity: step * Self.groupRows * cols)
+            let step = min(groups, panelGroups ?? defaultPanelGroups), ldp = step * Self.groupRows
+            let panel = UnsafeMutablePointer<Float>.allocate(capacity: ldp * cols)
             defer { panel.deallocate() }
             let target = SendableFloats(panel)
             for first in stride(from: 0, to: groups, by: step) {
@@ -147,11 +145,11 @@ extension QuantizedMatrix {
                 let half = (last - first + 1) / 2
                 DispatchQueue.concurrentPerform(iterations: last - first > 1 ? 2 : 1) { worker in
                     let range = (first + worker * half)..<(worker == 0 ? min(last, first + half) : last)
-                    widenGroups(range, into: target.pointer + (range.lowerBound - first) * Self.groupRows * cols)
+                    widenGroups(range, first: first, into: target.pointer, ldp: ldp)
                 }
                 let panelRows = min(rows, last * Self.groupRows) - first * Self.groupRows
-                BLAS.multiplyTransposedB(m: m, n: panelRows, k: cols, a: a, lda: lda, b: panel, ldb: cols,
-                                         beta: beta, c: c + first * Self.groupRows, ldc: ldc)
+                BLAS.multiply(m: m, n: panelRows, k: cols, a: a, lda: lda, b: panel, ldb: ldp, beta: beta,
+                              c: c + first * Self.groupRows, ldc: ldc)
             }
         case .mixed:
             var first = 0
