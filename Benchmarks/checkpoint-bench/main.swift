@@ -21,6 +21,12 @@ let steps = Int(option("--steps") ?? "") ?? 64
 let modelPath = option("--model") ?? LanguageModel.defaultModelPath
 let tokenizerGGUF = option("--tokenizer") ?? LanguageModel.defaultModelPath
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+/// CPU seconds of all this process's threads: less sensitive than wall time on a shared machine.
+func cpuNow() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
 func line(_ format: String, _ values: CVarArg...) { print(String(format: format, arguments: values)) }
 
 /// VmRSS of this process in MiB.
@@ -47,19 +53,23 @@ func randomTokens(_ n: Int) -> [Int] {
     (0..<n).map { _ in seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(c.vocabSize)) }
 }
 let prompt = randomTokens(promptLength)
-var prefillTimes: [Double] = [], decodeTimes: [Double] = []
+var prefillTimes: [Double] = [], decodeTimes: [Double] = [], prefillCPU: [Double] = [], decodeCPU: [Double] = []
 for _ in 0..<repeats {
-    let start = now()
+    let (start, cpuStart) = (now(), cpuNow())
     let prefill = try model.prefill(prompt, extraCapacity: steps)
     prefillTimes.append(now() - start)
+    prefillCPU.append(cpuNow() - cpuStart)
+    let decodeCPUStart = cpuNow()
     let generation = try model.generate(from: prefill, method: nil, maxNewTokens: steps, stopTokens: [])
     decodeTimes.append(generation.seconds / Double(max(1, generation.decodeSteps)))
+    decodeCPU.append((cpuNow() - decodeCPUStart) / Double(max(1, generation.decodeSteps)))
 }
-prefillTimes.sort()
-decodeTimes.sort()
-line("prefill %d tokens: %.0f tok/s (median %.0f); decode after it: %.2f ms/token (median %.2f), %d steps, %d repeats",
+prefillTimes.sort(); decodeTimes.sort(); prefillCPU.sort(); decodeCPU.sort()
+line("prefill %d tokens: %.0f tok/s (median %.0f), %.0f tok per CPU-second; decode after it: %.2f ms/token "
+     + "(median %.2f), %.2f CPU-ms/token; %d steps, %d repeats",
      promptLength, Double(promptLength) / prefillTimes[0], Double(promptLength) / prefillTimes[repeats / 2],
-     decodeTimes[0] * 1e3, decodeTimes[repeats / 2] * 1e3, steps - 1, repeats)
+     Double(promptLength) / prefillCPU[0], decodeTimes[0] * 1e3, decodeTimes[repeats / 2] * 1e3, decodeCPU[0] * 1e3,
+     steps - 1, repeats)
 
 if let reference = option("--compare") {
     let other = try load(reference)
