@@ -18,7 +18,7 @@ final class HuggingFaceTokenizerRealVocabularyTests: XCTestCase {
         let start = Date()
         let loaded = try HuggingFaceTokenizer.load(directory: URL(fileURLWithPath: directory))
         let seconds = Date().timeIntervalSince(start)
-        let reference = try LanguageModel.loadTokenizer(path: gguf)
+        let reference = try XCTUnwrap(LanguageModel.loadTokenizer(path: gguf) as? BPETokenizer)
         XCTAssertEqual(loaded.vocabularySize, reference.vocabularySize)
         XCTAssertEqual(loaded.bosTokenID, reference.bosTokenID)
         XCTAssertEqual(loaded.stopTokenIDs, reference.stopTokenIDs)

@@ -97,7 +97,7 @@ final class Qwen2TokenizerTests: XCTestCase {
         let path = env["A2ATS_QWEN2_GGUF"]
             ?? LanguageModel.cacheHome + "/models/Qwen2.5-Coder-0.5B-Instruct.gguf"
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("Qwen2.5-Coder-0.5B not installed at \(path)") }
-        let tokenizer = try LanguageModel.loadTokenizer(path: path)
+        let tokenizer = try XCTUnwrap(LanguageModel.loadTokenizer(path: path) as? BPETokenizer)
         XCTAssertEqual(tokenizer.vocabularySize, 151_936)
         XCTAssertEqual(tokenizer.preTokenizerName, "qwen2")
         checkParity(tokenizer, "full vocabulary from \(path)")

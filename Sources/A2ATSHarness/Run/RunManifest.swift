@@ -43,7 +43,7 @@ enum RunManifest {
         let parts = ManifestParts(
             commandLine: config.commandLine,
             model: FingerprintedFile(path: loaded.weightsFile, sha256: modelSHA256),
-            tokenizer: "GGUF byte-level BPE (\(loaded.tokenizer.preTokenizerName)), vocab \(loaded.tokenizer.vocabularySize)",
+            tokenizer: loaded.tokenizer.summary,
             chatTemplate: config.chatTemplate.rawValue + " (auto: base for RULER, per dataset for LongBench)",
             truncation: "middle, to min(--max-length, context − max new tokens) prompt tokens",
             taskFiles: try inputs.map { try FingerprintedFile(hashing: $0.dataFile) },

@@ -10,6 +10,7 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
     public let preTokenizerName: String
     /// Vocabulary size (ids are 0..<vocabularySize).
     public var vocabularySize: Int { tokenBytes.count }
+    public var summary: String { "GGUF byte-level BPE (\(preTokenizerName)), vocab \(vocabularySize)" }
 
     private let preTokenizer: PreTokenizer
     private let encoder: BytePairEncoder

@@ -12,9 +12,14 @@ public protocol TextTokenizer: AnyObject {
     /// `user` wrapped in the model's chat template with the assistant turn opened,
     /// or nil when the model carries no template.
     func chatPrompt(user: String) -> String?
+    /// One line for run manifests: where the tokenizer came from, its kind and vocabulary.
+    var summary: String { get }
 }
 
 extension TextTokenizer {
+    /// Test and fuzz tokenizers go by their type's name.
+    public var summary: String { String(describing: type(of: self)) }
+
     /// Ids fed to the model for `text`: BOS (if the model adds one) followed by `encode`.
     public func encodeForModel(_ text: String) -> [Int] {
         (bosTokenID.map { [$0] } ?? []) + encode(text)
