@@ -4,7 +4,8 @@
 #
 #   mkdir -p logs
 #   jid=$(sbatch --parsable examples/slurm-array.sh)
-#   sbatch --dependency=afterok:$jid examples/slurm-array.sh report   # merge when all 8 are done
+#   sbatch --dependency=afterok:$jid --array=0 examples/slurm-array.sh report   # merge when all 8 are done
+# (--array=0: without it the report job would inherit --array=0-7 below and run 8 times)
 #
 # a2ats-eval reads the shard from Slurm itself: I = SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN,
 # N = SLURM_ARRAY_TASK_COUNT. Keep the array contiguous (0-7, or 0-7%4 to run 4 at a time);

@@ -1,6 +1,7 @@
 import A2ATSBuildInfo
 import A2ATSReports
 import A2ATSSupport
+import A2ATSTensor
 import Foundation
 
 /// The project's version, recorded in every manifest.
@@ -113,6 +114,9 @@ public struct MachineInfo: Equatable {
     public var memoryBytes: UInt64
     public var operatingSystem: String
     public var swiftCompiler: String
+    /// OpenBLAS threads (OPENBLAS_NUM_THREADS, else the cores): its sums, and so the last bits of
+    /// logits, depend on it; runs that must agree bit for bit use the same (docs/reliability.md).
+    public var blasThreads: Int = 0
 
     public static func current() -> MachineInfo {
         var name = [CChar](repeating: 0, count: 256)
@@ -120,7 +124,8 @@ public struct MachineInfo: Equatable {
         return MachineInfo(hostname: hostname, cpuModel: cpuModel(cpuinfo: try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)),
                            cores: ProcessInfo.processInfo.activeProcessorCount,
                            memoryBytes: ProcessInfo.processInfo.physicalMemory,
-                           operatingSystem: operatingSystemName(), swiftCompiler: compilerVersion)
+                           operatingSystem: operatingSystemName(), swiftCompiler: compilerVersion,
+                           blasThreads: BLAS.threadCount)
     }
 
     /// The first `model name` in /proc/cpuinfo text.
@@ -164,6 +169,6 @@ public struct MachineInfo: Equatable {
     var jsonValue: JSONValue {
         .object(["hostname": .string(hostname), "cpu_model": .string(cpuModel), "cores": .int(cores),
                  "memory_bytes": .int(Int(clamping: memoryBytes)), "os": .string(operatingSystem),
-                 "swift_compiler": .string(swiftCompiler)])
+                 "swift_compiler": .string(swiftCompiler), "blas_threads": .int(blasThreads)])
     }
 }

@@ -10,6 +10,10 @@
 #
 #   scripts/slurm/start.sh && scripts/slurm/array-check.sh; scripts/slurm/stop.sh
 #
+# Every run here uses one OpenBLAS thread (the array tasks get --cpus-per-task=1, and the
+# example sets OPENBLAS_NUM_THREADS from it): OpenBLAS sums in another order on 2 threads, which
+# moves logits in their last bits and can move a measured attended_tokens (docs/reliability.md,
+# Determinism); the unsharded reference and the pods use the same thread count as the array.
 # Environment: A2ATS_EVAL (absolute path of the binary, default $PWD/.build/release/a2ats-eval),
 # WORK (default /tmp/a2ats-slurm-check, emptied first). Run from the repository root.
 set -uo pipefail
@@ -17,6 +21,7 @@ ROOT=$PWD
 BIN=${A2ATS_EVAL:-$ROOT/.build/release/a2ats-eval}
 WORK=${WORK:-/tmp/a2ats-slurm-check}
 export A2ATS_GRID="--task niah_single_1,niah_multikey_1 --length 512 --samples 4 --seed 11 --methods full,quest --budgets 48"
+export OPENBLAS_NUM_THREADS=1
 COMPARE="python3 $ROOT/scripts/reliability/compare_results.py"
 rm -rf "$WORK" && mkdir -p "$WORK/logs"
 failures=0
@@ -47,14 +52,15 @@ for line in sys.stdin:
 normalized_report "$WORK/norm-whole" "$WORK/whole"
 
 compare_reports() {   # $1: normalized report dir of the shards
+    local shards=$1   # check's eval sees this (bash locals are dynamically scoped), not $1
     for file in "$WORK"/norm-whole/report/*; do
         name=$(basename "$file")
         if [ "$name" = report.md ]; then
             check "report.md byte-identical but for its 'merged from' line" \
-                'cmp -s <(grep -v "merged from:" "$file") <(grep -v "merged from:" "$1/report/$name")'
-            diff <(grep "merged from:" "$file") <(grep "merged from:" "$1/report/$name") | grep '^[<>]' | sed 's/^/    /'
+                'cmp -s <(grep -v "merged from:" "$file") <(grep -v "merged from:" "$shards/report/$name")'
+            diff <(grep "merged from:" "$file") <(grep "merged from:" "$shards/report/$name") | grep '^[<>]' | sed 's/^/    /'
         else
-            check "$name byte-identical" 'cmp -s "$file" "$1/report/$name"'
+            check "$name byte-identical" 'cmp -s "$file" "$shards/report/$name"'
         fi
     done
 }
@@ -64,7 +70,7 @@ cd "$WORK"
 export A2ATS_EVAL=$BIN A2ATS_RUN=$WORK/slurm A2ATS_REPORT=$WORK/slurm-report/report.md
 start=$(date +%s)
 jid=$(sbatch --parsable --array=0-3 --cpus-per-task=1 --mem=1500M "$ROOT/examples/slurm-array.sh")
-rid=$(sbatch --parsable --dependency=afterok:"$jid" --cpus-per-task=1 --mem=500M "$ROOT/examples/slurm-array.sh" report)
+rid=$(sbatch --parsable --dependency=afterok:"$jid" --array=0 --cpus-per-task=1 --mem=500M "$ROOT/examples/slurm-array.sh" report)
 echo "  array job $jid, report job $rid"
 while squeue -h -j "$jid,$rid" 2>/dev/null | grep -q .; do sleep 5; done
 echo "  finished in $(( $(date +%s) - start )) s"
@@ -83,6 +89,7 @@ command=$(awk '/- >-/ {on=1; next} on && /resources:/ {exit} on {sub(/^ +/, "");
 echo "  sh -c '$command'"
 mkdir -p k8s && cd k8s
 for index in 0 1 2 3; do
+    # OPENBLAS_NUM_THREADS=1 here, where the yaml's pods set 4 (see above).
     PATH=$(dirname "$BIN"):$PATH JOB_COMPLETION_INDEX=$index A2ATS_SHARDS=4 /bin/sh -c "$command" >"../logs/k8s-$index.log" 2>&1
     check "pod $index exits 0" '[ $? -eq 0 ]'
 done
