@@ -4,12 +4,16 @@
 #
 #   mkdir -p logs
 #   jid=$(sbatch --parsable examples/slurm-array.sh)
-#   sbatch --dependency=afterok:$jid examples/slurm-array.sh report   # merge when all 8 are done
+#   sbatch --dependency=afterok:$jid --array=0 examples/slurm-array.sh report   # merge when all 8 are done
+# (--array=0: without it the report job would inherit --array=0-7 below and run 8 times)
 #
 # a2ats-eval reads the shard from Slurm itself: I = SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN,
 # N = SLURM_ARRAY_TASK_COUNT. Keep the array contiguous (0-7, or 0-7%4 to run 4 at a time);
 # a list such as 0,2,4 is refused. --resume makes a requeued or restarted task continue from
 # its last finished row; every shard generates the same RULER data (same --seed and --length).
+# The run directory, report and grid can be set from the environment (sbatch passes it on):
+# A2ATS_RUN, A2ATS_REPORT, A2ATS_GRID (words split on spaces); scripts/slurm/array-check.sh runs
+# this file under a real one-node Slurm as a 4-task array (sbatch --array=0-3 overrides 0-7).
 #
 #SBATCH --job-name=a2ats-eval
 #SBATCH --array=0-7
@@ -21,19 +25,15 @@
 set -euo pipefail
 
 A2ATS_EVAL=${A2ATS_EVAL:-.build/release/a2ats-eval}   # or the installed binary
-RUN=runs/x
+RUN=${A2ATS_RUN:-runs/x}
+GRID=${A2ATS_GRID:---task niah_single_1,vt --length 4096 --samples 40 --seed 42 --methods full,streamingllm,snapkv,oracle --budgets 64,256,0.03}
 export OPENBLAS_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
 
 if [ "${1:-}" = report ]; then
     # Merges the shard directories: per-task tables, plots, results.csv and summary.json.
-    exec "$A2ATS_EVAL" report "$RUN"/shard-* --out reports/x.md
+    exec "$A2ATS_EVAL" report "$RUN"/shard-* --out "${A2ATS_REPORT:-reports/x.md}"
 fi
 
 # --out is given, so no shard suffix is added: the directory name carries the array index.
-exec "$A2ATS_EVAL" run \
-    --task niah_single_1,vt \
-    --length 4096 --samples 40 --seed 42 \
-    --methods full,streamingllm,snapkv,oracle \
-    --budgets 64,256,0.03 \
-    --out "$RUN/shard-$SLURM_ARRAY_TASK_ID" \
-    --resume
+# shellcheck disable=SC2086  # GRID is a list of words
+exec "$A2ATS_EVAL" run $GRID --out "$RUN/shard-$SLURM_ARRAY_TASK_ID" --resume

@@ -116,6 +116,9 @@ public struct MachineInfo: Equatable {
     public var swiftCompiler: String
     /// OpenBLAS's kernel family: the same build runs 5× slower on generic kernels (BLASKernelFamily).
     public var blasKernels: String = BLASKernelFamily.current
+    /// OpenBLAS threads (OPENBLAS_NUM_THREADS, else the cores): its sums, and so the last bits of
+    /// logits, depend on it; runs that must agree bit for bit use the same (docs/reliability.md).
+    public var blasThreads: Int = 0
 
     public static func current() -> MachineInfo {
         var name = [CChar](repeating: 0, count: 256)
@@ -123,7 +126,8 @@ public struct MachineInfo: Equatable {
         return MachineInfo(hostname: hostname, cpuModel: cpuModel(cpuinfo: try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)),
                            cores: ProcessInfo.processInfo.activeProcessorCount,
                            memoryBytes: ProcessInfo.processInfo.physicalMemory,
-                           operatingSystem: operatingSystemName(), swiftCompiler: compilerVersion)
+                           operatingSystem: operatingSystemName(), swiftCompiler: compilerVersion,
+                           blasThreads: BLAS.threadCount)
     }
 
     /// The first `model name` in /proc/cpuinfo text.
@@ -167,6 +171,7 @@ public struct MachineInfo: Equatable {
     var jsonValue: JSONValue {
         .object(["hostname": .string(hostname), "cpu_model": .string(cpuModel), "cores": .int(cores),
                  "memory_bytes": .int(Int(clamping: memoryBytes)), "os": .string(operatingSystem),
-                 "swift_compiler": .string(swiftCompiler), "blas_kernels": .string(blasKernels)])
+                 "swift_compiler": .string(swiftCompiler), "blas_kernels": .string(blasKernels),
+                 "blas_threads": .int(blasThreads)])
     }
 }

@@ -105,16 +105,23 @@ public final class ResultsStore {
         let key = try ResumeKey(row: row)
         let line = JSONValue.object(row).compactText + "\n"
         let bytes = Array(line.utf8)
+        // Where this row starts: a write that fails half-way is cut back to here, so the file
+        // keeps ending on a finished row even when the disk is full.
+        let start = lseek(descriptor, 0, SEEK_END)
         var offset = 0
+        // With the test hook set, the row goes out in two halves with a pause between them.
+        let firstPart = TestHooks.writeDelayMicroseconds > 0 ? bytes.count / 2 : bytes.count
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if offset == firstPart { TestHooks.pauseInsideWrite() }
+            let end = offset < firstPart ? firstPart : bytes.count
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, end - offset) }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw ResultsStoreError.io(path: path, problem: Self.lastError("cannot append"))
+                throw failure("cannot append a row", cutBackTo: start)
             }
             offset += written
         }
-        guard fsync(descriptor) == 0 else { throw ResultsStoreError.io(path: path, problem: Self.lastError("cannot fsync")) }
+        guard fsync(descriptor) == 0 else { throw failure("cannot fsync a row", cutBackTo: start) }
         finishedKeys.insert(key)
     }
 
@@ -172,6 +179,14 @@ public final class ResultsStore {
             builds[row["build"]?.stringValue ?? "", default: 0] += 1
         }
         return builds
+    }
+
+    /// The error of a failed append (errno read first), after cutting the partial row off;
+    /// every row before it stays.
+    private func failure(_ action: String, cutBackTo start: off_t) -> ResultsStoreError {
+        let problem = Self.lastError(action)
+        let kept = start >= 0 && ftruncate(descriptor, start) == 0
+        return .io(path: path, problem: problem + (kept ? "; every finished row before it is kept" : ""))
     }
 
     private static func lastError(_ action: String) -> String { "\(action) (\(String(cString: strerror(errno))))" }

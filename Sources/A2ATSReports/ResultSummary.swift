@@ -105,7 +105,8 @@ public struct PairedComparison: Equatable, Sendable {
 
     init?(_ cell: CellSummary, against reference: CellSummary) {
         var differences: [Double] = []
-        for (sample, score) in cell.scoresBySample {
+        // Sorted: a dictionary's order changes from process to process, and so would the sum's last bits.
+        for (sample, score) in cell.scoresBySample.sorted(by: { $0.key < $1.key }) {
             if let base = reference.scoresBySample[sample] { differences.append(score - base) }
         }
         guard !differences.isEmpty else { return nil }
@@ -145,7 +146,7 @@ public struct TaskSummary: Sendable {
     /// at the end of decoding): the measured KV-memory fraction; nil without a full-attention row.
     public func kvFraction(_ method: String, _ budget: ResultRecord.Budget?) -> Double? {
         guard let reference, let cell = cell(method, budget) else { return nil }
-        let ratios = cell.kvBytesBySample.compactMap { key, bytes in reference.kvBytesBySample[key].flatMap { $0 > 0 ? bytes / $0 : nil } }
+        let ratios = cell.kvBytesBySample.sorted(by: { $0.key < $1.key }).compactMap { key, bytes in reference.kvBytesBySample[key].flatMap { $0 > 0 ? bytes / $0 : nil } }
         return ratios.isEmpty ? nil : ratios.reduce(0, +) / Double(ratios.count)
     }
 

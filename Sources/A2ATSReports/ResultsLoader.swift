@@ -37,7 +37,31 @@ public func loadResults(directories: [String]) throws -> LoadedResults {
             }
         }
     }
+    result.records = canonicalOrder(result.records)
     return result
+}
+
+/// The rows in the order one unsharded run writes them — tasks and lengths as they first appear,
+/// then samples by id (numeric ids, RULER's line numbers, by value), each sample's rows as written
+/// — so that a report of shards is byte-identical to the report of the whole run: its means are
+/// summed in the same order. Rows of one sample keep their relative order (stable sort).
+func canonicalOrder(_ records: [ResultRecord]) -> [ResultRecord] {
+    var groupRank: [String: Int] = [:]
+    for record in records {
+        let group = record.task + "\u{0}" + (record.length.map(String.init) ?? "")
+        if groupRank[group] == nil { groupRank[group] = groupRank.count }
+    }
+    return records.enumerated().sorted { a, b in
+        let (x, y) = (a.element, b.element)
+        let (gx, gy) = (groupRank[x.task + "\u{0}" + (x.length.map(String.init) ?? "")]!,
+                        groupRank[y.task + "\u{0}" + (y.length.map(String.init) ?? "")]!)
+        if gx != gy { return gx < gy }
+        if x.id != y.id {
+            let order = x.id.compare(y.id, options: .numeric)
+            return order == .orderedSame ? x.id < y.id : order == .orderedAscending
+        }
+        return a.offset < b.offset
+    }.map(\.element)
 }
 
 /// The rows of one results file and whether its unterminated last line was skipped.

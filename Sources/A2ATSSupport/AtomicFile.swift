@@ -7,6 +7,22 @@ public enum AtomicFile {
         try write(Data(text.utf8), to: path)
     }
 
+    /// Removes the temporaries that writers killed before their rename left in `directory`
+    /// (`.NAME.tmp-PID-…` whose process no longer exists); a live writer's are kept. Returns
+    /// how many were removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var removed = 0
+        for name in names where name.hasPrefix(".") {
+            guard let marker = name.range(of: ".tmp-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...].prefix { $0 != "-" }), pid > 0,
+                  kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            if unlink(directory + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
@@ -25,6 +41,7 @@ public enum AtomicFile {
         var failure: Int32 = written == data.count ? 0 : errno
         if failure == 0 && (fflush(file) != 0 || fsync(fileno(file)) != 0) { failure = errno }
         fclose(file)
+        TestHooks.pauseInsideWrite()
         if failure == 0 && rename(temporary, path) != 0 { failure = errno }
         guard failure == 0 else {
             unlink(temporary)

@@ -33,6 +33,8 @@ enum RunCommand: Subcommand {
             OptionSpec("resume", kind: .flag, help: "continue a run in --out: finished rows are kept and skipped"),
             OptionSpec("allow-mixed-builds", kind: .flag,
                        help: "let --resume add rows to a file that holds rows of another build (the report then says which rows came from which build)"),
+            OptionSpec("stop-on-error", kind: .flag,
+                       help: "stop at the first sample whose prompt cannot run (longer than the model's context or --max-length); by default it is reported and the other samples run, and the run exits 1 at the end"),
             OptionSpec("shard", valueName: "I/N",
                        help: "run the I-th (0-based) of N disjoint parts (sample k goes to shard k mod N); also read from Slurm array and Kubernetes Indexed Job variables"),
             OptionSpec("chat-template", valueName: "auto|on|off",
@@ -47,6 +49,10 @@ enum RunCommand: Subcommand {
         print("results: \(outcome.resultsFile)")
         print("report:  \(outcome.reportFile)")
         print("manifest: \(outcome.manifestFile)")
+        print("peak memory: \(ResourceUsage.formatBytes(outcome.peakResidentBytes)) resident (peak_rss_bytes in the manifest)")
+        if !outcome.sampleErrors.isEmpty {
+            throw RunError.samplesFailed(count: outcome.sampleErrors.count, manifestFile: outcome.manifestFile)
+        }
     }
 
     /// The run configuration the options describe (shared with `fidelity`, which takes the same
@@ -79,6 +85,7 @@ enum RunCommand: Subcommand {
             resume: arguments.flag("resume"), shard: shard, shardOrigin: origin, chatTemplate: chatTemplate,
             maxLength: maxLength, taskDirectory: arguments.value("tasks-dir"), commandLine: CommandLine.arguments)
         configuration.allowMixedBuilds = arguments.flag("allow-mixed-builds")
+        configuration.stopOnError = arguments.flag("stop-on-error")
         configuration.kvBudgets = kvBudgets
         configuration.attendedTargets = attendedTargets
         return configuration

@@ -63,6 +63,8 @@ do {
     }
 } catch let error as UsageError {
     fail(error.message, status: 2)
+} catch let error as RunError {
+    fail(error.description, status: error.exitStatus)
 } catch {
     fail(String(describing: error), status: isUsageError(error) ? 2 : 1)
 }

@@ -110,11 +110,19 @@ final class RunnerBadInputTests: XCTestCase {
 
     /// The tiny model holds 256 positions and niah answers with up to 128 tokens, so a prompt
     /// of 500 characters (the fixture's byte-level BPE has few merges) cannot run. The bad
-    /// sample is the last one: nothing may be written for the good samples before it either.
+    /// sample is the last one: with `stopOnError` nothing may be written for the good samples
+    /// before it either. Without it the good sample runs and the bad one is reported.
     func testPromptLongerThanTheContextNamesTheContext() throws {
         let long = "Number: 7. " + String(repeating: "The grass is green. ", count: 25)
         let path = try rulerFile([rulerLine(index: 0, input: "Number: 7."), rulerLine(index: 1, input: long)])
-        let (error, text) = failure(try RunnerFixture.configuration(out: RunnerFixture.freshDirectory("too-long"), tasks: [path]))
+        var configuration = try RunnerFixture.configuration(out: RunnerFixture.freshDirectory("too-long"), tasks: [path])
+        let outcome = try RunnerFixture.run(configuration)
+        XCTAssertEqual(Set(outcome.records.map(\.id)), ["0"])
+        XCTAssertEqual(outcome.sampleErrors.count, 1)
+        XCTAssertTrue(outcome.sampleErrors.first?.contains("sample 1") == true, "\(outcome.sampleErrors)")
+        configuration.outputDirectory = RunnerFixture.freshDirectory("too-long-stop")
+        configuration.stopOnError = true
+        let (error, text) = failure(configuration)
         guard case .promptExceedsContext(let task, let id, let file, let tokens, let maxNewTokens, let context)? = error as? RunError else {
             return XCTFail("expected promptExceedsContext, got \(text)")
         }
@@ -125,9 +133,16 @@ final class RunnerBadInputTests: XCTestCase {
         XCTAssertTrue(text.contains("context of 256 tokens"), text)
     }
 
-    /// With --max-length below the context, the cap is the user's, and the error says so.
+    /// With --max-length below the context, the cap is the user's, and the error says so. Every
+    /// sample is over it: without `stopOnError` the run ends with no rows and six sample errors.
     func testPromptOverMaxLengthNamesTheLimit() throws {
-        let (error, text) = failure(try RunnerFixture.configuration(out: RunnerFixture.freshDirectory("max-length"), maxLength: 20))
+        var configuration = try RunnerFixture.configuration(out: RunnerFixture.freshDirectory("max-length"), maxLength: 20)
+        let outcome = try RunnerFixture.run(configuration)
+        XCTAssertEqual(outcome.records.count, 0)
+        XCTAssertEqual(outcome.sampleErrors.count, RunnerFixture.sampleCount)
+        configuration.outputDirectory = RunnerFixture.freshDirectory("max-length-stop")
+        configuration.stopOnError = true
+        let (error, text) = failure(configuration)
         guard case .promptTooLong(_, _, _, let limit)? = error as? TaskError else {
             return XCTFail("expected promptTooLong, got \(text)")
         }

@@ -145,7 +145,9 @@ final class RunnerCLITests: XCTestCase {
         let line = JSONValue.object(["index": 0, "input": .string(String(repeating: "The grass is green. ", count: 25)),
                                      "outputs": ["7"], "answer_prefix": " The number is"]).compactText
         try (good + line + "\n").write(toFile: long + "/validation.jsonl", atomically: true, encoding: .utf8)
-        let tooLong = try run(runArguments(out: out, task: long + "/validation.jsonl"))
+        // With --stop-on-error a prompt over the context stops the run before any row (without it, the
+        // other samples run: RunnerStopTests).
+        let tooLong = try run(runArguments(out: out, task: long + "/validation.jsonl") + ["--stop-on-error"])
         XCTAssertEqual(tooLong.status, 1, tooLong.stderr)
         XCTAssertTrue(tooLong.stderr.contains("sample 6") && tooLong.stderr.contains("context of 256 tokens"), tooLong.stderr)
         assertNoResults(out)

@@ -27,6 +27,11 @@ public final class EvaluationRunner {
         public let reportFile: String
         public let manifestFile: String
         public let records: [ResultRecord]
+        /// Samples that could not run (a prompt over the model's context or `--max-length`), one
+        /// message each; the run went on without them unless `stopOnError` was set.
+        public let sampleErrors: [String]
+        /// Peak resident memory of this process (also in manifest.json as `peak_rss_bytes`).
+        public let peakResidentBytes: Int
     }
 
     public func run() throws -> Outcome {
@@ -60,7 +65,7 @@ public final class EvaluationRunner {
             try TaskInput.resolve($0, catalog: catalog, configuration: config, tokenizer: loaded.tokenizer,
                                   contextLength: maxPositions)
         }
-        let work = try inputs.map { input -> TaskWork in
+        var work = try inputs.map { input -> TaskWork in
             let task = input.definition
             let maxPrompt = min(config.maxLength ?? Int.max, maxPositions - task.maxNewTokens)
             return TaskWork(input: input, samples: try input.samples(limit: config.samples, shard: config.shard),
@@ -68,11 +73,22 @@ public final class EvaluationRunner {
                                                    chatTemplate: config.chatTemplate),
                             scorer: try Scorer(task: task))
         }
-        // Every prompt is built once before anything is written, so bad data or a prompt the
-        // model cannot hold stops the run before results.jsonl exists, not hours into it.
-        // They are built again below: tokenizing costs little next to a prefill.
-        for item in work {
-            for (_, sample) in item.samples { _ = try prompt(for: sample, in: item, context: maxPositions) }
+        // Every prompt is built once before anything is written, so bad data stops the run before
+        // results.jsonl exists, not hours into it. A prompt too long for the model or --max-length
+        // is a per-sample error: reported now, its sample left out, the others run (unless
+        // --stop-on-error). They are built again below: tokenizing costs little next to a prefill.
+        var sampleErrors: [String] = []
+        for index in work.indices {
+            work[index].samples = try work[index].samples.filter { entry in
+                do {
+                    _ = try prompt(for: entry.sample, in: work[index], context: maxPositions)
+                    return true
+                } catch let error where !config.stopOnError && Self.isPerSampleError(error) {
+                    log("error: \(error)")
+                    sampleErrors.append(String(describing: error))
+                    return false
+                }
+            }
         }
         // Each method × budget is built once as well (parameters, budget, codebooks), on the first sample.
         if let item = work.first(where: { !$0.samples.isEmpty }), let sample = item.samples.first?.sample {
@@ -88,10 +104,19 @@ public final class EvaluationRunner {
             }
         }
         let progress = ProgressReporter(total: total, alreadyDone: alreadyDone, unit: "rows", output: log)
+        Interruption.install()
+        var rowsWritten = 0
+        func stopIfAsked() throws {
+            guard let signal = Interruption.requested else { return }
+            throw RunError.interrupted(signal: signal, rowsWritten: rowsWritten, resultsFile: store.path,
+                                       resume: Interruption.resumeCommand(commandLine: config.commandLine,
+                                                                          outputDirectory: config.outputDirectory))
+        }
 
         for item in work {
             let (input, task) = (item.input, item.input.definition)
             for (_, sample) in item.samples {
+                try stopIfAsked()
                 let pending = methodRuns.filter { !store.contains(item.key(id: sample.id, run: $0)) }
                 if pending.isEmpty { continue }
                 let prompt = try prompt(for: sample, in: item, context: maxPositions)
@@ -125,26 +150,42 @@ public final class EvaluationRunner {
                         selectionSeconds: generation.selectionSeconds, sourceIndex: sample.sourceIndex,
                         build: build.id)
                     try store.append(record.jsonObject)
+                    rowsWritten += 1
                     progress.advance(context: [task.name, ProgressReporter.label(method: run.canonical, budget: run.budget)])
+                    try stopIfAsked()
                 }
             }
         }
         return try finish(store: store, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs, methodRuns: methodRuns,
-                          codebooks: codebooks)
+                          codebooks: codebooks, sampleErrors: sampleErrors)
+    }
+
+    /// Errors that concern one sample's prompt only (its length), so the other samples can still run.
+    static func isPerSampleError(_ error: Error) -> Bool {
+        switch error {
+        case RunError.promptExceedsContext, TaskError.promptTooLong: return true
+        default: return false
+        }
     }
 
     /// Writes the manifest and the report once every row is in.
     private func finish(store: ResultsStore, loaded: LanguageModel, modelSHA256: String, inputs: [TaskInput],
-                        methodRuns: [MethodRun], codebooks: CodebookStore) throws -> Outcome {
+                        methodRuns: [MethodRun], codebooks: CodebookStore, sampleErrors: [String]) throws -> Outcome {
         let config = configuration
+        AtomicFile.removeStaleTemporaries(in: config.outputDirectory)   // left by a run killed while writing these
         let records = try readResultsFile(store.path).records
+        let peak = ResourceUsage.peakResidentBytes()
         try RunManifest.write(configuration: config, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs,
                               methodRuns: methodRuns, codebooks: codebooks,
-                              extra: ["prefill": "one full-attention prefill per sample, shared by every method × budget forked from it"])
+                              extra: ["prefill": "one full-attention prefill per sample, shared by every method × budget forked from it",
+                                      "sample_errors": .array(sampleErrors.map(JSONValue.string)),
+                                      "peak_rss_bytes": .int(peak),
+                                      "peak_rss_note": "getrusage ru_maxrss of the process that finished the run (a resumed run: that process only)"])
         let written = try ReportWriter.write(records: records, to: config.outputDirectory, title: "a2ats-eval run",
                                              manifestNotes: ["model: \(loaded.location)",
                                                              "prefill time is shared between the rows forked from one prefill"])
-        return Outcome(resultsFile: store.path, reportFile: written[0], manifestFile: config.outputDirectory + "/manifest.json", records: records)
+        return Outcome(resultsFile: store.path, reportFile: written[0], manifestFile: config.outputDirectory + "/manifest.json",
+                       records: records, sampleErrors: sampleErrors, peakResidentBytes: peak)
     }
 
     /// The prompt of one sample; a prompt over the model's context (not over `--max-length`)
@@ -163,7 +204,7 @@ public final class EvaluationRunner {
 /// One task ready to run: its samples in this shard, how to prompt and how to score them.
 struct TaskWork {
     let input: TaskInput
-    let samples: [(index: Int, sample: EvalSample)]
+    var samples: [(index: Int, sample: EvalSample)]
     let builder: PromptBuilder
     let scorer: Scorer
 

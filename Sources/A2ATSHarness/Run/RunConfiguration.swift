@@ -26,6 +26,9 @@ public struct RunConfiguration {
     public var resume: Bool
     /// Let `--resume` add rows to a file that holds rows of other builds.
     public var allowMixedBuilds: Bool = false
+    /// Stop at the first sample whose prompt cannot run (too long for the model or `--max-length`)
+    /// instead of reporting it and running the others.
+    public var stopOnError: Bool = false
     public var shard: ShardSpec
     public var shardOrigin: ShardOrigin
     public var chatTemplate: ChatTemplateMode

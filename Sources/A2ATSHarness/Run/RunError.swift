@@ -1,3 +1,5 @@
+import Foundation
+
 /// Errors of a run that only the runner can word fully: it knows the data file, the task's
 /// answer budget and the model's context at once.
 public enum RunError: Error, CustomStringConvertible, Equatable {
@@ -7,6 +9,17 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
     /// `--resume` found rows written by other builds of the tool (build id → rows; "" = rows from
     /// before build ids were recorded): one grid must come from one build unless the user says otherwise.
     case mixedBuilds(path: String, current: String, found: [String: Int])
+    /// SIGINT or SIGTERM stopped the run after a finished row; `resume` is the command that continues it.
+    case interrupted(signal: Int32, rowsWritten: Int, resultsFile: String, resume: String)
+    /// The run finished every other sample, but these could not run (each was reported as it was
+    /// found, and is listed in manifest.json under `sample_errors`).
+    case samplesFailed(count: Int, manifestFile: String)
+
+    /// The exit status a shell expects: 128 + signal after an interruption (130 for Ctrl-C), else 1.
+    public var exitStatus: Int32 {
+        if case .interrupted(let signal, _, _, _) = self { return 128 + signal }
+        return 1
+    }
 
     public var description: String {
         switch self {
@@ -19,6 +32,12 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
             return "\(path) holds rows from other builds (\(others.joined(separator: ", "))); this binary is build \(current). "
                 + "Resume with the same build, choose another --out, or pass --allow-mixed-builds (the report then lists "
                 + "which rows came from which build)"
+        case let .interrupted(signal, rowsWritten, resultsFile, resume):
+            return "stopped by \(signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)") after a finished row: "
+                + "\(rowsWritten) rows written by this process, every finished row is in \(resultsFile). Resume with:\n  \(resume)"
+        case let .samplesFailed(count, manifestFile):
+            return "\(count) sample\(count == 1 ? "" : "s") could not run (errors above, also in \(manifestFile) under sample_errors); "
+                + "every other sample finished. Pass --stop-on-error to stop at the first such error instead"
         }
     }
 }

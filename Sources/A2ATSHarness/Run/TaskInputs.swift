@@ -35,6 +35,7 @@ struct TaskInput {
         let count = configuration.samples ?? RunDefaults.generatedSamples
         let file = "\(configuration.outputDirectory)/data/\(name)-\(configuration.length)-seed\(configuration.seed)-n\(count).jsonl"
         if !FileManager.default.fileExists(atPath: file) {
+            AtomicFile.removeStaleTemporaries(in: (file as NSString).deletingLastPathComponent)
             let samples = try RulerGenerator(task: definition, tokenizer: tokenizer)
                 .generate(length: configuration.length, samples: count, seed: configuration.seed)
             try RulerGenerator.write(samples, to: file)

@@ -1,0 +1,19 @@
+import Foundation
+
+/// What this process has used, for the run summary and the manifest (issue: an 8K run of the
+/// default model must stay under 2 GiB resident, and the run shows it).
+public enum ResourceUsage {
+    /// Peak resident set size of this process so far, in bytes (getrusage's ru_maxrss, which
+    /// Linux reports in KiB). A resumed run reports only its own process.
+    public static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        return Int(usage.ru_maxrss) * 1024
+    }
+
+    /// `1.23 GiB` / `456.7 MiB`.
+    public static func formatBytes(_ bytes: Int) -> String {
+        let mib = Double(bytes) / 1_048_576
+        return mib >= 1024 ? String(format: "%.2f GiB", mib / 1024) : String(format: "%.1f MiB", mib)
+    }
+}
