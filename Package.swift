@@ -48,6 +48,8 @@ let package = Package(
         .executableTarget(name: "a2ats-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/a2ats-bench",
                           swiftSettings: fastMath),
         .executableTarget(name: "engine-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/engine-bench", swiftSettings: fastMath),
+        .executableTarget(name: "checkpoint-bench", dependencies: ["A2ATSModel"], path: "Benchmarks/checkpoint-bench",
+                          swiftSettings: fastMath),
         .executableTarget(name: "store-bench", dependencies: ["A2ATSHarness"], path: "Benchmarks/store-bench", swiftSettings: fastMath),
 
         // Tests mirror the modules; fixtures live in Tests/Fixtures.

@@ -9,7 +9,7 @@ extension QuantizedMatrix.Format {
     public var blockColumns: Int {
         switch self {
         case .q3_K, .q4_K, .q5_K, .q6_K: return 256
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_NL, .f32, .mixed: return 32
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_NL, .bf16, .f16, .f32, .mixed: return 32
         }
     }
 
@@ -25,6 +25,7 @@ extension QuantizedMatrix.Format {
         case .q4_K: return 144
         case .q5_K: return 176
         case .q6_K: return 210
+        case .bf16, .f16: return 64
         case .f32, .mixed: return 0
         }
     }
@@ -38,6 +39,7 @@ extension QuantizedMatrix.Format {
         case .q4_K: return 36
         case .q5_K: return 44
         case .q3_K, .q6_K: return 52
+        case .bf16, .f16: return 16
         case .f32, .mixed: return 0
         }
     }
@@ -158,6 +160,9 @@ extension QuantizedMatrix {
                 return UInt32(nibble) | UInt32((high[32 * part + l] >> (2 * r)) & 3) << 4
             }
             return (half(at: 208), 0)
+        case .bf16, .f16:
+            for k in 0..<16 { words[k * stride] = word(at: 4 * k) }
+            return (1, 0)
         case .f32, .mixed:
             preconditionFailure("\(format) has no GGUF blocks")
         }

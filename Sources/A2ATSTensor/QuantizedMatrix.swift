@@ -17,8 +17,11 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// `mixed` is rows stacked from parts of different formats (Q5_0 Q/K with a Q8_0 V, as
     /// llama.cpp's mixes write them), each part multiplied by its own kernel. Q4_0, Q5_1, IQ4_NL,
     /// Q3_K and Q5_K share the kernels of Q4_1, Q5_0, Q8_0, Q6_K and Q4_K (see `pack`).
+    /// `bf16` and `f16` hold a checkpoint's 16-bit floats as they are (2 bytes a weight), in the same
+    /// interleaved layout, with no scales; prefill reads them through f32 panels
+    /// (`QuantizedMatrix+Half.swift`).
     public enum Format: String, Sendable, CaseIterable {
-        case q4_0, q4_1, q5_0, q5_1, q8_0, iq4_NL, q3_K, q4_K, q5_K, q6_K, f32, mixed
+        case q4_0, q4_1, q5_0, q5_1, q8_0, iq4_NL, q3_K, q4_K, q5_K, q6_K, bf16, f16, f32, mixed
     }
 
     public let format: Format
@@ -32,9 +35,9 @@ public struct QuantizedMatrix: @unchecked Sendable {
     let offsets: [Float]
     /// Per block: `format.wordsPerBlock` words × 16 lanes.
     let codes: [UInt32]
-    private let dense: [Float]
+    let dense: [Float]
     /// The row blocks of a `mixed` matrix, top to bottom.
-    private let parts: [QuantizedMatrix]
+    let parts: [QuantizedMatrix]
 
     /// Bytes the decode kernel reads per matrix-vector product.
     public var bytesRead: Int {
@@ -99,7 +102,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
                                dense: [], parts: flat)
     }
 
-    private init(format: Format, rows: Int, cols: Int, scales: [Float], offsets: [Float], codes: [UInt32], dense: [Float],
+    init(format: Format, rows: Int, cols: Int, scales: [Float], offsets: [Float], codes: [UInt32], dense: [Float],
                  parts: [QuantizedMatrix]) {
         self.format = format
         self.rows = rows
@@ -152,6 +155,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 case .q4_K: multiplyQ4_K(groups: range, x: x, sums: sums, y: y, accumulate: accumulate, fifthBit: false)
                 case .q5_K: multiplyQ4_K(groups: range, x: x, sums: sums, y: y, accumulate: accumulate, fifthBit: true)
                 case .q3_K, .q6_K: multiplyQ6_K(groups: range, x: x, y: y, accumulate: accumulate)
+                case .bf16: multiplyBF16(groups: range, x: x, y: y, accumulate: accumulate)
+                case .f16: multiplyF16(groups: range, x: x, y: y, accumulate: accumulate)
                 case .f32, .mixed: break
                 }
             }

@@ -31,27 +31,15 @@ public struct WindowedRoPE: Sendable {
                   contextLength: config.contextLength, offset: offset)
     }
 
-    /// Angular frequency of each pair, with Hugging Face's `linear` and `llama3` scaling rules.
+    /// Angular frequency of each pair after the model's scaling, as the engine's
+    /// `RotaryEmbedding` computes it (linear, llama3, yarn; dynamic NTK at its original-context
+    /// frequencies, which a position-free ranking cannot follow as the sequence grows).
     public static func frequencies(headDim: Int, ropeTheta: Float, scaling: RoPEScaling?, contextLength: Int) -> [Double] {
-        let base = Double(ropeTheta)
-        let raw = (0 ..< headDim / 2).map { pow(base, -2 * Double($0) / Double(headDim)) }
-        guard let scaling else { return raw }
-        let factor = Double(scaling.factor)
-        switch scaling.kind {
-        case .linear:
-            return raw.map { $0 / factor }
-        case .llama3:
-            let original = Double(scaling.originalContextLength ?? contextLength)
-            let low = Double(scaling.lowFrequencyFactor), high = Double(scaling.highFrequencyFactor)
-            let lowWavelength = original / low, highWavelength = original / high
-            return raw.map { frequency in
-                let wavelength = 2 * Double.pi / frequency
-                if wavelength < highWavelength { return frequency }
-                if wavelength > lowWavelength { return frequency / factor }
-                let smooth = (original / wavelength - low) / (high - low)
-                return (1 - smooth) * frequency / factor + smooth * frequency
-            }
-        }
+        let config = ModelConfig(layerCount: 1, hiddenSize: headDim, intermediateSize: 1, headCount: 1, kvHeadCount: 1,
+                                 headDim: headDim, vocabSize: 1, contextLength: contextLength, ropeTheta: ropeTheta,
+                                 ropeScaling: scaling, rmsNormEpsilon: 0, tiedEmbeddings: true)
+        let rope = RotaryEmbedding(config: config)
+        return rope.inverseFrequencies.map { $0 / rope.positionScale }
     }
 
     /// Writes q R_b for one head (`headDim` floats); `input` and `output` may not overlap.

@@ -32,20 +32,13 @@ final class Decoder {
         sines = cosines
     }
 
-    /// The angles `RotaryEmbedding.table(start: position, count: 1)` returns, by the same
-    /// double-precision formula, into the preallocated rows.
+    /// The angles of `position` as the last of `position + 1` (what a forward feeding this one
+    /// token computes), into the preallocated rows.
     private func fillAngles(position: Int) {
-        let rope = model.rope
-        let scaled = Double(position) / rope.positionScale
-        rope.inverseFrequencies.withUnsafeBufferPointer { frequencies in
-            cosines.withUnsafeMutableBufferPointer { cosines in sines.withUnsafeMutableBufferPointer { sines in
-                for i in 0..<frequencies.count {
-                    let angle = scaled * frequencies[i]
-                    cosines[i] = Float(cos(angle))
-                    sines[i] = Float(sin(angle))
-                }
-            } }
-        }
+        cosines.withUnsafeMutableBufferPointer { cos in sines.withUnsafeMutableBufferPointer { sin in
+            model.rope.angles(position: position, sequenceLength: position + 1, cos: cos.baseAddress!,
+                              sin: sin.baseAddress!)
+        } }
     }
 
     /// Feeds `token` at the next cache position; the next-token logits land in `logits`.
@@ -55,12 +48,10 @@ final class Decoder {
         let position = cache.length
         cache.append(count: 1)
         fillAngles(position: position)
-        x.withUnsafeMutableBufferPointer { x in model.weights.embedding.withUnsafeBufferPointer { table in
-            x.baseAddress!.update(from: table.baseAddress! + token * hidden, count: hidden)
-        } }
+        x.withUnsafeMutableBufferPointer { model.weights.embedding.copyRow(token, into: $0.baseAddress!) }
         for layer in 0..<c.layerCount {
             let w = model.weights.layers[layer]
-            let matrices = model.decodeWeights == .compact ? w.decode : w.denseDecode
+            let matrices = model.decodeWeights == .compact ? w.decode : w.prefill
             x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in w.attentionNorm.withUnsafeBufferPointer {
                 rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
             } } }

@@ -17,17 +17,18 @@ public final class LlamaModel {
     static let prefillBlockRows = 128
 
     /// Which copy of the projection weights decode streams: the file's compact blocks (the
-    /// default; a step is bound by bytes read) or the f32 copy prefill uses (for comparison).
+    /// default; a step is bound by bytes read) or the matrices prefill uses (f32 for a GGUF, for
+    /// comparison; a checkpoint's 16-bit floats are one copy serving both).
     public enum DecodeWeights: String, Sendable { case compact, f32 }
     public var decodeWeights: DecodeWeights = .compact
 
     /// Weight bytes one decode step reads (projections and LM head) under `decodeWeights`.
     public var decodeWeightBytesPerStep: Int {
         let layers = weights.layers.reduce(0) {
-            $0 + (decodeWeights == .compact ? $1.decode.bytesRead : $1.denseDecode.bytesRead)
+            $0 + (decodeWeights == .compact ? $1.decode.bytesRead : $1.prefill.bytesRead)
         }
-        let head = decodeWeights == .compact ? weights.outputHead?.bytesRead : nil
-        return layers + (head ?? config.vocabSize * config.hiddenSize * MemoryLayout<Float>.size)
+        let head = decodeWeights == .compact ? weights.outputHead : nil
+        return layers + (head ?? weights.lmHead ?? weights.embedding).bytesRead
     }
 
     public init(source: WeightSource) throws {
@@ -40,21 +41,13 @@ public final class LlamaModel {
 
     /// Logits of the LM head for one normalized hidden state.
     func lmHead(_ hidden: UnsafePointer<Float>, into logits: UnsafeMutablePointer<Float>) {
-        let matrix = weights.lmHead ?? weights.embedding
-        matrix.withUnsafeBufferPointer {
-            BLAS.matrixVector(rows: config.vocabSize, cols: config.hiddenSize, a: $0.baseAddress!,
-                              lda: config.hiddenSize, x: hidden, y: logits)
-        }
+        (weights.lmHead ?? weights.embedding).multiply(hidden, into: logits)
     }
 
     /// Copies token embeddings into `rows × hidden`.
     func embed(_ tokens: [Int], into x: UnsafeMutablePointer<Float>) {
         let hidden = config.hiddenSize
-        weights.embedding.withUnsafeBufferPointer { table in
-            for (row, token) in tokens.enumerated() {
-                (x + row * hidden).update(from: table.baseAddress! + token * hidden, count: hidden)
-            }
-        }
+        for (row, token) in tokens.enumerated() { weights.embedding.copyRow(token, into: x + row * hidden) }
     }
 
     /// Splits one token's fused QKV row: stores pre-RoPE keys, rotates Q and K in place, and

@@ -1,35 +1,31 @@
 import A2ATSTensor
 
-/// One transformer block's weights, with projections fused so each step is one BLAS call.
+/// One transformer block's weights, with projections fused so each step is one matrix product.
 struct LayerWeights {
     /// `hidden`
     var attentionNorm: [Float]
-    /// `(headCount + 2·kvHeadCount)·headDim × hidden`: Q rows, then K, then V.
-    var qkv: [Float]
     /// `(headCount + 2·kvHeadCount)·headDim`, added after the QKV projection (Qwen2); nil when
     /// the model has no projection biases.
     var qkvBias: [Float]?
-    /// `hidden × headCount·headDim`
-    var output: [Float]
     /// `hidden`
     var ffnNorm: [Float]
-    /// `2·intermediate × hidden`: gate rows, then up rows.
-    var gateUp: [Float]
-    /// `hidden × intermediate`
-    var down: [Float]
-    /// The same four matrices for decode, compact where the file stores them compactly.
-    var decode: DecodeMatrices
-    /// The same four matrices as f32 for decode (sharing the arrays above, no copy), so a
-    /// benchmark can compare the compact kernels with plain `sgemv`.
-    var denseDecode: DecodeMatrices
+    /// The matrices prefill multiplies in batches: f32 (a GGUF's weights dequantized once), or a
+    /// checkpoint's bf16/f16 values kept at 2 bytes a weight and widened panel by panel.
+    var prefill: ProjectionMatrices
+    /// The same four matrices for decode, compact where the file stores them compactly (GGUF
+    /// blocks; a checkpoint's 16-bit floats are the `prefill` matrices themselves, not a copy).
+    var decode: ProjectionMatrices
 }
 
-/// Matrices decode reads once per token; kept in the file's block format when possible,
-/// since a decode step is bound by the bytes of weights it streams.
-struct DecodeMatrices {
+/// A layer's four projections. Decode reads each once per token and is bound by their bytes.
+struct ProjectionMatrices {
+    /// `(headCount + 2·kvHeadCount)·headDim × hidden`: Q rows, then K, then V.
     var qkv: QuantizedMatrix
+    /// `hidden × headCount·headDim`
     var output: QuantizedMatrix
+    /// `2·intermediate × hidden`: gate rows, then up rows.
     var gateUp: QuantizedMatrix
+    /// `hidden × intermediate`
     var down: QuantizedMatrix
 
     /// Bytes one decode step streams through these four matrices.
@@ -49,15 +45,15 @@ extension LayerWeights {
     }
 }
 
-/// All weights of a Llama-family model in f32.
+/// All weights of a Llama-family model.
 struct LlamaWeights {
-    /// `vocab × hidden`
-    var embedding: [Float]
+    /// `vocab × hidden`: f32, or a checkpoint's 16-bit floats.
+    var embedding: QuantizedMatrix
     var layers: [LayerWeights]
     /// `hidden`
     var outputNorm: [Float]
-    /// `vocab × hidden`; nil when tied to the embedding.
-    var lmHead: [Float]?
+    /// `vocab × hidden` for prefill; nil when tied to the embedding.
+    var lmHead: QuantizedMatrix?
     /// The LM head for decode in compact form, when the file stores it so.
     var outputHead: QuantizedMatrix?
 
@@ -70,49 +66,53 @@ struct LlamaWeights {
             }
             return values
         }
+        /// The rows of `names` stacked (`rows` each, `cols` wide) for prefill and for decode: the
+        /// source's compact form serves both when prefill can read it, else prefill gets f32.
+        func matrices(_ names: [String], rows: [Int], cols: Int) throws -> (prefill: QuantizedMatrix, decode: QuantizedMatrix) {
+            let parts = names.compactMap { source.compactMatrix($0) }
+            let compact = parts.count == names.count ? QuantizedMatrix.stacked(parts) : nil
+            if let compact, compact.rows != rows.reduce(0, +) || compact.cols != cols {
+                throw ModelError.tensorShape(name: names.joined(separator: "+"), expected: rows.reduce(0, +) * cols,
+                                             found: compact.rows * compact.cols)
+            }
+            if let compact, compact.isBatchReadable { return (compact, compact) }
+            let dense = try zip(names, rows).flatMap { try load($0, count: $1 * cols) }
+            let f32 = QuantizedMatrix(rows: dense.count / cols, cols: cols, values: dense)
+            return (f32, compact ?? f32)
+        }
         let hidden = config.hiddenSize
         let qRows = config.headCount * config.headDim
         let kvRows = config.kvHeadCount * config.headDim
         let ffn = config.intermediateSize
-        embedding = try load("token_embd.weight", count: config.vocabSize * hidden)
+        let embeddings = try matrices(["token_embd.weight"], rows: [config.vocabSize], cols: hidden)
+        embedding = embeddings.prefill
         layers = try (0..<config.layerCount).map { layer in
             let prefix = "blk.\(layer)."
-            let qkv = try load(prefix + "attn_q.weight", count: qRows * hidden)
-                + load(prefix + "attn_k.weight", count: kvRows * hidden)
-                + load(prefix + "attn_v.weight", count: kvRows * hidden)
             let qkvBias = source.shape(prefix + "attn_q.bias") == nil ? nil
                 : try load(prefix + "attn_q.bias", count: qRows) + load(prefix + "attn_k.bias", count: kvRows)
                     + load(prefix + "attn_v.bias", count: kvRows)
-            let output = try load(prefix + "attn_output.weight", count: hidden * qRows)
-            let gateUp = try load(prefix + "ffn_gate.weight", count: ffn * hidden)
-                + load(prefix + "ffn_up.weight", count: ffn * hidden)
-            let down = try load(prefix + "ffn_down.weight", count: hidden * ffn)
-            /// Compact when every part is stored compactly in the same format, else f32.
-            func decodeMatrix(_ names: [String], dense: [Float], cols: Int) -> QuantizedMatrix {
-                let parts = names.compactMap { source.compactMatrix(prefix + $0) }
-                return (parts.count == names.count ? QuantizedMatrix.stacked(parts) : nil)
-                    ?? QuantizedMatrix(rows: dense.count / cols, cols: cols, values: dense)
-            }
+            let qkv = try matrices(["attn_q.weight", "attn_k.weight", "attn_v.weight"].map { prefix + $0 },
+                                   rows: [qRows, kvRows, kvRows], cols: hidden)
+            let output = try matrices([prefix + "attn_output.weight"], rows: [hidden], cols: qRows)
+            let gateUp = try matrices([prefix + "ffn_gate.weight", prefix + "ffn_up.weight"], rows: [ffn, ffn], cols: hidden)
+            let down = try matrices([prefix + "ffn_down.weight"], rows: [hidden], cols: ffn)
             return LayerWeights(
-                attentionNorm: try load(prefix + "attn_norm.weight", count: hidden),
-                qkv: qkv, qkvBias: qkvBias, output: output,
+                attentionNorm: try load(prefix + "attn_norm.weight", count: hidden), qkvBias: qkvBias,
                 ffnNorm: try load(prefix + "ffn_norm.weight", count: hidden),
-                gateUp: gateUp, down: down,
-                decode: DecodeMatrices(
-                    qkv: decodeMatrix(["attn_q.weight", "attn_k.weight", "attn_v.weight"], dense: qkv, cols: hidden),
-                    output: decodeMatrix(["attn_output.weight"], dense: output, cols: qRows),
-                    gateUp: decodeMatrix(["ffn_gate.weight", "ffn_up.weight"], dense: gateUp, cols: hidden),
-                    down: decodeMatrix(["ffn_down.weight"], dense: down, cols: ffn)),
-                denseDecode: DecodeMatrices(
-                    qkv: QuantizedMatrix(rows: qkv.count / hidden, cols: hidden, values: qkv),
-                    output: QuantizedMatrix(rows: hidden, cols: qRows, values: output),
-                    gateUp: QuantizedMatrix(rows: gateUp.count / hidden, cols: hidden, values: gateUp),
-                    down: QuantizedMatrix(rows: hidden, cols: ffn, values: down)))
+                prefill: ProjectionMatrices(qkv: qkv.prefill, output: output.prefill, gateUp: gateUp.prefill,
+                                            down: down.prefill),
+                decode: ProjectionMatrices(qkv: qkv.decode, output: output.decode, gateUp: gateUp.decode,
+                                           down: down.decode))
         }
         outputNorm = try load("output_norm.weight", count: hidden)
-        outputHead = source.shape("output.weight") == nil ? source.compactMatrix("token_embd.weight")
-            : source.compactMatrix("output.weight")
-        lmHead = source.shape("output.weight") == nil ? nil : try load("output.weight", count: config.vocabSize * hidden)
+        if source.shape("output.weight") == nil {
+            lmHead = nil
+            outputHead = embeddings.decode.format == .f32 ? nil : embeddings.decode
+        } else {
+            let head = try matrices(["output.weight"], rows: [config.vocabSize], cols: hidden)
+            lmHead = head.prefill
+            outputHead = head.decode.format == .f32 ? nil : head.decode
+        }
     }
 }
 

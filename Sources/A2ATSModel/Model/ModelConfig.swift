@@ -15,6 +15,9 @@ public struct ModelConfig: Equatable, Sendable {
     public var ropeScaling: RoPEScaling?
     public var rmsNormEpsilon: Float
     public var tiedEmbeddings: Bool
+    /// The longest sequence a checkpoint states it runs (`config.json`), which `maxPositions`
+    /// then reports; nil for GGUF files, whose limit follows from the context and scaling.
+    public var positionLimit: Int?
 
     public init(architecture: String = "llama", layerCount: Int, hiddenSize: Int, intermediateSize: Int,
                 headCount: Int, kvHeadCount: Int, headDim: Int, vocabSize: Int, contextLength: Int,
@@ -39,6 +42,7 @@ public struct ModelConfig: Equatable, Sendable {
 
     /// The longest prompt + generation the model can run, with RoPE scaling if it has one.
     public var maxPositions: Int {
+        if let positionLimit { return positionLimit }
         guard let ropeScaling else { return contextLength }
         // In Double and saturated: both numbers come from the model file and may be absurd.
         let scaled = Double(ropeScaling.originalContextLength ?? contextLength) * Double(ropeScaling.factor)
@@ -46,15 +50,24 @@ public struct ModelConfig: Equatable, Sendable {
     }
 }
 
-/// RoPE frequency scaling, as Hugging Face's `rope_scaling` (or GGUF `rope.scaling.*`) states it.
+/// RoPE frequency scaling, as Hugging Face's `rope_scaling` (or GGUF `rope.scaling.*`) states it;
+/// `RotaryEmbedding` applies it by the formulas of transformers' `modeling_rope_utils`.
 public struct RoPEScaling: Equatable, Sendable {
-    public enum Kind: String, Sendable { case linear, llama3 }
+    public enum Kind: String, Sendable, CaseIterable { case linear, llama3, dynamic, yarn }
     public var kind: Kind
     public var factor: Float
     /// llama3 only.
     public var lowFrequencyFactor: Float = 1
     public var highFrequencyFactor: Float = 4
+    /// llama3 and yarn: the pretraining context the frequencies are rescaled from.
     public var originalContextLength: Int?
+    /// yarn only: the extrapolation/interpolation boundaries in rotations (`beta_fast`,
+    /// `beta_slow`), whether the correction range is rounded outwards (`truncate`), and the factor
+    /// on cos and sin (`attention_factor`, already derived from `mscale` where the config gives that).
+    public var betaFast: Double = 32
+    public var betaSlow: Double = 1
+    public var truncate = true
+    public var attentionFactor: Double = 1
 
     public init(kind: Kind, factor: Float, lowFrequencyFactor: Float = 1, highFrequencyFactor: Float = 4,
                 originalContextLength: Int? = nil) {

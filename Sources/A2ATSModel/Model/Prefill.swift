@@ -76,11 +76,10 @@ extension LlamaModel {
                     }
                 }
             } }
-            normed.withUnsafeBufferPointer { a in w.qkv.withUnsafeBufferPointer { b in qkv.withUnsafeMutableBufferPointer { c in
-                BLAS.multiplyTransposedB(m: n, n: qkvWidth, k: hidden, a: a.baseAddress!, lda: hidden,
-                                         b: b.baseAddress!, ldb: hidden, c: c.baseAddress!, ldc: qkvWidth)
+            normed.withUnsafeBufferPointer { a in qkv.withUnsafeMutableBufferPointer { c in
+                w.prefill.qkv.multiplyBatch(m: n, a: a.baseAddress!, lda: hidden, c: c.baseAddress!, ldc: qkvWidth)
                 w.addQKVBias(c.baseAddress!, count: n, stride: qkvWidth)
-            } } }
+            } }
             qkv.withUnsafeBufferPointer { queryObserver?(layer, .beforeRoPE, $0.baseAddress!, qkvWidth, n) }
             qkv.withUnsafeMutableBufferPointer { qkv in angles.cos.withUnsafeBufferPointer { cos in
                 angles.sin.withUnsafeBufferPointer { sin in
@@ -104,10 +103,10 @@ extension LlamaModel {
                 attentionPass.run(queries: q.baseAddress!, queryStride: qkvWidth, count: n, layer: layer, cache: cache,
                                   statistics: statistics, scratch: scratch, output: out.baseAddress!)
             } }
-            attention.withUnsafeBufferPointer { a in w.output.withUnsafeBufferPointer { b in x.withUnsafeMutableBufferPointer { c in
-                BLAS.multiplyTransposedB(m: n, n: hidden, k: attentionWidth, a: a.baseAddress!, lda: attentionWidth,
-                                         b: b.baseAddress!, ldb: attentionWidth, beta: 1, c: c.baseAddress!, ldc: hidden)
-            } } }
+            attention.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { c in
+                w.prefill.output.multiplyBatch(m: n, a: a.baseAddress!, lda: attentionWidth, beta: 1, c: c.baseAddress!,
+                                               ldc: hidden)
+            } }
             x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in
                 w.ffnNorm.withUnsafeBufferPointer { weight in
                     for row in 0..<n {
@@ -116,10 +115,9 @@ extension LlamaModel {
                     }
                 }
             } }
-            normed.withUnsafeBufferPointer { a in w.gateUp.withUnsafeBufferPointer { b in gateUp.withUnsafeMutableBufferPointer { c in
-                BLAS.multiplyTransposedB(m: n, n: 2 * ffn, k: hidden, a: a.baseAddress!, lda: hidden,
-                                         b: b.baseAddress!, ldb: hidden, c: c.baseAddress!, ldc: 2 * ffn)
-            } } }
+            normed.withUnsafeBufferPointer { a in gateUp.withUnsafeMutableBufferPointer { c in
+                w.prefill.gateUp.multiplyBatch(m: n, a: a.baseAddress!, lda: hidden, c: c.baseAddress!, ldc: 2 * ffn)
+            } }
             gateUp.withUnsafeMutableBufferPointer { gu in activated.withUnsafeMutableBufferPointer { act in
                 for row in 0..<n {
                     let gate = gu.baseAddress! + row * 2 * ffn
@@ -127,10 +125,9 @@ extension LlamaModel {
                     (act.baseAddress! + row * ffn).update(from: gate, count: ffn)
                 }
             } }
-            activated.withUnsafeBufferPointer { a in w.down.withUnsafeBufferPointer { b in x.withUnsafeMutableBufferPointer { c in
-                BLAS.multiplyTransposedB(m: n, n: hidden, k: ffn, a: a.baseAddress!, lda: ffn,
-                                         b: b.baseAddress!, ldb: ffn, beta: 1, c: c.baseAddress!, ldc: hidden)
-            } } }
+            activated.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { c in
+                w.prefill.down.multiplyBatch(m: n, a: a.baseAddress!, lda: ffn, beta: 1, c: c.baseAddress!, ldc: hidden)
+            } }
         }
 
         // Final norm and LM head: only the last row unless every position's logits are wanted.
@@ -145,11 +142,10 @@ extension LlamaModel {
                 }
             }
         } }
-        let head = weights.lmHead ?? weights.embedding
-        normed.withUnsafeBufferPointer { a in head.withUnsafeBufferPointer { b in logits.withUnsafeMutableBufferPointer { c in
-            BLAS.multiplyTransposedB(m: logitRows, n: config.vocabSize, k: hidden, a: a.baseAddress!, lda: hidden,
-                                     b: b.baseAddress!, ldb: hidden, c: c.baseAddress!, ldc: config.vocabSize)
-        } } }
+        normed.withUnsafeBufferPointer { a in logits.withUnsafeMutableBufferPointer { c in
+            (weights.lmHead ?? weights.embedding).multiplyBatch(m: logitRows, a: a.baseAddress!, lda: hidden,
+                                                                c: c.baseAddress!, ldc: config.vocabSize)
+        } }
         let last = Array(logits[(logitRows - 1) * config.vocabSize ..< logitRows * config.vocabSize])
         return PrefillResult(tokens: tokens, cache: cache, statistics: statistics, lastLogits: last,
                              allLogits: wantAllLogits ? logits : nil, seconds: Date().timeIntervalSince(start))

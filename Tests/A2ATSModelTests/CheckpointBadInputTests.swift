@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+@testable import A2ATSModel
+
+/// Broken checkpoint directories fail on open with a `CheckpointError` that names the file and
+/// the field, tensor or shard — never a crash or a silently wrong model. Each case starts from a
+/// copy of a good fixture (`scripts/make_checkpoint_fixtures.py`) and breaks one thing, or writes a
+/// small safetensors file by hand following the format's specification.
+final class CheckpointBadInputTests: XCTestCase {
+    var scratch = ""
+
+    override func setUpWithError() throws {
+        scratch = NSTemporaryDirectory() + "checkpoint-bad-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: scratch) }
+
+    /// A copy of fixture `name` in the scratch directory.
+    func copy(_ name: String) throws -> String {
+        let target = scratch + "/" + name
+        try FileManager.default.copyItem(atPath: CheckpointParityTests.directory(name), toPath: target)
+        return target
+    }
+
+    func error(_ body: () throws -> Void) -> CheckpointError? {
+        do { try body() } catch { return error as? CheckpointError }
+        XCTFail("expected a CheckpointError")
+        return nil
+    }
+
+    func editConfig(_ directory: String, _ edit: (inout [String: Any]) -> Void) throws {
+        let url = URL(fileURLWithPath: directory + "/config.json")
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        edit(&json)
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+    }
+
+    /// A safetensors file with `header` (JSON text) and `dataBytes` zero bytes of data.
+    func writeSafetensors(_ header: String, dataBytes: Int) throws -> String {
+        let path = scratch + "/hand.safetensors"
+        var bytes = Data()
+        var length = UInt64(header.utf8.count).littleEndian
+        withUnsafeBytes(of: &length) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: Array(header.utf8))
+        bytes.append(Data(count: dataBytes))
+        try bytes.write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func testTruncatedSafetensors() throws {
+        let directory = try copy("llama-f32")
+        let path = directory + "/model.safetensors"
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
+        try handle.truncate(atOffset: try handle.seekToEnd() / 2)
+        try handle.close()
+        let failure = error { _ = try CheckpointModelSource(directory: directory) }
+        guard case .malformedSafetensors(let file, let problem)? = failure else { return XCTFail("\(String(describing: failure))") }
+        XCTAssertEqual(file, path)
+        XCTAssertTrue(problem.contains("run past the end of the data") && problem.contains("truncated"), problem)
+
+        let stub = try writeSafetensors("", dataBytes: 0)
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: stub))
+        XCTAssertTrue("\(error { _ = try SafetensorsFile(path: stub) }!)".contains("shorter than the 8-byte header length"))
+        let lying = try writeSafetensors("{}", dataBytes: 0)
+        try Data([0xFF, 0, 0, 0, 0, 0, 0, 0, 0x7B, 0x7D]).write(to: URL(fileURLWithPath: lying))
+        XCTAssertTrue("\(error { _ = try SafetensorsFile(path: lying) }!)".contains("header length 255 runs past the end"))
+    }
+
+    func testHeaderWhoseOffsetsLie() throws {
+        let overlap = try writeSafetensors(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"#
+            + #""b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}}"#, dataBytes: 24)
+        XCTAssertTrue("\(error { _ = try SafetensorsFile(path: overlap) }!)".contains("tensors a and b overlap"))
+        let beyond = try writeSafetensors(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, dataBytes: 8)
+        XCTAssertTrue("\(error { _ = try SafetensorsFile(path: beyond) }!)".contains("tensor a data_offsets [0, 16] run past the end"))
+        let size = try writeSafetensors(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,8]}}"#, dataBytes: 8)
+        XCTAssertTrue("\(error { _ = try SafetensorsFile(path: size) }!)".contains("spans 8 bytes but shape [4] of F32 needs 16"))
+        let notJSON = try writeSafetensors("{not json", dataBytes: 0)
+        XCTAssertTrue("\(error { _ = try SafetensorsFile(path: notJSON) }!)".contains("header is not valid JSON"))
+    }
+
+    func testIndexNamingMissingShard() throws {
+        let directory = try copy("qwen2-f16-yarn-sharded")
+        try FileManager.default.removeItem(atPath: directory + "/model-00002-of-00002.safetensors")
+        let failure = error { _ = try CheckpointModelSource(directory: directory) }
+        guard case .missingShard(let path, let shard, _)? = failure else { return XCTFail("\(String(describing: failure))") }
+        XCTAssertEqual(path, directory + "/model.safetensors.index.json")
+        XCTAssertEqual(shard, "model-00002-of-00002.safetensors")
+    }
+
+    func testUnsupportedArchitectureAndRopeType() throws {
+        let directory = try copy("llama-f32")
+        try editConfig(directory) { $0["architectures"] = ["LlamaForCausalLm"] }
+        let architecture = error { _ = try CheckpointModelSource(directory: directory) }
+        XCTAssertEqual(architecture, .unsupportedValue(path: directory + "/config.json", field: "architectures",
+                                                       value: "LlamaForCausalLm",
+                                                       supported: ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"]))
+        XCTAssertTrue("\(architecture!)".contains("did you mean \"LlamaForCausalLM\"?"), "\(architecture!)")
+
+        try editConfig(directory) {
+            $0["architectures"] = ["LlamaForCausalLM"]
+            $0["rope_scaling"] = ["rope_type": "longrope", "factor": 2.0]
+        }
+        let rope = error { _ = try CheckpointModelSource(directory: directory) }
+        XCTAssertEqual(rope, .unsupportedValue(path: directory + "/config.json", field: "rope_scaling.rope_type",
+                                               value: "longrope", supported: ["default", "linear", "llama3", "dynamic", "yarn"]))
+
+        try editConfig(directory) {
+            $0["rope_scaling"] = nil
+            $0["hidden_size"] = nil
+        }
+        XCTAssertEqual(error { _ = try CheckpointModelSource(directory: directory) },
+                       .invalidField(path: directory + "/config.json", field: "hidden_size", problem: "required but absent"))
+    }
+
+    func testBadDtypeAndMissingWeights() throws {
+        let directory = try copy("llama-f32")
+        let path = directory + "/model.safetensors"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        // Same size per element, so the offsets stay consistent: only the dtype is unsupported.
+        let header = String(decoding: bytes[8..<200], as: UTF8.self)
+        let range = try XCTUnwrap(header.range(of: "\"F32\""))
+        let tensorName = String(header[..<range.lowerBound].split(separator: "\"").dropLast(3).last ?? "")
+        let at = 8 + header.utf8.distance(from: header.startIndex, to: range.lowerBound) + 1
+        bytes.replaceSubrange(at..<(at + 3), with: Array("I32".utf8))
+        try bytes.write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(error { _ = try CheckpointModelSource(directory: directory) },
+                       .unsupportedDtype(path: path, tensor: tensorName, dtype: "I32"))
+
+        try FileManager.default.removeItem(atPath: path)
+        XCTAssertEqual(error { _ = try CheckpointModelSource(directory: directory) },
+                       .missingFile(path: directory, needed: "model.safetensors or model.safetensors.index.json"))
+    }
+}
