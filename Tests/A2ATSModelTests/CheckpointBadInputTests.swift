@@ -79,6 +79,20 @@ final class CheckpointBadInputTests: XCTestCase {
         XCTAssertTrue("\(error { _ = try SafetensorsFile(path: notJSON) }!)".contains("header is not valid JSON"))
     }
 
+    /// A shape whose element count fits Int but whose byte count does not (2⁶¹ F64 values) was a
+    /// trap in the size check (found while writing the `safetensors` fuzz target; reproducer
+    /// Fuzz/corpus/safetensors/bad-crash-byte-count-overflow.safetensors). The `safetensors`
+    /// package (0.8.0) refuses that file too: "overflow computing buffer size from shape".
+    func testShapeWhoseByteCountOverflowsIsRefused() throws {
+        for shape in ["[2305843009213693952]", "[4611686018427387904,4]", "[3037000500,3037000500,4]"] {
+            let path = try writeSafetensors(#"{"a":{"dtype":"F64","shape":"# + shape + #","data_offsets":[0,0]}}"#, dataBytes: 0)
+            let failure = error { _ = try SafetensorsFile(path: path) }
+            guard case .malformedSafetensors(let file, let problem)? = failure else { return XCTFail("\(String(describing: failure))") }
+            XCTAssertEqual(file, path)
+            XCTAssertTrue(problem.contains("needs more than Int.max"), problem)
+        }
+    }
+
     func testIndexNamingMissingShard() throws {
         let directory = try copy("qwen2-f16-yarn-sharded")
         try FileManager.default.removeItem(atPath: directory + "/model-00002-of-00002.safetensors")
