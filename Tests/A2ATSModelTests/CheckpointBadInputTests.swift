@@ -127,6 +127,29 @@ final class CheckpointBadInputTests: XCTestCase {
                        .invalidField(path: directory + "/config.json", field: "hidden_size", problem: "required but absent"))
     }
 
+    /// RoPE scaling numbers that do not fit the engine's types: `original_max_position_embeddings`
+    /// of 3.9·10²⁰ was `Int(Double)`, a trap (found by the `checkpoint-config` fuzz target,
+    /// reproducer Fuzz/corpus/checkpoint-config/ok-crash-original-positions.json, whose integer
+    /// literal json-c saturates at Int64.max and is now accepted; written as 3.9e+20 here, a
+    /// non-integer, it is refused); a factor of
+    /// 10³⁰ made the position limit `Int(Double)` trap the same way (found while fixing it).
+    /// Each is now `invalidField` naming the file and the field, or a limit saturating at Int.max.
+    func testRoPENumbersOutOfRangeAreRefusedOrSaturate() throws {
+        let directory = try copy("llama-f32"), path = directory + "/config.json"
+        let llama3: [String: Any] = ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0]
+        try editConfig(directory) { $0["rope_scaling"] = llama3.merging(["original_max_position_embeddings": 3.9e20]) { $1 } }
+        guard case .invalidField(path, "rope_scaling.original_max_position_embeddings", _)? = error({ _ = try CheckpointConfig(directory: directory) })
+        else { return XCTFail("huge original_max_position_embeddings accepted or refused otherwise") }
+        for (kind, factor) in [("dynamic", -2.0), ("linear", 0.0), ("yarn", 1e39)] {
+            try editConfig(directory) { $0["rope_scaling"] = ["rope_type": kind, "factor": factor] }
+            guard case .invalidField(path, "rope_scaling.factor", let problem)? = error({ _ = try CheckpointConfig(directory: directory) })
+            else { return XCTFail("\(kind) factor \(factor) accepted or refused otherwise") }
+            XCTAssertTrue(problem.contains("expected a positive number"), problem)
+        }
+        try editConfig(directory) { $0["rope_scaling"] = ["rope_type": "dynamic", "factor": 1e30] }
+        XCTAssertEqual(try CheckpointConfig(directory: directory).model.positionLimit, Int.max)
+    }
+
     func testBadDtypeAndMissingWeights() throws {
         let directory = try copy("llama-f32")
         let path = directory + "/model.safetensors"

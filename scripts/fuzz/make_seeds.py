@@ -260,6 +260,12 @@ def checkpoint_seeds():
     for field, value in (("hidden_act", "gelu"), ("num_key_value_heads", 3), ("rope_scaling", {"rope_type": "longrope"})):
         write("checkpoint-config", f"bad-{field}.json", json.dumps(dict(llama, **{field: value}), indent=1))
     write("checkpoint-config", "bad-generation-not-json.json", json.dumps(llama) + "\0{\"eos_token_id\": [2,")
+    # Found by the fuzzer: an original_max_position_embeddings past Int64 (was a trap in Int(Double));
+    # now read as an integer, which json-c saturates at Int64.max, so the config is accepted.
+    llama3 = json.loads(read("checkpoints", "llama-bf16-llama3", "config.json"))
+    llama3["rope_scaling"]["original_max_position_embeddings"] = 392233720368547758072
+    write("checkpoint-config", "ok-crash-original-positions.json",
+          json.dumps(llama3, indent=2).encode() + b"\0" + read("checkpoints", "llama-bf16-llama3", "generation_config.json"))
 
     # safetensors, written here from the format's README (8-byte little-endian header length,
     # JSON header padded with spaces to 8 bytes, then the tensors' bytes): an independent writer.
