@@ -42,6 +42,8 @@ dictionary() {
     case "$1" in
         gguf) echo Fuzz/dictionaries/gguf.dict ;;
         codebook|offline-artifact) echo Fuzz/dictionaries/binary.dict ;;
+        safetensors) echo Fuzz/dictionaries/safetensors.dict ;;
+        chat-template) echo Fuzz/dictionaries/jinja.dict ;;
         *) echo Fuzz/dictionaries/json.dict ;;
     esac
 }

@@ -23,6 +23,7 @@ public struct FuzzTarget: Sendable {
     /// Every target. A new parser's target is one file in `Targets/` plus one line here.
     public static let all: [FuzzTarget] = [
         .taskData, .taskDefinitions, .modelRegistry, .gguf, .codebook, .offlineArtifact, .results,
+        .hfTokenizer, .chatTemplate, .safetensors, .checkpointConfig,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
@@ -73,6 +74,21 @@ final class FuzzRun {
         let path = try FuzzScratch.directory(for: target.name) + "/" + target.fileName
         try FuzzScratch.write(contents ?? bytes, to: path)
         return path
+    }
+
+    /// A checkpoint directory made of two files from one input: the bytes before the first NUL
+    /// (which JSON text never contains) go to `first`, those after it to `second`; without a NUL
+    /// `second` is absent (removed, so no file of an earlier input is read). Returns the directory.
+    func directory(first: String, second: String) throws -> String {
+        let directory = try FuzzScratch.directory(for: target.name)
+        let split = bytes.firstIndex(of: 0)
+        try FuzzScratch.write(UnsafeRawBufferPointer(rebasing: bytes[..<(split ?? bytes.count)]), to: directory + "/" + first)
+        if let split {
+            try FuzzScratch.write(UnsafeRawBufferPointer(rebasing: bytes[(split + 1)...]), to: directory + "/" + second)
+        } else {
+            try? FileManager.default.removeItem(atPath: directory + "/" + second)
+        }
+        return directory
     }
 
     /// Runs one stage. `refusal` lists its typed errors; a refusal must mention `path` (the

@@ -79,6 +79,20 @@ final class CheckpointBadInputTests: XCTestCase {
         XCTAssertTrue("\(error { _ = try SafetensorsFile(path: notJSON) }!)".contains("header is not valid JSON"))
     }
 
+    /// A shape whose element count fits Int but whose byte count does not (2⁶¹ F64 values) was a
+    /// trap in the size check (found while writing the `safetensors` fuzz target; reproducer
+    /// Fuzz/corpus/safetensors/bad-crash-byte-count-overflow.safetensors). The `safetensors`
+    /// package (0.8.0) refuses that file too: "overflow computing buffer size from shape".
+    func testShapeWhoseByteCountOverflowsIsRefused() throws {
+        for shape in ["[2305843009213693952]", "[4611686018427387904,4]", "[3037000500,3037000500,4]"] {
+            let path = try writeSafetensors(#"{"a":{"dtype":"F64","shape":"# + shape + #","data_offsets":[0,0]}}"#, dataBytes: 0)
+            let failure = error { _ = try SafetensorsFile(path: path) }
+            guard case .malformedSafetensors(let file, let problem)? = failure else { return XCTFail("\(String(describing: failure))") }
+            XCTAssertEqual(file, path)
+            XCTAssertTrue(problem.contains("needs more than Int.max"), problem)
+        }
+    }
+
     func testIndexNamingMissingShard() throws {
         let directory = try copy("qwen2-f16-yarn-sharded")
         try FileManager.default.removeItem(atPath: directory + "/model-00002-of-00002.safetensors")
@@ -111,6 +125,29 @@ final class CheckpointBadInputTests: XCTestCase {
         }
         XCTAssertEqual(error { _ = try CheckpointModelSource(directory: directory) },
                        .invalidField(path: directory + "/config.json", field: "hidden_size", problem: "required but absent"))
+    }
+
+    /// RoPE scaling numbers that do not fit the engine's types: `original_max_position_embeddings`
+    /// of 3.9·10²⁰ was `Int(Double)`, a trap (found by the `checkpoint-config` fuzz target,
+    /// reproducer Fuzz/corpus/checkpoint-config/ok-crash-original-positions.json, whose integer
+    /// literal json-c saturates at Int64.max and is now accepted; written as 3.9e+20 here, a
+    /// non-integer, it is refused); a factor of
+    /// 10³⁰ made the position limit `Int(Double)` trap the same way (found while fixing it).
+    /// Each is now `invalidField` naming the file and the field, or a limit saturating at Int.max.
+    func testRoPENumbersOutOfRangeAreRefusedOrSaturate() throws {
+        let directory = try copy("llama-f32"), path = directory + "/config.json"
+        let llama3: [String: Any] = ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0]
+        try editConfig(directory) { $0["rope_scaling"] = llama3.merging(["original_max_position_embeddings": 3.9e20]) { $1 } }
+        guard case .invalidField(path, "rope_scaling.original_max_position_embeddings", _)? = error({ _ = try CheckpointConfig(directory: directory) })
+        else { return XCTFail("huge original_max_position_embeddings accepted or refused otherwise") }
+        for (kind, factor) in [("dynamic", -2.0), ("linear", 0.0), ("yarn", 1e39)] {
+            try editConfig(directory) { $0["rope_scaling"] = ["rope_type": kind, "factor": factor] }
+            guard case .invalidField(path, "rope_scaling.factor", let problem)? = error({ _ = try CheckpointConfig(directory: directory) })
+            else { return XCTFail("\(kind) factor \(factor) accepted or refused otherwise") }
+            XCTAssertTrue(problem.contains("expected a positive number"), problem)
+        }
+        try editConfig(directory) { $0["rope_scaling"] = ["rope_type": "dynamic", "factor": 1e30] }
+        XCTAssertEqual(try CheckpointConfig(directory: directory).model.positionLimit, Int.max)
     }
 
     func testBadDtypeAndMissingWeights() throws {

@@ -7,7 +7,10 @@ refused with the parser's typed error (CorpusReplayTests holds both to that). Se
   - micro Llama and Qwen2 GGUF models (a few KB) written by the official `gguf` package;
   - codebook (.a2cb) and offline-artifact (.a2oa) files written here from the byte layouts
     documented in CodebookFile.swift and OfflineArtifact.swift — an independent writer, so the
-    replay test also checks that the Swift readers accept files they did not write.
+    replay test also checks that the Swift readers accept files they did not write;
+  - Hugging Face checkpoint files: the tokenizer and checkpoint fixtures (Tests/Fixtures/hf-tokenizers,
+    Tests/Fixtures/checkpoints; two-file inputs joined by a NUL byte), their chat templates, and
+    tiny safetensors files written here from the format's README.
 `bad-crash-*` and `ok-crash-*` files reproduce crashes found while writing and running the fuzz targets
 (docs/reliability.md); each also has a unit test in its module's tests.
 
@@ -218,7 +221,90 @@ def binary_seeds():
     write("offline-artifact", "bad-crash-tensor-count.a2oa", bytes(lying))
 
 
+def checkpoint_seeds():
+    """Seeds of the Hugging Face checkpoint targets. Two-file targets (hf-tokenizer,
+    checkpoint-config) take one input split at its first NUL byte: first file, NUL, second file."""
+    import json
+    fixtures = os.path.join(ROOT, "Tests", "Fixtures")
+
+    def read(*parts):
+        with open(os.path.join(fixtures, *parts), "rb") as f:
+            return f.read()
+
+    for kind in ("llama3", "metaspace", "qwen2", "sentencepiece", "smollm"):
+        tokenizer = read("hf-tokenizers", kind, "tokenizer.json")
+        config = read("hf-tokenizers", kind, "tokenizer_config.json")
+        write("hf-tokenizer", f"ok-{kind}.json", tokenizer + b"\0" + config)
+        template = json.loads(config).get("chat_template")
+        if isinstance(template, str):
+            write("chat-template", f"ok-{kind}.jinja", template)
+    smollm = read("hf-tokenizers", "smollm", "tokenizer.json")
+    write("hf-tokenizer", "ok-no-config.json", smollm)
+    write("hf-tokenizer", "bad-unigram.json", smollm.replace(b'"type": "BPE"', b'"type": "Unigram"', 1)
+          .replace(b'"type":"BPE"', b'"type":"Unigram"', 1))
+    write("hf-tokenizer", "bad-template.json", smollm + b'\0{"chat_template": "{% for m in messages %}{{ m.content }"}')
+    write("hf-tokenizer", "bad-not-json.json", b'{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [')
+    write("chat-template", "bad-syntax.jinja", "{% for message in messages %}{{ message.content }")
+    write("chat-template", "bad-raise.jinja",
+          "{% if messages[0].role == 'user' %}{{ raise_exception('Conversations must start with a system turn') }}{% endif %}")
+    write("chat-template", "bad-undefined-arithmetic.jinja", "{{ messages | length + nothing.at.all }}")
+
+    for name in sorted(os.listdir(os.path.join(fixtures, "checkpoints"))):
+        folder = os.path.join("checkpoints", name)
+        if not os.path.isdir(os.path.join(fixtures, folder)):
+            continue
+        write("checkpoint-config", f"ok-{name}.json",
+              read(folder, "config.json") + b"\0" + read(folder, "generation_config.json"))
+    llama = json.loads(read("checkpoints", "llama-f32", "config.json"))
+    write("checkpoint-config", "ok-no-generation-config.json", json.dumps(llama, indent=1))
+    for field, value in (("hidden_act", "gelu"), ("num_key_value_heads", 3), ("rope_scaling", {"rope_type": "longrope"})):
+        write("checkpoint-config", f"bad-{field}.json", json.dumps(dict(llama, **{field: value}), indent=1))
+    write("checkpoint-config", "bad-generation-not-json.json", json.dumps(llama) + "\0{\"eos_token_id\": [2,")
+    # Found by the fuzzer: an original_max_position_embeddings past Int64 (was a trap in Int(Double));
+    # now read as an integer, which json-c saturates at Int64.max, so the config is accepted.
+    llama3 = json.loads(read("checkpoints", "llama-bf16-llama3", "config.json"))
+    llama3["rope_scaling"]["original_max_position_embeddings"] = 392233720368547758072
+    write("checkpoint-config", "ok-crash-original-positions.json",
+          json.dumps(llama3, indent=2).encode() + b"\0" + read("checkpoints", "llama-bf16-llama3", "generation_config.json"))
+
+    # safetensors, written here from the format's README (8-byte little-endian header length,
+    # JSON header padded with spaces to 8 bytes, then the tensors' bytes): an independent writer.
+    def safetensors(tensors, metadata=None, pad=True, truncate=0):
+        header, data = {}, b""
+        if metadata is not None:
+            header["__metadata__"] = metadata
+        for name, dtype, shape, raw in tensors:
+            header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+            data += raw
+        text = json.dumps(header, separators=(",", ":")).encode()
+        if pad:
+            text += b" " * (-len(text) % 8)
+        blob = struct.pack("<Q", len(text)) + text + data
+        return blob[:len(blob) - truncate]
+
+    values = np.linspace(-2, 2, 12)
+    f32 = values.astype("<f4").tobytes()
+    f16 = values.astype("<f2").tobytes()
+    bf16 = (values.astype("<f4").view("<u4") >> 16).astype("<u2").tobytes()
+    mixed = [("model.embed_tokens.weight", "F32", [3, 4], f32), ("model.norm.weight", "F16", [12], f16),
+             ("lm_head.weight", "BF16", [4, 3], bf16), ("counts", "I64", [2], struct.pack("<qq", 1, 2)),
+             ("empty", "F32", [0, 4], b"")]
+    write("safetensors", "ok-mixed.safetensors", safetensors(mixed, metadata={"format": "pt"}))
+    write("safetensors", "ok-unpadded.safetensors", safetensors(mixed[:2], pad=False))
+    write("safetensors", "ok-no-tensors.safetensors", safetensors([]))
+    write("safetensors", "bad-truncated.safetensors", safetensors(mixed, truncate=5))
+    write("safetensors", "bad-shape.safetensors", safetensors([("w", "F32", [5, 4], f32)]))
+    write("safetensors", "bad-dtype.safetensors", safetensors([("w", "F31", [12], f32)]))
+    overlap = safetensors([("a", "F32", [12], f32), ("b", "F32", [12], f32)])
+    write("safetensors", "bad-overlap.safetensors", overlap.replace(b'"data_offsets":[48,96]', b'"data_offsets":[0,48]'))
+    write("safetensors", "bad-header-length.safetensors", struct.pack("<Q", 1 << 40) + b"{}      ")
+    # 2^61 F64 values: the element count fits Int, the byte count does not (was a trap).
+    write("safetensors", "bad-crash-byte-count-overflow.safetensors",
+          safetensors([("a", "F64", [1 << 61], b"")], pad=False))
+
+
 if __name__ == "__main__":
     json_seeds()
     gguf_seeds()
     binary_seeds()
+    checkpoint_seeds()

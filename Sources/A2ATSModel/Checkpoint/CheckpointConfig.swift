@@ -90,10 +90,15 @@ public struct CheckpointConfig: Sendable {
         // and a scaling that stretches it (yarn: original × factor, as Qwen2.5 documents; dynamic
         // NTK: max_position_embeddings × factor); llama3 and linear configs state the extended length.
         var limit = maxPositions
+        // In Double, saturating at Int.max: a huge factor must not trap.
+        func length(_ positions: Int, _ factor: Float) -> Int {
+            let scaled = Double(positions) * Double(factor)
+            return scaled < Double(Int.max) ? Int(scaled) : Int.max
+        }
         if let scaling, scaling.kind == .yarn {
-            limit = max(maxPositions, Int(Double(scaling.originalContextLength ?? maxPositions) * Double(scaling.factor)))
+            limit = max(maxPositions, length(scaling.originalContextLength ?? maxPositions, scaling.factor))
         } else if let scaling, scaling.kind == .dynamic {
-            limit = Int(Double(maxPositions) * Double(scaling.factor))
+            limit = length(maxPositions, scaling.factor)
         }
         let windowApplies = family == .mistral || json["use_sliding_window"]?.boolValue == true
         slidingWindow = windowApplies ? json["sliding_window"]?.intValue : nil
@@ -133,27 +138,36 @@ public struct CheckpointConfig: Sendable {
             throw CheckpointError.unsupportedValue(path: path, field: field + "." + typeField, value: typeName,
                                                    supported: supportedRopeTypes)
         }
-        let original = try fields.optionalNumber("original_max_position_embeddings").map { Int($0) } ?? originalFromConfig
+        // A positive integer like every length (a huge or fractional number would not convert to Int).
+        let original = rope["original_max_position_embeddings"].map(\.isNull) == false
+            ? try fields.positive("original_max_position_embeddings") : originalFromConfig
+        // Every factor is a positive ratio that must also fit a Float.
+        func factor(_ value: Double, _ key: String) throws -> Float {
+            guard value > 0, Float(value).isFinite else {
+                throw CheckpointError.invalidField(path: path, field: field + "." + key, problem: "\(value): expected a positive number within Float range")
+            }
+            return Float(value)
+        }
         switch kind {
         case .linear, .dynamic:
-            return RoPEScaling(kind: kind, factor: Float(try fields.number("factor")))
+            return RoPEScaling(kind: kind, factor: try factor(try fields.number("factor"), "factor"))
         case .llama3:
-            return RoPEScaling(kind: .llama3, factor: Float(try fields.number("factor")),
+            return RoPEScaling(kind: .llama3, factor: try factor(try fields.number("factor"), "factor"),
                                lowFrequencyFactor: Float(try fields.number("low_freq_factor")),
                                highFrequencyFactor: Float(try fields.number("high_freq_factor")),
                                originalContextLength: original ?? maxPositions)
         case .yarn:
             let originalLength = original ?? maxPositions
-            let factor = try fields.optionalNumber("factor") ?? Double(maxPositions) / Double(originalLength)
+            let yarnFactor = Double(try factor(try fields.optionalNumber("factor") ?? Double(maxPositions) / Double(originalLength), "factor"))
             func mscale(_ scale: Double, _ m: Double = 1) -> Double { scale <= 1 ? 1 : 0.1 * m * log(scale) + 1 }
-            var scaling = RoPEScaling(kind: .yarn, factor: Float(factor), originalContextLength: originalLength)
+            var scaling = RoPEScaling(kind: .yarn, factor: Float(yarnFactor), originalContextLength: originalLength)
             if let attention = try fields.optionalNumber("attention_factor") {
                 scaling.attentionFactor = attention
             } else if let m = try fields.optionalNumber("mscale"), let all = try fields.optionalNumber("mscale_all_dim"),
                       m != 0, all != 0 {
-                scaling.attentionFactor = mscale(factor, m) / mscale(factor, all)
+                scaling.attentionFactor = mscale(yarnFactor, m) / mscale(yarnFactor, all)
             } else {
-                scaling.attentionFactor = mscale(factor)
+                scaling.attentionFactor = mscale(yarnFactor)
             }
             // transformers treats 0 / null like absent here (`get("beta_fast") or 32`).
             scaling.betaFast = try fields.optionalNumber("beta_fast").flatMap { $0 == 0 ? nil : $0 } ?? 32

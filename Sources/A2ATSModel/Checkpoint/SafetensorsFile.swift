@@ -107,13 +107,14 @@ public final class SafetensorsFile {
             guard offsets[1] <= dataSize else {
                 throw fail("tensor \(name) data_offsets \(offsets) run past the end of the data (\(dataSize) bytes): truncated?")
             }
-            let (count, overflow) = shape.reduce((1, false)) { partial, d in
+            // Element count and byte count both overflow-checked: a made-up shape must not trap.
+            let (count, overflow) = shape.reduce((elementSize, false)) { partial, d in
                 let product = partial.0.multipliedReportingOverflow(by: d)
                 return (product.partialValue, partial.1 || product.overflow)
             }
-            guard !overflow, count * elementSize == offsets[1] - offsets[0] else {
+            guard !overflow, count == offsets[1] - offsets[0] else {
                 throw fail("tensor \(name) spans \(offsets[1] - offsets[0]) bytes but shape \(shape) of \(dtype) needs "
-                    + "\(overflow ? "more than Int.max" : String(count * elementSize))")
+                    + "\(overflow ? "more than Int.max" : String(count))")
             }
             tensors[name] = SafetensorsTensor(name: name, dtype: dtype, shape: shape, fileOffset: dataStart + offsets[0],
                                               byteCount: offsets[1] - offsets[0])

@@ -12,6 +12,22 @@ enum JinjaBuiltins {
                         "string", "mapping", "iterable", "sequence", "equalto", "eq", "==", "ne", "!=", "lt", "<",
                         "gt", ">", "le", "<=", "ge", ">=", "in", "odd", "even", "divisibleby", "lower", "upper"]
     static let functions = ["namespace", "raise_exception", "range", "dict"]
+    /// jinja2's `sandbox.MAX_RANGE`: the longest `range()` a sandboxed template may build.
+    static let maxRange: UInt = 100_000
+    /// The longest string (in UTF-8 bytes; items for a list) an operator builds or a rendering
+    /// outputs: far beyond any prompt, short of an allocation a template made up.
+    static let maxStringLength = 1 << 24
+    /// Loop iterations per rendering: one full sandbox range, or hundreds of turns looped over per
+    /// turn; a template that hangs needs billions.
+    static let maxIterations = 100_000
+
+    /// `a + b` for strings, refused past `maxStringLength` (doubling in a loop would outgrow memory).
+    static func joined(_ a: String, _ b: String, at position: JinjaPosition) throws -> String {
+        guard a.utf8.count + b.utf8.count <= maxStringLength else {
+            throw position.runtime("string concatenation would be longer than \(maxStringLength) bytes")
+        }
+        return a + b
+    }
 
     static func unknown(_ kind: String, _ name: String, _ known: [String], _ position: JinjaPosition) -> JinjaError {
         var message = "unsupported \(kind) \"\(name)\""
@@ -103,7 +119,7 @@ enum JinjaBuiltins {
         switch op {
         case "==": return .bool(a == b)
         case "!=": return .bool(a != b)
-        case "~": return .string(a.text + b.text)
+        case "~": return .string(try joined(a.text, b.text, at: position))
         case "in", "not in":
             let found: Bool
             switch (a, b) {
@@ -126,13 +142,22 @@ enum JinjaBuiltins {
             return .bool(order)
         case "+":
             switch (a, b) {
-            case (.string(let x), .string(let y)): return .string(x + y)
-            case (.list(let x), .list(let y)): return .list(x + y)
+            case (.string(let x), .string(let y)): return .string(try joined(x, y, at: position))
+            case (.list(let x), .list(let y)):
+                guard x.count + y.count <= maxStringLength else {
+                    throw position.runtime("list + list would have more than \(maxStringLength) items")
+                }
+                return .list(x + y)
             default: break
             }
         case "*":
             switch (a, b) {
-            case (.string(let s), .int(let n)), (.int(let n), .string(let s)): return .string(String(repeating: s, count: max(n, 0)))
+            case (.string(let s), .int(let n)), (.int(let n), .string(let s)):
+                let (length, overflow) = s.utf8.count.multipliedReportingOverflow(by: max(n, 0))
+                guard !overflow, length <= maxStringLength else {
+                    throw position.runtime("string * \(n) would be longer than \(maxStringLength) bytes")
+                }
+                return .string(String(repeating: s, count: max(n, 0)))
             default: break
             }
         default: break
@@ -140,15 +165,28 @@ enum JinjaBuiltins {
         // Arithmetic on numbers: ints stay ints except for true division.
         guard let x = a.number, let y = b.number, !(a.isString || b.isString) else { throw fail() }
         if case .int(let i) = a.asInt, case .int(let j) = b.asInt {
+            // Python's ints do not overflow; a 64-bit result that would is refused, not wrapped.
+            func exact(_ result: (partialValue: Int, overflow: Bool)) throws -> Int {
+                guard !result.overflow else { throw position.runtime("integer overflow in \(i) \(op) \(j)") }
+                return result.partialValue
+            }
             switch op {
-            case "+": return .int(i + j)
-            case "-": return .int(i - j)
-            case "*": return .int(i * j)
+            case "+": return .int(try exact(i.addingReportingOverflow(j)))
+            case "-": return .int(try exact(i.subtractingReportingOverflow(j)))
+            case "*": return .int(try exact(i.multipliedReportingOverflow(by: j)))
             case "//", "%":
                 guard j != 0 else { throw position.runtime("integer division or modulo by zero") }
-                let q = Int((Double(i) / Double(j)).rounded(.down))
-                return op == "//" ? .int(q) : .int(i - q * j)
-            case "**" where j >= 0: return .int(Int(pow(Double(i), Double(j))))
+                // Python floors: -7 // 2 == -4, -7 % 2 == 1.
+                var quotient = try exact(i.dividedReportingOverflow(by: j)), remainder = i % j
+                if remainder != 0, (remainder < 0) != (j < 0) { quotient -= 1; remainder += j }
+                return .int(op == "//" ? quotient : remainder)
+            case "**" where j >= 0:
+                if i == 0 || i == 1 { return .int(j == 0 ? 1 : i) }
+                if i == -1 { return .int(j % 2 == 0 ? 1 : -1) }
+                var power = 1
+                // |i| ≥ 2 overflows within 64 factors.
+                for _ in 0..<j { power = try exact(power.multipliedReportingOverflow(by: i)) }
+                return .int(power)
             default: break
             }
         }
@@ -190,6 +228,11 @@ enum JinjaBuiltins {
             let (start, stop, step) = bounds.count == 1 ? (0, bounds[0], 1)
                 : (bounds.first ?? 0, bounds.count > 1 ? bounds[1] : 0, bounds.count > 2 ? bounds[2] : 1)
             guard step != 0 else { throw position.runtime("range() step must not be zero") }
+            // The span as an unsigned difference, exact even where `stop - start` overflows Int.
+            let span = step > 0 ? (stop > start ? UInt(bitPattern: stop &- start) : 0) : (start > stop ? UInt(bitPattern: start &- stop) : 0)
+            let count = span == 0 ? 0 : (span - 1) / step.magnitude + 1
+            // jinja2's sandbox (which transformers renders in) refuses the same ranges.
+            guard count <= maxRange else { throw position.runtime("range() of \(count) items is larger than \(maxRange)") }
             return .list(Swift.stride(from: start, to: stop, by: step).map { .int($0) })
         default:
             throw unknown("function", name, functions, position)

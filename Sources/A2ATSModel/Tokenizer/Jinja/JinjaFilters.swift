@@ -50,7 +50,9 @@ extension JinjaBuiltins {
         case "int":
             switch value {
             case .int: return value
-            case .double(let d): return .int(Int(d))
+            case .double(let d):
+                guard let i = Int(exactly: d.rounded(.towardZero)) else { throw position.runtime("int of \(d) does not fit 64 bits") }
+                return .int(i)
             case .bool(let b): return .int(b ? 1 : 0)
             case .string(let s): return .int(Int(s.trimmingCharacters(in: .whitespaces)) ?? 0)
             default: return .int(0)
@@ -61,7 +63,9 @@ extension JinjaBuiltins {
             return .double(0)
         case "abs":
             switch value {
-            case .int(let i): return .int(abs(i))
+            case .int(let i):
+                guard i != .min else { throw position.runtime("integer overflow in abs(\(i))") }
+                return .int(abs(i))
             case .double(let d): return .double(abs(d))
             default: throw position.runtime("abs needs a number, found \(value.typeName)")
             }

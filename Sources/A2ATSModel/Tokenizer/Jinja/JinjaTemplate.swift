@@ -29,6 +29,8 @@ public struct JinjaTemplate {
 /// iteration, so `set` inside a loop does not leak out (templates carry state in a namespace).
 struct JinjaRenderer {
     private var scopes: [[String: JinjaValue]]
+    /// Loop iterations so far, against `JinjaBuiltins.maxIterations`.
+    private var iterations = 0
 
     init(globals: [String: JinjaValue]) {
         scopes = [globals]
@@ -126,6 +128,12 @@ struct JinjaRenderer {
             loop["previtem"] = index > 0 ? items[index - 1] : .undefined("loop.previtem")
             loop["nextitem"] = index + 1 < items.count ? items[index + 1] : .undefined("loop.nextitem")
             scope["loop"] = .dictionary(loop)
+            iterations += 1
+            guard iterations <= JinjaBuiltins.maxIterations, out.utf8.count <= JinjaBuiltins.maxStringLength else {
+                throw position.runtime(iterations > JinjaBuiltins.maxIterations
+                    ? "more than \(JinjaBuiltins.maxIterations) loop iterations in one rendering"
+                    : "output longer than \(JinjaBuiltins.maxStringLength) bytes")
+            }
             scopes.append(scope)
             let flow = try run(body, into: &out)
             scopes.removeLast()
@@ -182,7 +190,9 @@ struct JinjaRenderer {
             case "not": return .bool(!value.isTruthy)
             default:
                 switch value {
-                case .int(let i): return .int(op == "-" ? -i : i)
+                case .int(let i):
+                    guard op != "-" || i != .min else { throw position.runtime("integer overflow in -(\(i))") }
+                    return .int(op == "-" ? -i : i)
                 case .double(let d): return .double(op == "-" ? -d : d)
                 default: throw position.runtime("bad operand type for unary \(op): \(value.typeName)")
                 }
