@@ -126,6 +126,33 @@ for name in ["blk.0.attn_q.weight", "blk.0.ffn_down.weight", "token_embd.weight"
     line("check: %@ %@ %d×%d, max |Δ| / max |y| = %.2e", name, compact.format.rawValue, compact.rows, compact.cols,
          error / scale)
 }
+/// The layers' compact products alone, 2 workers as in decode: streamed from memory (every
+/// layer once, as a step reads them) and from cache (layer 0's again and again). Equal rates
+/// mean the kernels are compute-bound; a streamed rate far below the in-cache one, memory-bound.
+func kernelRates() -> (streamed: Double, cached: Double, bytes: Int) {
+    let layers = (0..<c.layerCount).map { layer in
+        ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
+            .compactMap { source.compactMatrix("blk.\(layer).\($0).weight") }
+    }
+    let width = max(c.hiddenSize, c.intermediateSize, c.headCount * c.headDim)
+    let x = [Float](repeating: 0.01, count: width)
+    var y = [Float](repeating: 0, count: layers[0].map(\.rows).max()!)
+    func run(_ order: [Int]) -> Double {
+        measure(5) {
+            x.withUnsafeBufferPointer { x in y.withUnsafeMutableBufferPointer { y in
+                for layer in order { for m in layers[layer] { m.multiply(x.baseAddress!, into: y.baseAddress!) } }
+            } }
+        }.best
+    }
+    let bytes = layers.joined().reduce(0) { $0 + $1.bytesRead }
+    let layer0 = layers[0].reduce(0) { $0 + $1.bytesRead } * c.layerCount
+    return (Double(bytes) / run(Array(0..<c.layerCount)) / 1e9, Double(layer0) / run(Array(repeating: 0, count: c.layerCount)) / 1e9,
+            bytes)
+}
+let rates = kernelRates()
+line("decode kernels: layers' compact products %.0f MB: streamed %.1f GB/s, from cache %.1f GB/s", Double(rates.bytes) / 1e6,
+     rates.streamed, rates.cached)
+
 /// Greedy decoding of a text prompt with compact and f32 decode weights must agree.
 let text = String(repeating: "The quick brown fox jumps over the lazy dog near the river bank. ", count: 20)
     + "Tell me a short story about a fox."
@@ -199,6 +226,15 @@ for weights in quick || longLengths != nil ? [LlamaModel.DecodeWeights.compact] 
         line("decode @%4d (%@ weights, %3.0f MB/step): %6.2f ms/token (median %6.2f, cpu %6.2f)  %5.1f GB/s = %4.0f%% of read bandwidth",
              n, weights.rawValue, bytes / 1e6, 1e3 * perStep, 1e3 * time.median / steps, 1e3 * time.cpu / steps, bytes / perStep / 1e9,
              100 * bytes / perStep / 1e9 / bandwidth)
+        // Where the (last run's) steps went; weights at their bytes, K/V at theirs, for the bounds.
+        let parts = generation!.breakdown
+        func ms(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e6 / steps }
+        let weightMB = Double(model.decodeWeightBytesPerStep - model.decodeHeadBytesPerStep) / 1e6
+        let headMB = Double(model.decodeHeadBytesPerStep) / 1e6
+        line("  per step: weights %.2f ms (%.0f MB, %.1f GB/s), attention %.2f ms (%.0f MB K/V, %.1f GB/s), logits %.2f ms (%.0f MB, %.1f GB/s), other %.2f ms",
+             ms(parts.weightNanoseconds), weightMB, weightMB / ms(parts.weightNanoseconds),
+             ms(parts.attentionNanoseconds), kvBytes / 1e6, kvBytes / 1e6 / ms(parts.attentionNanoseconds),
+             ms(parts.logitsNanoseconds), headMB, headMB / ms(parts.logitsNanoseconds), ms(parts.otherNanoseconds))
         if n == 1024 && weights == .compact {
             print("check: decode @1024 tokens " + generation!.tokens.prefix(12).map(String.init).joined(separator: " "))
         }

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Dispatch
 
 /// Exact softmax attention for the query heads that share one KV head (GQA), reading each cached
 /// K and V row from memory once for the whole group instead of once per head.
@@ -21,13 +22,48 @@ public enum GroupedAttention {
                               keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                               rows: UnsafePointer<Int32>?, count: Int,
                               weights: UnsafeMutablePointer<Float>, stride: Int, output: UnsafeMutablePointer<Float>) {
+        attend(queries: queries, groupSize: groupSize, headDim: d, keys: keys, values: values, rows: rows, count: count,
+               weights: weights, stride: stride, output: output, workers: count * groupSize * d >= parallelWork ? 2 : 1)
+    }
+
+    /// `attend` on `workers` (1 or 2) threads. Both cores share a long read; the split changes no
+    /// arithmetic: scores are split by rows (each row's score is computed alone), the weighted sum
+    /// by output columns (each output still sums the rows in order), so results are bit-identical.
+    /// Timers that measure one core's speed pass 1.
+    public static func attend(queries: UnsafePointer<Float>, groupSize: Int, headDim d: Int,
+                       keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?, count: Int,
+                       weights: UnsafeMutablePointer<Float>, stride: Int, output: UnsafeMutablePointer<Float>, workers: Int) {
         output.update(repeating: 0, count: groupSize * d)
         guard count > 0 else { return }
-        scores(queries: queries, groupSize: groupSize, headDim: d, keys: keys, rows: rows, count: count,
-               into: weights, stride: stride)
+        let pointers = AttentionPointers(queries: queries, keys: keys, values: values, rows: rows, weights: weights,
+                                         output: output)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let p = pointers
+            let first = count * worker / workers, last = count * (worker + 1) / workers
+            scores(queries: p.queries, groupSize: groupSize, headDim: d,
+                   keys: p.rows == nil ? p.keys + first * d : p.keys, rows: p.rows.map { $0 + first },
+                   count: last - first, into: p.weights + first, stride: stride)
+        }
         for g in 0 ..< groupSize { softmaxInPlace(weights + g * stride, count) }
-        weightedSum(weights: weights, stride: stride, groupSize: groupSize, headDim: d, values: values, rows: rows,
-                    count: count, into: output)
+        let columnsPerWorker = d / workers / Lane.scalarCount * Lane.scalarCount
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let p = pointers
+            let columns = worker == 0 ? 0 ..< (workers == 1 ? d : columnsPerWorker) : columnsPerWorker ..< d
+            weightedSum(weights: p.weights, stride: stride, groupSize: groupSize, headDim: d, columns: columns,
+                        values: p.values, rows: p.rows, count: count, into: p.output)
+        }
+    }
+
+    /// Rows × heads × d (multiply-adds per pass) above which two workers share the passes: below
+    /// it the hand-off (≈1 µs) outweighs the halved work.
+    static let parallelWork = 1 << 15
+
+    /// The raw pointers of one `attend` call, to cross into `concurrentPerform`; workers write
+    /// disjoint rows of `weights` and disjoint columns of `output`.
+    private struct AttentionPointers: @unchecked Sendable {
+        let queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>
+        let rows: UnsafePointer<Int32>?
+        let weights: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
     }
 
     /// Attention over rows a store materializes block by block (dequantized codes, pruned keys put
@@ -54,8 +90,8 @@ public enum GroupedAttention {
         while start < count {
             let end = min(start + blockRows, count)
             values(start, end, scratch)
-            weightedSum(weights: weights + start, stride: stride, groupSize: groupSize, headDim: d, values: scratch, rows: nil,
-                        count: end - start, into: output)
+            weightedSum(weights: weights + start, stride: stride, groupSize: groupSize, headDim: d, columns: 0 ..< d,
+                        values: scratch, rows: nil, count: end - start, into: output)
             start = end
         }
     }
@@ -83,16 +119,17 @@ public enum GroupedAttention {
         }
     }
 
-    /// `output[g] = Σ_i weights[g · stride + i] · v(i)`, output zeroed by the caller.
+    /// `output[g][columns] = Σ_i weights[g · stride + i] · v(i)[columns]`, output zeroed by the caller.
     private static func weightedSum(weights: UnsafePointer<Float>, stride: Int, groupSize: Int, headDim d: Int,
-                                    values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?, count: Int,
-                                    into output: UnsafeMutablePointer<Float>) {
+                                    columns: Range<Int>, values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?,
+                                    count: Int, into output: UnsafeMutablePointer<Float>) {
+        let columnsEnd = columns.upperBound
         forEachBlock(rows: rows, count: count, of: values, rowFloats: d) { start, end in
             for g in 0 ..< groupSize {
                 let p = weights + g * stride, out = output + g * d
-                var c = 0
+                var c = columns.lowerBound
                 // Sixty-four output lanes per pass: four independent FMA chains in registers.
-                while c + 4 * Lane.scalarCount <= d {
+                while c + 4 * Lane.scalarCount <= columnsEnd {
                     var a0 = load(out + c), a1 = load(out + c + 16), a2 = load(out + c + 32), a3 = load(out + c + 48)
                     for r in start ..< end {
                         let v = values + d * (rows.map { Int($0[r]) } ?? r) + c
@@ -105,7 +142,19 @@ public enum GroupedAttention {
                     store(a0, out + c); store(a1, out + c + 16); store(a2, out + c + 32); store(a3, out + c + 48)
                     c += 4 * Lane.scalarCount
                 }
-                while c + Lane.scalarCount <= d {
+                // Thirty-two lanes (a worker's half of d = 64): two chains.
+                while c + 2 * Lane.scalarCount <= columnsEnd {
+                    var a0 = load(out + c), a1 = load(out + c + 16)
+                    for r in start ..< end {
+                        let v = values + d * (rows.map { Int($0[r]) } ?? r) + c
+                        let weight = Lane(repeating: p[r])
+                        a0.addProduct(weight, load(v))
+                        a1.addProduct(weight, load(v + 16))
+                    }
+                    store(a0, out + c); store(a1, out + c + 16)
+                    c += 2 * Lane.scalarCount
+                }
+                while c + Lane.scalarCount <= columnsEnd {
                     var acc = load(out + c)
                     for r in start ..< end {
                         acc.addProduct(Lane(repeating: p[r]), load(values + d * (rows.map { Int($0[r]) } ?? r) + c))
@@ -113,7 +162,7 @@ public enum GroupedAttention {
                     store(acc, out + c)
                     c += Lane.scalarCount
                 }
-                for lane in c ..< d {
+                for lane in c ..< columnsEnd {
                     for r in start ..< end { out[lane] += p[r] * values[d * (rows.map { Int($0[r]) } ?? r) + lane] }
                 }
             }

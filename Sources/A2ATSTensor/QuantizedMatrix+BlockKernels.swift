@@ -1,63 +1,63 @@
+import CKernels
+
 /// Decode kernels for the 32-column block formats (Q4_1, Q8_0, Q5_0, and the formats repacked
-/// into them: Q4_0, IQ4_NL, Q5_1): one SIMD16 lane per row
-/// of a 16-row group, codes widened in registers, one broadcast input per column.
+/// into them: Q4_0, IQ4_NL, Q5_1): one SIMD lane per row of a 16-row group, codes widened in
+/// registers, one broadcast input per column. Q4_1 and Q8_0, which carry the default model, run
+/// the C kernels of `CKernels` (512-bit where the CPU has AVX-512F, else AVX2).
 extension QuantizedMatrix {
+    /// Whether the C kernels' 512-bit variants run here (CPUID, checked once). Tests turn it off
+    /// to check the AVX2 variants on AVX-512 machines.
+    static var hasAVX512 = a2ats_cpu_has_avx512f() != 0
+
     func multiplyQ4_1(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
                       y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let blocksPerRow = self.blocksPerRow
-        let nibble = SIMD16<UInt32>(repeating: 0x0F), zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23)
-        scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
-            codes.withUnsafeBufferPointer { codes in
-                for group in range {
-                    var acc = SIMD16<Float>()
-                    for b in 0..<blocksPerRow {
-                        let slot = (group * blocksPerRow + b) * 16
-                        let words = UnsafeRawPointer(codes.baseAddress! + slot * 4)
-                        let xs = x + b * 32
-                        var partial = SIMD16<Float>()
-                        for k in 0..<4 {
-                            let w = words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self)
-                            for t in 0..<4 {
-                                let low = UnsignedCode.float((w &>> UInt32(8 * t)) & nibble, minus: zero)
-                                let high = UnsignedCode.float((w &>> UInt32(8 * t + 4)) & nibble, minus: zero)
-                                partial.addProduct(low, SIMD16<Float>(repeating: xs[4 * k + t]))
-                                partial.addProduct(high, SIMD16<Float>(repeating: xs[4 * k + t + 16]))
-                            }
-                        }
-                        let scale = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                        let offset = UnsafeRawPointer(offsets.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                        acc.addProduct(partial, scale)
-                        acc.addProduct(offset, SIMD16<Float>(repeating: sums[b]))
-                    }
-                    store(acc, group: group, y: y, accumulate: accumulate)
-                }
+        // Each column's x scaled by 2^(−4j), j its nibble's place in the code word (see kernels.h):
+        // a power of two, so exact, and every product in the kernel equals code · x.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: cols + 16) { scaled in
+            for c in 0..<cols {
+                let column = c % 32, t = column % 4
+                let exponent = column < 16 ? -8 * t : t == 3 ? 0 : -8 * t - 4
+                scaled[c] = x[c] * Float(sign: .plus, exponent: exponent, significand: 1)
             }
-        } }
+            let xs = UnsafePointer(scaled.baseAddress!), out = scaled.baseAddress! + cols
+            scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
+                codes.withUnsafeBufferPointer { codes in
+                    for group in range {
+                        let block = group * blocksPerRow
+                        let (c, s, m) = (codes.baseAddress! + block * 64, scales.baseAddress! + block * 16,
+                                         offsets.baseAddress! + block * 16)
+                        if Self.hasAVX512 {
+                            a2ats_q4_1_group_avx512(c, s, m, Int32(blocksPerRow), xs, sums, out)
+                        } else {
+                            a2ats_q4_1_group_avx2(c, s, m, Int32(blocksPerRow), xs, sums, out)
+                        }
+                        store(UnsafeRawPointer(out).loadUnaligned(as: SIMD16<Float>.self), group: group, y: y,
+                              accumulate: accumulate)
+                    }
+                }
+            } }
+        }
     }
 
     func multiplyQ8_0(groups range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                       accumulate: Bool) {
         let blocksPerRow = self.blocksPerRow
-        scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
-            for group in range {
-                var acc = SIMD16<Float>()
-                for b in 0..<blocksPerRow {
-                    let slot = (group * blocksPerRow + b) * 16
-                    let words = UnsafeRawPointer(codes.baseAddress! + slot * 8)
-                    let xs = x + b * 32
-                    var partial = SIMD16<Float>()
-                    for k in 0..<8 {
-                        let w = words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<Int32>.self)
-                        for t in 0..<4 {
-                            partial.addProduct(SignedByte.float(w, byte: t), SIMD16<Float>(repeating: xs[4 * k + t]))
-                        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { out in
+            scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
+                for group in range {
+                    let block = group * blocksPerRow
+                    let (c, s) = (codes.baseAddress! + block * 128, scales.baseAddress! + block * 16)
+                    if Self.hasAVX512 {
+                        a2ats_q8_0_group_avx512(c, s, Int32(blocksPerRow), x, out.baseAddress!)
+                    } else {
+                        a2ats_q8_0_group_avx2(c, s, Int32(blocksPerRow), x, out.baseAddress!)
                     }
-                    let scale = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                    acc.addProduct(partial, scale)
+                    store(UnsafeRawPointer(out.baseAddress!).loadUnaligned(as: SIMD16<Float>.self), group: group, y: y,
+                          accumulate: accumulate)
                 }
-                store(acc, group: group, y: y, accumulate: accumulate)
-            }
-        } }
+            } }
+        }
     }
 
     /// Q5_0 in the layout of `packFiveBit`: value d·(code − 16). With `sums` (Σx per block), Q5_1:

@@ -3,6 +3,7 @@
 #pragma once
 #include <immintrin.h>
 #include <stdint.h>
+#include <cpuid.h>
 
 // Channels j + s·P (s = 0 … 8/bits − 1) of a row sit in byte j at bit bits·s; P = d·bits/8 must
 // be a multiple of 16. Codes of channels base + j … base + j + 15 (base = P·s) as two float vectors.
@@ -44,4 +45,99 @@ void a2ats_half_to_float(const uint16_t *half, int count, float *out) {
         _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(half + i))));
     }
     for (; i < count; i++) out[i] = _cvtsh_ss(half[i]);
+}
+
+// Decode kernels for one 16-row group of a compact matrix (`QuantizedMatrix`'s layout: per
+// 32-column block, the 16 rows' f32 scales and offsets side by side, then the block's 32-bit
+// code words, word k of the 16 rows side by side). They exist in C because Swift calls a library
+// function for each int→float vector conversion; here it is one `vcvtdq2ps`. Several partial
+// sums per block keep the FMA units busy instead of waiting on one dependency chain.
+//
+// Q4_1: word k, byte t holds column 4k+t (low nibble) and 4k+t+16 (high nibble). A nibble masked
+// in place at bit 4j is code·2^(4j), exact as an int and as a float; `xs` holds each column's x
+// scaled by 2^(−4j) (exact), so every product equals code·x. The top nibble (j = 7, which would
+// overflow a signed lane) is shifted down instead and its x is unscaled. out[r] = Σ_b d·Σ code·x
+// + m·Σx (`sums`: Σx per block).
+#define A2ATS_Q4_1_GROUP(NAME, TARGET, VEC, LANES, SETZERO, SET1, SET1I, LOADI, AND, SRLI, CVT, FMA, ADD, LOADF, STOREF) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const uint32_t *codes, const float *scales, const float *offsets, int blocks, const float *xs, \
+          const float *sums, float *out) { \
+    for (int half = 0; half < 16; half += LANES) { \
+        VEC acc = SETZERO(); \
+        for (int b = 0; b < blocks; b++) { \
+            const uint32_t *w = codes + b * 64 + half; \
+            const float *x = xs + b * 32; \
+            VEC p0 = SETZERO(), p1 = SETZERO(), p2 = SETZERO(), p3 = SETZERO(); \
+            for (int k = 0; k < 4; k++) { \
+                const VEC##i_t word = LOADI(w + 16 * k); \
+                p0 = FMA(CVT(AND(word, SET1I(0x0000000F))), SET1(x[4 * k]), p0); \
+                p1 = FMA(CVT(AND(word, SET1I(0x000000F0))), SET1(x[4 * k + 16]), p1); \
+                p2 = FMA(CVT(AND(word, SET1I(0x00000F00))), SET1(x[4 * k + 1]), p2); \
+                p3 = FMA(CVT(AND(word, SET1I(0x0000F000))), SET1(x[4 * k + 17]), p3); \
+                p0 = FMA(CVT(AND(word, SET1I(0x000F0000))), SET1(x[4 * k + 2]), p0); \
+                p1 = FMA(CVT(AND(word, SET1I(0x00F00000))), SET1(x[4 * k + 18]), p1); \
+                p2 = FMA(CVT(AND(word, SET1I(0x0F000000))), SET1(x[4 * k + 3]), p2); \
+                p3 = FMA(CVT(SRLI(word, 28)), SET1(x[4 * k + 19]), p3); \
+            } \
+            const VEC partial = ADD(ADD(p0, p1), ADD(p2, p3)); \
+            acc = FMA(partial, LOADF(scales + b * 16 + half), acc); \
+            acc = FMA(LOADF(offsets + b * 16 + half), SET1(sums[b]), acc); \
+        } \
+        STOREF(out + half, acc); \
+    } \
+}
+
+// Q8_0: word k, byte t holds column 4k+t as a signed byte: shifted to the top and back
+// (arithmetic) it is that integer. out[r] = Σ_b d·Σ code·x.
+#define A2ATS_Q8_0_GROUP(NAME, TARGET, VEC, LANES, SETZERO, SET1, LOADI, SLLI, SRAI, CVT, FMA, ADD, LOADF, STOREF) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const uint32_t *codes, const float *scales, int blocks, const float *x, float *out) { \
+    for (int half = 0; half < 16; half += LANES) { \
+        VEC acc = SETZERO(); \
+        for (int b = 0; b < blocks; b++) { \
+            const uint32_t *w = codes + b * 128 + half; \
+            const float *xb = x + b * 32; \
+            VEC p0 = SETZERO(), p1 = SETZERO(), p2 = SETZERO(), p3 = SETZERO(); \
+            for (int k = 0; k < 8; k++) { \
+                const VEC##i_t word = LOADI(w + 16 * k); \
+                p0 = FMA(CVT(SRAI(SLLI(word, 24), 24)), SET1(xb[4 * k]), p0); \
+                p1 = FMA(CVT(SRAI(SLLI(word, 16), 24)), SET1(xb[4 * k + 1]), p1); \
+                p2 = FMA(CVT(SRAI(SLLI(word, 8), 24)), SET1(xb[4 * k + 2]), p2); \
+                p3 = FMA(CVT(SRAI(word, 24)), SET1(xb[4 * k + 3]), p3); \
+            } \
+            acc = FMA(ADD(ADD(p0, p1), ADD(p2, p3)), LOADF(scales + b * 16 + half), acc); \
+        } \
+        STOREF(out + half, acc); \
+    } \
+}
+
+typedef __m256i __m256i_t;
+typedef __m512i __m512i_t;
+#define A2ATS_LOADI256(p) _mm256_loadu_si256((const __m256i *)(p))
+#define A2ATS_LOADI512(p) _mm512_loadu_si512((const void *)(p))
+
+A2ATS_Q4_1_GROUP(a2ats_q4_1_group_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_set1_epi32,
+                 A2ATS_LOADI256,
+                 _mm256_and_si256, _mm256_srli_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_add_ps,
+                 _mm256_loadu_ps, _mm256_storeu_ps)
+A2ATS_Q4_1_GROUP(a2ats_q4_1_group_avx512, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
+                 A2ATS_LOADI512,
+                 _mm512_and_si512, _mm512_srli_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_add_ps,
+                 _mm512_loadu_ps, _mm512_storeu_ps)
+A2ATS_Q8_0_GROUP(a2ats_q8_0_group_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, A2ATS_LOADI256,
+                 _mm256_slli_epi32, _mm256_srai_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_add_ps,
+                 _mm256_loadu_ps, _mm256_storeu_ps)
+A2ATS_Q8_0_GROUP(a2ats_q8_0_group_avx512, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, A2ATS_LOADI512,
+                 _mm512_slli_epi32, _mm512_srai_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_add_ps,
+                 _mm512_loadu_ps, _mm512_storeu_ps)
+
+// Whether this CPU runs AVX-512F code and the OS saves its registers (CPUID leaf 7 EBX bit 16;
+// XCR0 bits 1, 2, 5, 6, 7: SSE, AVX, opmask, ZMM upper halves, ZMM 16–31).
+static inline int a2ats_cpu_has_avx512f(void) {
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27))) return 0;  // OSXSAVE
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !(ebx & (1u << 16))) return 0;
+    unsigned int xcr0_low, xcr0_high;
+    __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+    return (xcr0_low & 0xE6) == 0xE6;
 }

@@ -72,9 +72,13 @@ enum ThroughputCommand: Subcommand {
         if arguments.value("cpu-seconds-per-row") != nil {
             (secondsPerRow, rowSource) = (try number("cpu-seconds-per-row"), "given")
         } else {
+            // As many cores at once as the model spends (up to this machine's): their shared memory
+            // bandwidth is part of the cost.
+            let threads = min(try count("cpu-cores"), ProcessInfo.processInfo.activeProcessorCount)
             secondsPerRow = SparseAttentionTimer.secondsPerRow(headDim: shape.headDim, groupSize: shape.groupSize,
-                                                              cacheRows: 32768, rows: timedRows)
-            rowSource = "timed here: GroupedAttention, 1 thread, \(timedRows) random rows of a 32768-row f32 cache, d = \(shape.headDim), G = \(shape.groupSize)"
+                                                              cacheRows: 32768, rows: timedRows, threads: threads)
+            rowSource = "timed here: GroupedAttention on \(threads) of \(ProcessInfo.processInfo.activeProcessorCount) cores at once, "
+                + "\(timedRows) random rows of a 32768-row f32 cache each, d = \(shape.headDim), G = \(shape.groupSize)"
         }
         let model = ServingCostModel(
             shape: shape,

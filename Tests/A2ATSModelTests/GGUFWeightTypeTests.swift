@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import A2ATSTensor
+@testable import A2ATSTensor
 @testable import A2ATSModel
 
 /// The weight types of the Qwen2.5-Coder GGUF (Q5_0, Q8_0, Q4_K, Q6_K), Q4_1, and the other types
@@ -17,7 +17,17 @@ final class GGUFWeightTypeTests: XCTestCase {
     /// padded one), 512 columns (16 blocks or 2 super-blocks), plain and accumulating. Formats
     /// repacked into another's kernel (Q4_0, Q5_1, IQ4_NL, Q3_K, Q5_K) are checked the same way.
     /// Tolerance: |Δ| ≤ 1e-5 · Σ|w·x| per row, the scale of float rounding in a dot product.
+    /// Where the CPU has AVX-512F the C kernels' AVX2 variants are checked too.
     func testKernelsMatchDequantizeAndSGEMV() throws {
+        let native = QuantizedMatrix.hasAVX512
+        defer { QuantizedMatrix.hasAVX512 = native }
+        for wide in native ? [true, false] : [false] {
+            QuantizedMatrix.hasAVX512 = wide
+            try checkKernelsAgainstDequantizeAndSGEMV()
+        }
+    }
+
+    private func checkKernelsAgainstDequantizeAndSGEMV() throws {
         var generator = SeededGenerator(seed: 15)
         for (format, type) in Self.blockFormats {
             let rows = 37, cols = 512
@@ -28,7 +38,7 @@ final class GGUFWeightTypeTests: XCTestCase {
             let start = (0..<rows).map { _ in generator.nextGaussian() }
             for accumulate in [false, true] {
                 Self.assertProductsMatch(matrix, dense: dense, x: x, start: start, accumulate: accumulate,
-                                         "\(format) accumulate=\(accumulate)")
+                                         "\(format) accumulate=\(accumulate) avx512=\(QuantizedMatrix.hasAVX512)")
             }
         }
     }

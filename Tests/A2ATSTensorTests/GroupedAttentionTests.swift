@@ -38,6 +38,31 @@ final class GroupedAttentionTests: XCTestCase {
         }
     }
 
+    /// Two workers against one: the split (rows for scores, columns for the weighted sum) must not
+    /// change a single bit of the weights or the output, with and without index lists.
+    func testTwoWorkersEqualOneBitForBit() {
+        var g = SeededGenerator(seed: 13)
+        for (d, group, n) in [(64, 3, 1040), (80, 7, 333), (64, 1, 2), (24, 2, 97)] {
+            let keys = (0 ..< n * d).map { _ in g.nextGaussian() }, values = (0 ..< n * d).map { _ in g.nextGaussian() }
+            let queries = (0 ..< group * d).map { _ in 2 * g.nextGaussian() }
+            for subset in [nil, (0 ..< n).filter { _ in g.next() % 4 != 0 }.reversed().map(Int32.init)] as [[Int32]?] {
+                let count = subset?.count ?? n
+                var results: [[Float]] = []
+                for workers in [1, 2] {
+                    var weights = [Float](repeating: 0, count: group * n), output = [Float](repeating: 0, count: group * d)
+                    let call = { (list: UnsafePointer<Int32>?) in
+                        GroupedAttention.attend(queries: queries, groupSize: group, headDim: d, keys: keys, values: values,
+                                                rows: list, count: count, weights: &weights, stride: n, output: &output,
+                                                workers: workers)
+                    }
+                    if let subset { subset.withUnsafeBufferPointer { call($0.baseAddress) } } else { call(nil) }
+                    results.append(weights + output)
+                }
+                XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern), "d \(d) group \(group) n \(n)")
+            }
+        }
+    }
+
     func testFewRowsProductEqualsDoubleProduct() {
         var g = SeededGenerator(seed: 12)
         for (m, k, n) in [(3, 64, 4096), (1, 64, 32), (4, 16, 70), (2, 5, 33), (5, 7, 1)] {

@@ -16,6 +16,16 @@ final class Decoder {
     private(set) var readSlots = 0
     /// Seconds the method spent choosing tokens, over every step so far.
     var selectionSeconds: Double { Double(attention.selectionNanoseconds) / 1e9 }
+    /// Where the steps' time went, summed over every step so far.
+    private(set) var breakdown = DecodeBreakdown()
+    private var clock = DispatchTime.now().uptimeNanoseconds
+    /// Charges the time since the last lap to `part`.
+    @inline(__always)
+    private func lap(_ part: WritableKeyPath<DecodeBreakdown, UInt64>) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        breakdown[keyPath: part] += now - clock
+        clock = now
+    }
 
     init(model: LlamaModel, capacity: Int) {
         self.model = model
@@ -46,6 +56,7 @@ final class Decoder {
         let c = model.config
         let hidden = c.hiddenSize, ffn = c.intermediateSize, d = c.headDim
         let position = cache.length
+        clock = DispatchTime.now().uptimeNanoseconds
         cache.append(count: 1)
         fillAngles(position: position)
         x.withUnsafeMutableBufferPointer { model.weights.embedding.copyRow(token, into: $0.baseAddress!) }
@@ -56,8 +67,10 @@ final class Decoder {
                 rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
             } } }
             normed.withUnsafeBufferPointer { h in qkv.withUnsafeMutableBufferPointer { y in
+                lap(\.otherNanoseconds)
                 matrices.qkv.multiply(h.baseAddress!, into: y.baseAddress!)
                 w.addQKVBias(y.baseAddress!, count: 1, stride: model.qkvWidth)
+                lap(\.weightNanoseconds)
             } }
             qkv.withUnsafeMutableBufferPointer { qkv in preRoPEQueries.withUnsafeMutableBufferPointer { pre in
                 pre.baseAddress!.update(from: qkv.baseAddress!, count: c.headCount * d)
@@ -73,12 +86,15 @@ final class Decoder {
                 }
             } }
             readSlots += c.kvHeadCount
+            lap(\.attentionNanoseconds)
             attended.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { y in
                 matrices.output.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
             } }
+            lap(\.weightNanoseconds)
             x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in w.ffnNorm.withUnsafeBufferPointer {
                 rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
             } } }
+            lap(\.otherNanoseconds)
             normed.withUnsafeBufferPointer { h in gateUp.withUnsafeMutableBufferPointer { y in
                 matrices.gateUp.multiply(h.baseAddress!, into: y.baseAddress!)
                 swiGLU(gate: y.baseAddress!, up: y.baseAddress! + ffn, count: ffn)
@@ -86,6 +102,7 @@ final class Decoder {
             gateUp.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { y in
                 matrices.down.multiply(a.baseAddress!, into: y.baseAddress!, accumulate: true)
             } }
+            lap(\.weightNanoseconds)
         }
         x.withUnsafeBufferPointer { x in normed.withUnsafeMutableBufferPointer { out in model.weights.outputNorm.withUnsafeBufferPointer {
             rmsNorm(x.baseAddress!, weight: $0.baseAddress!, epsilon: c.rmsNormEpsilon, into: out.baseAddress!, count: hidden)
@@ -97,5 +114,6 @@ final class Decoder {
                 model.lmHead(h.baseAddress!, into: logits.baseAddress!)
             }
         } }
+        lap(\.logitsNanoseconds)
     }
 }

@@ -14,6 +14,19 @@ public struct Generation {
     public var seconds: Double
     /// Of `seconds`, the time the method spent in `select` (0 for full attention).
     public var selectionSeconds: Double
+    /// Where the decode steps' time went (weights, attention, logits, the rest).
+    public var breakdown: DecodeBreakdown
+}
+
+/// Decode time by part, summed over steps, for benchmarks that must say where a step's time
+/// goes: the layers' weight products, attention (the method's selection, K/V append and read
+/// included), the LM head, and the rest (norms, RoPE, embedding row, activation).
+public struct DecodeBreakdown: Sendable {
+    public var weightNanoseconds: UInt64 = 0
+    public var attentionNanoseconds: UInt64 = 0
+    public var logitsNanoseconds: UInt64 = 0
+    public var otherNanoseconds: UInt64 = 0
+    public init() {}
 }
 
 extension LlamaModel {
@@ -50,6 +63,6 @@ extension LlamaModel {
         return Generation(tokens: generated,
                           attendedTokens: decoder.readSlots == 0 ? 0 : Double(decoder.tokensRead) / Double(decoder.readSlots),
                           decodeSteps: steps, memory: memory, seconds: Date().timeIntervalSince(start),
-                          selectionSeconds: decoder.selectionSeconds)
+                          selectionSeconds: decoder.selectionSeconds, breakdown: decoder.breakdown)
     }
 }

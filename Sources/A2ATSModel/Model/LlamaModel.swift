@@ -27,8 +27,13 @@ public final class LlamaModel {
         let layers = weights.layers.reduce(0) {
             $0 + (decodeWeights == .compact ? $1.decode.bytesRead : $1.prefill.bytesRead)
         }
+        return layers + decodeHeadBytesPerStep
+    }
+
+    /// Of `decodeWeightBytesPerStep`, the LM head's bytes.
+    public var decodeHeadBytesPerStep: Int {
         let head = decodeWeights == .compact ? weights.outputHead : nil
-        return layers + (head ?? weights.lmHead ?? weights.embedding).bytesRead
+        return (head ?? weights.lmHead ?? weights.embedding).bytesRead
     }
 
     public init(source: WeightSource) throws {
