@@ -102,7 +102,14 @@ public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Fl
 /// Attention can divide its `count`-times-smaller output row by the sum instead of every weight.
 @discardableResult
 public func softmaxNumeratorsInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
-    guard count > 0 else { return 0 }
+    softmaxNumerators(x, count).sum
+}
+
+/// `softmaxNumeratorsInPlace`, also returning the maximum the exponentials are relative to, so
+/// that pieces of one row computed apart can be joined (flash-decoding's rescaling).
+@discardableResult
+public func softmaxNumerators(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> (maximum: Float, sum: Float) {
+    guard count > 0 else { return (-.infinity, 0) }
     var maxVector = FloatVector(repeating: -.infinity)
     var i = 0
     while i + 8 <= count {
@@ -123,7 +130,7 @@ public func softmaxNumeratorsInPlace(_ x: UnsafeMutablePointer<Float>, _ count: 
     }
     var sum = horizontalSum(sumVector)
     while i < count { x[i] = fastExp(x[i] - maximum); sum += x[i]; i += 1 }
-    return sum
+    return (maximum, sum)
 }
 
 /// y = x / rms(x) · weight, for one row of `count` values (RMSNorm, Zhang & Sennrich 2019).

@@ -26,31 +26,52 @@ public enum GroupedAttention {
                weights: weights, stride: stride, output: output, workers: count * groupSize * d >= parallelWork ? 2 : 1)
     }
 
-    /// `attend` on `workers` (1 or 2) threads. Both cores share a long read; the split changes no
-    /// arithmetic: scores are split by rows (each row's score is computed alone), the weighted sum
-    /// by output columns (each output still sums the rows in order), so results are bit-identical.
-    /// Timers that measure one core's speed pass 1.
+    /// `attend` on `workers` (1 or 2) threads; timers that measure one core's speed pass 1. Each
+    /// worker takes a contiguous half of the rows — K and V rows are read whole, by one core —
+    /// and computes its half as flash-decoding does: scores, exponentials relative to its own
+    /// maximum, their sums, and the unnormalized weighted sum of its V rows. The halves are then
+    /// joined exactly as one softmax over all rows: each rescaled by e^(its max − the max), over
+    /// the total. One hand-off per call, and no core reads another's rows.
     public static func attend(queries: UnsafePointer<Float>, groupSize: Int, headDim d: Int,
-                       keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?, count: Int,
-                       weights: UnsafeMutablePointer<Float>, stride: Int, output: UnsafeMutablePointer<Float>, workers: Int) {
+                              keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?,
+                              count: Int, weights: UnsafeMutablePointer<Float>, stride: Int,
+                              output: UnsafeMutablePointer<Float>, workers: Int) {
         output.update(repeating: 0, count: groupSize * d)
         guard count > 0 else { return }
-        let pointers = AttentionPointers(queries: queries, keys: keys, values: values, rows: rows, weights: weights,
-                                         output: output)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let p = pointers
-            let first = count * worker / workers, last = count * (worker + 1) / workers
-            scores(queries: p.queries, groupSize: groupSize, headDim: d,
-                   keys: p.rows == nil ? p.keys + first * d : p.keys, rows: p.rows.map { $0 + first },
-                   count: last - first, into: p.weights + first, stride: stride)
-        }
-        for g in 0 ..< groupSize { softmaxInPlace(weights + g * stride, count) }
-        let columnsPerWorker = d / workers / Lane.scalarCount * Lane.scalarCount
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let p = pointers
-            let columns = worker == 0 ? 0 ..< (workers == 1 ? d : columnsPerWorker) : columnsPerWorker ..< d
-            weightedSum(weights: p.weights, stride: stride, groupSize: groupSize, headDim: d, columns: columns,
-                        values: p.values, rows: p.rows, count: count, into: p.output)
+        // Per worker: the group's maxima, sums and unnormalized outputs.
+        let partialFloats = groupSize * (2 + d)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: workers * partialFloats) { partials in
+            let p = AttentionPointers(queries: queries, keys: keys, values: values, rows: rows, weights: weights,
+                                      output: partials.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let first = count * worker / workers, n = count * (worker + 1) / workers - first
+                let maxima = p.output + worker * partialFloats, sums = maxima + groupSize, out = sums + groupSize
+                out.update(repeating: 0, count: groupSize * d)
+                let rows = p.rows.map { $0 + first }
+                scores(queries: p.queries, groupSize: groupSize, headDim: d, keys: rows == nil ? p.keys + first * d : p.keys,
+                       rows: rows, count: n, into: p.weights + first, stride: stride)
+                for g in 0 ..< groupSize {
+                    (maxima[g], sums[g]) = softmaxNumerators(p.weights + g * stride + first, n)
+                }
+                weightedSum(weights: p.weights + first, stride: stride, groupSize: groupSize, headDim: d,
+                            values: rows == nil ? p.values + first * d : p.values, rows: rows, count: n, into: out)
+            }
+            for g in 0 ..< groupSize {
+                var maximum = -Float.infinity
+                for w in 0 ..< workers { maximum = max(maximum, partials[w * partialFloats + g]) }
+                var total: Float = 0
+                for w in 0 ..< workers {
+                    total += fastExp(partials[w * partialFloats + g] - maximum) * partials[w * partialFloats + groupSize + g]
+                }
+                for w in 0 ..< workers {
+                    let base = w * partialFloats
+                    let factor = fastExp(partials[base + g] - maximum) / total
+                    let first = count * w / workers, last = count * (w + 1) / workers
+                    scale(weights + g * stride + first, count: last - first, by: factor)
+                    let out = partials.baseAddress! + base + 2 * groupSize + g * d
+                    for c in 0 ..< d { output[g * d + c] += factor * out[c] }
+                }
+            }
         }
     }
 
@@ -59,11 +80,17 @@ public enum GroupedAttention {
     static let parallelWork = 1 << 15
 
     /// The raw pointers of one `attend` call, to cross into `concurrentPerform`; workers write
-    /// disjoint rows of `weights` and disjoint columns of `output`.
+    /// disjoint rows of `weights` and their own slice of the partials (`output`).
     private struct AttentionPointers: @unchecked Sendable {
         let queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>
         let rows: UnsafePointer<Int32>?
         let weights: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+    }
+
+    private static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        var i = 0
+        while i + Lane.scalarCount <= count { store(load(x + i) * factor, x + i); i += Lane.scalarCount }
+        while i < count { x[i] *= factor; i += 1 }
     }
 
     /// Attention over rows a store materializes block by block (dequantized codes, pruned keys put
@@ -90,7 +117,7 @@ public enum GroupedAttention {
         while start < count {
             let end = min(start + blockRows, count)
             values(start, end, scratch)
-            weightedSum(weights: weights + start, stride: stride, groupSize: groupSize, headDim: d, columns: 0 ..< d,
+            weightedSum(weights: weights + start, stride: stride, groupSize: groupSize, headDim: d,
                         values: scratch, rows: nil, count: end - start, into: output)
             start = end
         }
@@ -119,17 +146,16 @@ public enum GroupedAttention {
         }
     }
 
-    /// `output[g][columns] = Σ_i weights[g · stride + i] · v(i)[columns]`, output zeroed by the caller.
+    /// `output[g] += Σ_i weights[g · stride + i] · v(i)`.
     private static func weightedSum(weights: UnsafePointer<Float>, stride: Int, groupSize: Int, headDim d: Int,
-                                    columns: Range<Int>, values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?,
+                                    values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?,
                                     count: Int, into output: UnsafeMutablePointer<Float>) {
-        let columnsEnd = columns.upperBound
         forEachBlock(rows: rows, count: count, of: values, rowFloats: d) { start, end in
             for g in 0 ..< groupSize {
                 let p = weights + g * stride, out = output + g * d
-                var c = columns.lowerBound
+                var c = 0
                 // Sixty-four output lanes per pass: four independent FMA chains in registers.
-                while c + 4 * Lane.scalarCount <= columnsEnd {
+                while c + 4 * Lane.scalarCount <= d {
                     var a0 = load(out + c), a1 = load(out + c + 16), a2 = load(out + c + 32), a3 = load(out + c + 48)
                     for r in start ..< end {
                         let v = values + d * (rows.map { Int($0[r]) } ?? r) + c
@@ -142,8 +168,8 @@ public enum GroupedAttention {
                     store(a0, out + c); store(a1, out + c + 16); store(a2, out + c + 32); store(a3, out + c + 48)
                     c += 4 * Lane.scalarCount
                 }
-                // Thirty-two lanes (a worker's half of d = 64): two chains.
-                while c + 2 * Lane.scalarCount <= columnsEnd {
+                // Thirty-two lanes left (d = 96, 160, …): two chains.
+                while c + 2 * Lane.scalarCount <= d {
                     var a0 = load(out + c), a1 = load(out + c + 16)
                     for r in start ..< end {
                         let v = values + d * (rows.map { Int($0[r]) } ?? r) + c
@@ -154,7 +180,7 @@ public enum GroupedAttention {
                     store(a0, out + c); store(a1, out + c + 16)
                     c += 2 * Lane.scalarCount
                 }
-                while c + Lane.scalarCount <= columnsEnd {
+                while c + Lane.scalarCount <= d {
                     var acc = load(out + c)
                     for r in start ..< end {
                         acc.addProduct(Lane(repeating: p[r]), load(values + d * (rows.map { Int($0[r]) } ?? r) + c))
@@ -162,7 +188,7 @@ public enum GroupedAttention {
                     store(acc, out + c)
                     c += Lane.scalarCount
                 }
-                for lane in c ..< columnsEnd {
+                for lane in c ..< d {
                     for r in start ..< end { out[lane] += p[r] * values[d * (rows.map { Int($0[r]) } ?? r) + lane] }
                 }
             }

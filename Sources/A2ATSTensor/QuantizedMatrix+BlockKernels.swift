@@ -9,16 +9,29 @@ extension QuantizedMatrix {
     /// to check the AVX2 variants on AVX-512 machines.
     static var hasAVX512 = a2ats_cpu_has_avx512f() != 0
 
+    /// 2^(−4j) for each of a block's 32 columns, j the place of its nibble in the code word
+    /// (column 4k+t: byte t's low nibble, j = 2t; column 4k+t+16: its high nibble, j = 2t+1, but
+    /// the top nibble is shifted down in the kernel, so 1 for t = 3).
+    static let q4_1ColumnScales: [Float] = (0..<32).map { column in
+        let t = column % 4
+        return Float(sign: .plus, exponent: column < 16 ? -8 * t : t == 3 ? 0 : -8 * t - 4, significand: 1)
+    }
+
     func multiplyQ4_1(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
                       y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let blocksPerRow = self.blocksPerRow
         // Each column's x scaled by 2^(−4j), j its nibble's place in the code word (see kernels.h):
         // a power of two, so exact, and every product in the kernel equals code · x.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: cols + 16) { scaled in
-            for c in 0..<cols {
-                let column = c % 32, t = column % 4
-                let exponent = column < 16 ? -8 * t : t == 3 ? 0 : -8 * t - 4
-                scaled[c] = x[c] * Float(sign: .plus, exponent: exponent, significand: 1)
+            Self.q4_1ColumnScales.withUnsafeBufferPointer { factors in
+                for block in Swift.stride(from: 0, to: cols, by: 32) {
+                    for half in Swift.stride(from: 0, to: 32, by: 16) {
+                        let factor = UnsafeRawPointer(factors.baseAddress! + half).loadUnaligned(as: SIMD16<Float>.self)
+                        let value = UnsafeRawPointer(x + block + half).loadUnaligned(as: SIMD16<Float>.self)
+                        UnsafeMutableRawPointer(scaled.baseAddress! + block + half).storeBytes(of: value * factor,
+                                                                                                as: SIMD16<Float>.self)
+                    }
+                }
             }
             let xs = UnsafePointer(scaled.baseAddress!), out = scaled.baseAddress! + cols
             scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
