@@ -36,7 +36,7 @@ func attend(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: U
             rows: UnsafePointer<Int32>?, count: Int, scores: UnsafeMutablePointer<Float>, stride: Int,
             output: UnsafeMutablePointer<Float>) {
     GroupedAttention.attend(queries: queries, groupSize: group, headDim: headDim, keys: keys, values: values,
-                            rows: rows, count: count, weights: scores, stride: stride, output: output)
+                            rows: rows, count: count, weights: scores, stride: stride, output: output, workers: 1)
 }
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
