@@ -256,12 +256,25 @@ if longLengths != nil {
         guard let prefill = prefills[n] else { continue }
         let (method, budget) = try longMethod(length: n)
         var steps = 0.0
-        let full = try measure(1) { _ = try model.generate(from: prefill, method: nil, maxNewTokens: 33, stopTokens: []) }.best
+        var fullRun: Generation?, methodRun: Generation?
+        let full = try measure(1) { fullRun = try model.generate(from: prefill, method: nil, maxNewTokens: 33, stopTokens: []) }.best
         let sparse = try measure(1) {
-            steps = Double(try model.generate(from: prefill, method: method, maxNewTokens: 33, stopTokens: []).decodeSteps)
+            methodRun = try model.generate(from: prefill, method: method, maxNewTokens: 33, stopTokens: [])
+            steps = Double(methodRun!.decodeSteps)
         }.best
         line("decode @%5d: full %7.2f ms/token, %@ at B = %d (%.0f%%) %7.2f ms/token = %.2f× faster",
              n, 1e3 * full / steps, longMethodText, budget, 100 * longFraction, 1e3 * sparse / steps, full / sparse)
+        // The method's one-off encoding of the prompt is prefill-side work in serving: the steps alone.
+        let fullSteps = full - fullRun!.forkSeconds, methodSteps = sparse - methodRun!.forkSeconds
+        line("  steps alone (one-off fork work apart: %.2f s): full %7.2f ms/token, %@ %7.2f ms/token = %.2f× faster",
+             methodRun!.forkSeconds, 1e3 * fullSteps / steps, longMethodText, 1e3 * methodSteps / steps, fullSteps / methodSteps)
+        // Attention per step with and without the method, the method's selection apart, and the
+        // tokens it read: the end-to-end gap to the kernel's n/attended.
+        for (name, run) in [("full", fullRun!), (longMethodText, methodRun!)] {
+            line("  %@: attention %.2f ms/step (selection %.2f), attended %.0f of %d tokens per KV head",
+                 name, Double(run.breakdown.attentionNanoseconds) / 1e6 / steps, 1e3 * run.selectionSeconds / steps,
+                 run.attendedTokens, prefill.tokens.count)
+        }
     }
 }
 line("peak resident memory: %.2f GiB", peakResidentGiB())

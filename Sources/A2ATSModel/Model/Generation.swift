@@ -16,6 +16,9 @@ public struct Generation {
     public var selectionSeconds: Double
     /// Where the decode steps' time went (weights, attention, logits, the rest).
     public var breakdown: DecodeBreakdown
+    /// Of `seconds`, the one-off work before the first step: the method's and its store's
+    /// `didPrefill` (encoding the prompt's keys, building indexes), prefill-side work in serving.
+    public var forkSeconds: Double
 }
 
 /// Decode time by part, summed over steps, for benchmarks that must say where a step's time
@@ -42,11 +45,13 @@ extension LlamaModel {
         cache.truncate(to: promptLength)
         precondition(promptLength + maxNewTokens - 1 <= cache.capacity, "prefill made without room to decode")
         let store = method?.kvStore ?? DenseKVStore()
+        let forkStart = Date()
         for layer in 0..<config.layerCount {
             try method?.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics)
             let resident = (0..<config.kvHeadCount).map { method?.residentTokens(layer: layer, kvHead: $0) }
             try store.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics, resident: resident)
         }
+        let forkSeconds = Date().timeIntervalSince(forkStart)
         let decoder = Decoder(model: self, capacity: cache.capacity)
         var generated: [Int] = []
         var next = prefill.lastLogits.withUnsafeBufferPointer { argmax($0) }
@@ -63,6 +68,7 @@ extension LlamaModel {
         return Generation(tokens: generated,
                           attendedTokens: decoder.readSlots == 0 ? 0 : Double(decoder.tokensRead) / Double(decoder.readSlots),
                           decodeSteps: steps, memory: memory, seconds: Date().timeIntervalSince(start),
-                          selectionSeconds: decoder.selectionSeconds, breakdown: decoder.breakdown)
+                          selectionSeconds: decoder.selectionSeconds, breakdown: decoder.breakdown,
+                          forkSeconds: forkSeconds)
     }
 }
