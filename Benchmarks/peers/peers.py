@@ -57,7 +57,9 @@ def load():
 
 
 def pinned(command, threads):
-    """Every engine on the same `threads` CPUs: ours sizes its pools from the CPUs it may use."""
+    """Every engine on the same `threads` CPUs. OpenBLAS follows the pinning; our own worker loops
+    size themselves from the host's CPU count (Foundation ignores affinity), so below the host's
+    count ours runs more workers than CPUs: compare at --threads = the host's CPUs."""
     if threads < (os.cpu_count() or threads):
         return ["taskset", "-c", f"0-{threads - 1}"] + command
     return command
@@ -155,6 +157,9 @@ def compare(args):
     lengths = [int(n) for n in args.lengths.split(",")]
     if max(lengths) + args.steps + 8 > context:
         sys.exit(f"--lengths {max(lengths)} + {args.steps} decode steps exceed the model's context {context}")
+    if args.threads != os.cpu_count():
+        print(f"warning: --threads {args.threads} on a host with {os.cpu_count()} CPUs: our worker loops use "
+              "every CPU of the host, pinned to fewer (see pinned())", file=sys.stderr)
     tokens_file = os.path.join(work, "prompts.json")
     with open(tokens_file, "w") as f:
         json.dump(prompts_for(lengths, vocab, args.seed), f)

@@ -71,7 +71,7 @@ if [ "$LLAMA" = 1 ]; then
     if [ -z "$LLAMA_SRC" ]; then
         LLAMA_SRC="$WORK/src/llama_cpp_python-$LLAMA_VERSION"
         if [ ! -d "$LLAMA_SRC" ]; then
-            "$VENV/bin/pip" download --disable-pip-version-check -q --no-binary :all: --no-deps \
+            "$VENV/bin/pip" download --disable-pip-version-check -q --no-binary llama-cpp-python --no-deps \
                 "llama-cpp-python==$LLAMA_VERSION" -d "$WORK/src"
             tar -xzf "$WORK/src/llama_cpp_python-$LLAMA_VERSION.tar.gz" -C "$WORK/src"
         fi
