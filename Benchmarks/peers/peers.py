@@ -17,6 +17,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -65,8 +66,17 @@ def pinned(command, threads):
     return command
 
 
-def run_logged(name, command, log, env, loads):
+def settle(seconds):
+    """Waits up to `seconds` for the 1-minute load average to fall below BUSY (it decays over
+    about a minute after other jobs stop, and the previous engine's own load lingers in it)."""
+    end = time.time() + seconds
+    while load() > BUSY and time.time() < end:
+        time.sleep(5)
+
+
+def run_logged(name, command, log, env, loads, wait):
     """Runs one engine alone, recording the load average before and after it."""
+    settle(wait)
     before = load()
     if before > BUSY:
         print(f"warning: load average {before:.2f} before {name}: other processes are running; "
@@ -178,7 +188,7 @@ def compare(args):
             command = command + common + ["--threads", str(args.threads), "--steps", str(args.steps)]
         command = pinned(command + ["--json", out], args.threads)
         commands.append(shlex.join(command))
-        run_logged(name, command, os.path.join(work, f"{name}.log"), env, loads)
+        run_logged(name, command, os.path.join(work, f"{name}.log"), env, loads, args.settle)
         with open(out) as f:
             results[name] = json.load(f)
     if "a2ats-eval" in results:
@@ -260,6 +270,8 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--settle", type=float, default=0, help="before each engine, wait up to this many seconds "
+                   f"for the 1-minute load average to fall below {BUSY}")
     p.add_argument("--attention", default="sdpa", help="transformers' attn_implementation (sdpa, eager)")
     p.add_argument("--engine-bench", default=".build/release/engine-bench", help="our benchmark binary")
     p.add_argument("--work", default="/tmp/a2ats-peers", help="prompts, JSON and logs of each engine")

@@ -10,7 +10,7 @@
 #   --llama-version V     llama-cpp-python sdist to use (default 0.3.16, the llama.cpp of docs/parity.md)
 #   --llama-src DIR       an unpacked llama-cpp-python sdist (default: downloaded into --work)
 #   --llama-build DIR     an existing build of its vendored llama.cpp (DIR/bin/libllama.so);
-#                         default: build the `llama` library alone into --work (50 units, ~30 min on 2 cores)
+#                         default: build the `llama` library alone into --work (54 steps, ~30 min on 2 cores)
 #   --torch cpu-wheel|pypi   how PyTorch arrives (default cpu-wheel; why: Benchmarks/README.md):
 #       cpu-wheel  torch==$TORCH_VERSION+cpu from pip's configured indexes and find-links (a CPU-only
 #                  wheel, ~190 MB, where the machine offers one: this one keeps it in /opt/wheels)
