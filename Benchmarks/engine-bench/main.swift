@@ -261,11 +261,11 @@ for weights in quick || longLengths != nil ? [LlamaModel.DecodeWeights.compact] 
         let kvBytes = Double(2 * (n + 16) * c.headDim * c.kvHeadCount * c.layerCount * 4)
         let bytes = Double(model.decodeWeightBytesPerStep) + kvBytes
         let perStep = time.best / steps
+        record("decode", ["context": .int(n), "weights": .string(weights.rawValue), "steps": .int(Int(steps)),
+                          "ms_best": .double(1e3 * perStep), "ms_median": .double(1e3 * time.median / steps)])
         line("decode @%4d (%@ weights, %3.0f MB/step): %6.2f ms/token (median %6.2f, cpu %6.2f)  %5.1f GB/s = %4.0f%% of read bandwidth",
              n, weights.rawValue, bytes / 1e6, 1e3 * perStep, 1e3 * time.median / steps, 1e3 * time.cpu / steps, bytes / perStep / 1e9,
              100 * bytes / perStep / 1e9 / bandwidth)
-        record("decode", ["context": .int(n), "weights": .string(weights.rawValue), "steps": .int(Int(steps)),
-                          "ms_best": .double(1e3 * perStep), "ms_median": .double(1e3 * time.median / steps)])
         if n == 1024 && weights == .compact {
             print("check: decode @1024 tokens " + generation!.tokens.prefix(12).map(String.init).joined(separator: " "))
         }
