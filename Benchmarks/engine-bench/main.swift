@@ -3,6 +3,7 @@
 // method × budget sweep forked from one shared prefill (issue 6).
 // Run: swift run -c release engine-bench [--model PATH|NAME] [--repeats N] [--quick]
 //        [--lengths 4096,16384,32768 [--method a2ats:centroids=1024 --fraction 0.03]]
+//        [--tokens FILE] [--json FILE]
 // (--quick: 1K only, one repeat, compact decode only, no sweep. --lengths: long-context mode:
 // prefill at each length once, decode with compact weights under full attention and under
 // --method at --fraction of the prompt (codebooks from the model's cache, calibrated if
@@ -10,6 +11,10 @@
 // Prompts are random token ids (seeded): speed does not depend on the text. Figures are the
 // best of N repeats (the machine is shared; the minimum is the least disturbed run), with the
 // median beside it. Compare ratios within one run.
+// --tokens FILE: a JSON list of prompts (each a list of token ids, or one list) used instead of the
+// random ones, their lengths replacing the default lengths: Benchmarks/peers runs llama.cpp and
+// transformers on the same ids. --json FILE: every printed figure line, and the prefill and decode
+// figures by name, written as JSON when the run ends.
 import Foundation
 import A2ATSHarness
 import A2ATSMethods
@@ -52,7 +57,64 @@ func measure(_ count: Int = repeats, _ body: () throws -> Void) rethrows -> (bes
     let sorted = times.sorted { $0.wall < $1.wall }
     return (sorted[0].wall, sorted[sorted.count / 2].wall, sorted[0].cpu)
 }
-func line(_ format: String, _ values: CVarArg...) { print(String(format: format, arguments: values)) }
+/// What --json writes: every `line` printed, and named prefill and decode figures.
+var figures: JSONObject = ["lines": [], "prefill": [], "decode": []]
+func line(_ format: String, _ values: CVarArg...) {
+    let text = String(format: format, arguments: values)
+    print(text)
+    figures["lines"] = .array((figures["lines"]?.arrayValue ?? []) + [.string(text)])
+}
+func record(_ section: String, _ entry: JSONObject) {
+    figures[section] = .array((figures[section]?.arrayValue ?? []) + [.object(entry)])
+}
+/// Writes the figures to --json's file (at the end, and before the early exits).
+func writeFigures() {
+    guard let path = option("--json") else { return }
+    figures["model"] = .string(modelPath)
+    figures["cores"] = .int(ProcessInfo.processInfo.activeProcessorCount)
+    figures["blas_threads"] = .int(BLAS.threadCount)
+    figures["repeats"] = .int(repeats)
+    do { try AtomicFile.write(JSONValue.object(figures).prettyText, to: path) } catch {
+        print("engine-bench: cannot write --json \(path): \(error)")
+        exit(1)
+    }
+}
+/// The prompts of --tokens, checked against the model's vocabulary and context: a malformed
+/// file is reported by name, field and value instead of trapping.
+func filePrompts(_ path: String, vocabSize: Int, maxPrompt: Int) -> [[Int]] {
+    do {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw DataFileError(file: path, problem: "cannot be read as UTF-8 text")
+        }
+        guard let outer = try JSONValue.parse(text).arrayValue, !outer.isEmpty else {
+            throw DataFileError(file: path, problem: "expected a non-empty JSON list of token ids or of prompts")
+        }
+        let lists = outer.allSatisfy { $0.intValue != nil } ? [outer] : outer.map { $0.arrayValue ?? [] }
+        let prompts = try lists.enumerated().map { index, list in
+            let ids = list.compactMap(\.intValue)
+            let field = "[\(index)]"
+            guard !ids.isEmpty, ids.count == list.count else {
+                throw DataFileError(file: path, field: field, problem: "expected a non-empty list of integer token ids")
+            }
+            if let bad = ids.first(where: { $0 < 0 || $0 >= vocabSize }) {
+                throw DataFileError(file: path, field: field, problem: "token id \(bad) outside the vocabulary 0..<\(vocabSize)")
+            }
+            guard ids.count <= maxPrompt else {
+                throw DataFileError(file: path, field: field,
+                                    problem: "\(ids.count) tokens; at most \(maxPrompt) leave room for decoding in the model's context")
+            }
+            return ids
+        }
+        // Figures are keyed by prompt length.
+        guard Set(prompts.map(\.count)).count == prompts.count else {
+            throw DataFileError(file: path, problem: "two prompts of the same length; lengths name the figures")
+        }
+        return prompts
+    } catch {
+        print("engine-bench: --tokens: \(error)")
+        exit(2)
+    }
+}
 
 // MARK: ceilings
 
@@ -174,7 +236,8 @@ let weightFlopsPerToken = 2.0 * Double(c.layerCount) * Double(c.hiddenSize)
 var rng = SeededGenerator(seed: 2024)
 func randomTokens(_ n: Int) -> [Int] { (0..<n).map { _ in Int(rng.next() % UInt64(c.vocabSize)) } }
 
-let lengths = longLengths ?? (quick ? [1024] : [1024, 4096])
+let promptsFromFile = option("--tokens").map { filePrompts($0, vocabSize: c.vocabSize, maxPrompt: c.maxPositions - 64) }
+let lengths = promptsFromFile?.map(\.count) ?? longLengths ?? (quick ? [1024] : [1024, 4096])
 /// Long-context mode: the cache method decoded beside full attention, built per length (its
 /// budget is a fraction of n); its codebooks come from the model's cache, calibrated if missing.
 let longSpec = try MethodSpec.parse(longMethodText)
@@ -187,7 +250,7 @@ func longMethod(length n: Int) throws -> (method: CacheMethod, budget: Int) {
 var prefills: [Int: PrefillResult] = [:]
 for n in lengths {
     // A length at the model's context leaves room for the decoded tokens (32768 → 32704 prompt tokens).
-    let tokens = randomTokens(min(n, c.maxPositions - 64))
+    let tokens = promptsFromFile?.first { $0.count == n } ?? randomTokens(min(n, c.maxPositions - 64))
     // In long-context mode the prefill also records what the method needs (one prefill at 32K
     // costs minutes): full attention decodes from the same cache.
     let needs = longLengths == nil ? PrefillNeeds.none : try longMethod(length: n).method.prefillNeeds
@@ -202,6 +265,8 @@ for n in lengths {
     let gflops = p * (weightFlopsPerToken + attentionFlops) / time.best / 1e9
     line("prefill %5d tokens: %7.1f tok/s (median %7.1f, cpu %6.1f tok/cpu-s)  %6.1f GFLOP/s = %4.0f%% of sgemm ceiling",
          tokens.count, p / time.best, p / time.median, p / time.cpu, gflops, 100 * gflops / sgemm)
+    record("prefill", ["tokens": .int(tokens.count), "tok_s_best": .double(p / time.best),
+                       "tok_s_median": .double(p / time.median), "sgemm_percent": .double(100 * gflops / sgemm)])
 }
 if let first = prefills[1024] {
     let top = first.lastLogits.enumerated().sorted { $0.element > $1.element }.prefix(3)
@@ -223,6 +288,8 @@ for weights in quick || longLengths != nil ? [LlamaModel.DecodeWeights.compact] 
         let kvBytes = Double(2 * (n + 16) * c.headDim * c.kvHeadCount * c.layerCount * 4)
         let bytes = Double(model.decodeWeightBytesPerStep) + kvBytes
         let perStep = time.best / steps
+        record("decode", ["context": .int(n), "weights": .string(weights.rawValue), "steps": .int(Int(steps)),
+                          "ms_best": .double(1e3 * perStep), "ms_median": .double(1e3 * time.median / steps)])
         line("decode @%4d (%@ weights, %3.0f MB/step): %6.2f ms/token (median %6.2f, cpu %6.2f)  %5.1f GB/s = %4.0f%% of read bandwidth",
              n, weights.rawValue, bytes / 1e6, 1e3 * perStep, 1e3 * time.median / steps, 1e3 * time.cpu / steps, bytes / perStep / 1e9,
              100 * bytes / perStep / 1e9 / bandwidth)
@@ -281,7 +348,7 @@ line("peak resident memory: %.2f GiB", peakResidentGiB())
 
 // MARK: prefill sharing (issue 6)
 
-if quick || longLengths != nil { exit(0) }
+if quick || longLengths != nil { writeFigures(); exit(0) }
 let methodNames = ["full", "streamingllm", "h2o", "snapkv", "tova", "oracle"]
 let budgets = [64, 128, 256, 512]
 let sweepTokens = randomTokens(2048)
@@ -298,3 +365,4 @@ let sweep = try timed {
 }
 line("sweep %d methods × %d budgets, 2048-token sample, 16 new tokens: %.2f s = %.2f prefills-equivalent (one prefill %.2f s; 24 separate prefills would be ≥ 24)",
      methodNames.count, budgets.count, sweep, sweep / onePrefill, onePrefill)
+writeFigures()
