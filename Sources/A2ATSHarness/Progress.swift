@@ -14,7 +14,9 @@ public final class ProgressReporter {
     private let clock: () -> Double
     private let output: (String) -> Void
     private let startTime: Double
-    private let alreadyDone: Int
+    /// Whether lines say the time spent so far (calibration stages: `elapsed 2m`).
+    private let showsElapsed: Bool
+    private var alreadyDone: Int
     private var done: Int
     private var lastPrinted: Double?
 
@@ -22,7 +24,8 @@ public final class ProgressReporter {
     ///   - total: units in the whole run, including those already done.
     ///   - alreadyDone: units found finished on resume.
     ///   - clock: seconds on any monotonic scale.
-    public init(total: Int, alreadyDone: Int = 0, unit: String = "samples", interval: Double = 2,
+    ///   - showsElapsed: put `elapsed …` before the ETA.
+    public init(total: Int, alreadyDone: Int = 0, unit: String = "samples", interval: Double = 2, showsElapsed: Bool = false,
                 clock: @escaping () -> Double = ProgressReporter.monotonicSeconds,
                 output: @escaping (String) -> Void = ProgressReporter.standardError) {
         self.total = total
@@ -32,6 +35,7 @@ public final class ProgressReporter {
         self.output = output
         self.alreadyDone = alreadyDone
         self.done = alreadyDone
+        self.showsElapsed = showsElapsed
         startTime = clock()
     }
 
@@ -45,6 +49,13 @@ public final class ProgressReporter {
         output(line(now: now, context: context))
     }
 
+    /// Records a unit found finished (a calibration layer saved by an earlier run): it counts as
+    /// done but not towards the rate, like `alreadyDone`. Prints nothing.
+    public func skip(by units: Int = 1) {
+        done += units
+        alreadyDone += units
+    }
+
     /// The progress line as of `now`.
     public func line(now: Double, context: [String]) -> String {
         let percent = total > 0 ? done * 100 / total : 100
@@ -54,9 +65,11 @@ public final class ProgressReporter {
         if elapsed > 0 && doneHere > 0 {
             let perMinute = Double(doneHere) / elapsed * 60
             parts.append("\(Self.formatRate(perMinute)) \(unit)/min")
+            if showsElapsed { parts.append("elapsed " + Self.formatDuration(elapsed)) }
             parts.append("ETA " + Self.formatDuration(Double(max(total - done, 0)) / perMinute * 60))
         } else {
             parts.append("– \(unit)/min")
+            if showsElapsed { parts.append("elapsed " + Self.formatDuration(elapsed)) }
             parts.append("ETA –")
         }
         return (parts + context).joined(separator: " · ")

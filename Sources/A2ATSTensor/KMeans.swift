@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// Settings of one k-means fit; defaults follow contract.md ("A²ATS defaults").
 public struct KMeansOptions: Sendable {
@@ -33,7 +34,7 @@ public struct KMeansResult: Sendable {
 }
 
 /// k-means++ seeding on a subsample, then Lloyd iterations whose assignment step is one `sgemm`
-/// per batch (`NearestCentroidSearch`). Empty clusters take the points farthest from their
+/// per batch, on every core (`LloydStep`). Empty clusters take the points farthest from their
 /// centroids, so the codebook keeps all C entries. Deterministic for a given seed.
 public enum KMeans {
     public static func fit(_ points: UnsafePointer<Float>, count: Int, dimension d: Int, options: KMeansOptions,
@@ -43,26 +44,35 @@ public enum KMeans {
         var generator = SeededGenerator(seed: options.seed)
         let initial = seedPlusPlus(points, count: count, dimension: d, k: k,
                                    sampleSize: options.seedingSampleSize ?? max(8 * k, 4096), generator: &generator)
-        let search = NearestCentroidSearch(centroids: initial, count: k, dimension: d)
+        return lloyd(points, count: count, dimension: d, initial: initial, options: options,
+                     workers: ProcessInfo.processInfo.activeProcessorCount, progress: progress)
+    }
+
+    /// Lloyd iterations from `initial` centroids on `workers` threads; the result does not depend
+    /// on `workers` (`LloydStep` adds in one thread's order).
+    static func lloyd(_ points: UnsafePointer<Float>, count: Int, dimension d: Int, initial: [Float], options: KMeansOptions,
+                      workers: Int, batchSize: Int? = nil,
+                      progress: ((_ iteration: Int, _ objective: Double) -> Void)? = nil) -> KMeansResult {
+        let step = LloydStep(points: points, count: count, dimension: d, k: options.centroids, workers: workers,
+                             batchSize: batchSize)
         var labels = [Int32](repeating: 0, count: count)
         var distances = [Float](repeating: 0, count: count)
         var centroids = initial
         func assign() -> Double {
-            labels.withUnsafeMutableBufferPointer { l in
-                distances.withUnsafeMutableBufferPointer { dist in
-                    search.assign(points, count: count, labels: l.baseAddress!, distances: dist.baseAddress!)
+            centroids.withUnsafeBufferPointer { c in
+                labels.withUnsafeMutableBufferPointer { l in
+                    distances.withUnsafeMutableBufferPointer { step.assign(centroids: c.baseAddress!, labels: l.baseAddress!,
+                                                                           distances: $0.baseAddress!) }
                 }
             }
-            return distances.reduce(0.0) { $0 + Double($1) } / Double(count)
         }
         var objective = assign()
         var iterations = 0
         var converged = false
-        let farthest = TopKSelector(capacity: count)
         while iterations < options.maxIterations {
-            update(&centroids, points: points, count: count, dimension: d, k: k,
-                   labels: labels, distances: &distances, farthest: farthest)
-            search.updateCentroids(centroids)
+            centroids.withUnsafeMutableBufferPointer { c in
+                step.update(centroids: c.baseAddress!, labels: labels, distances: distances)
+            }
             let next = assign()
             iterations += 1
             progress?(iterations, next)
@@ -71,42 +81,6 @@ public enum KMeans {
             if change < options.tolerance { converged = true; break }
         }
         return KMeansResult(centroids: centroids, objective: objective, iterations: iterations, converged: converged)
-    }
-
-    /// Centroids = means of their points; an empty cluster is moved onto one of the points
-    /// farthest from its centroid (each such point used once).
-    private static func update(_ centroids: inout [Float], points: UnsafePointer<Float>, count: Int, dimension d: Int,
-                               k: Int, labels: [Int32], distances: inout [Float], farthest: TopKSelector) {
-        var members = [Int](repeating: 0, count: k)
-        let sums = UnsafeMutablePointer<Double>.allocate(capacity: k * d)   // Double: clusters can be large
-        defer { sums.deallocate() }
-        sums.initialize(repeating: 0, count: k * d)
-        labels.withUnsafeBufferPointer { labels in
-            members.withUnsafeMutableBufferPointer { members in
-                for i in 0 ..< count {
-                    let c = Int(labels[i])
-                    members[c] += 1
-                    let x = points + i * d, sum = sums + c * d
-                    for t in 0 ..< d { sum[t] += Double(x[t]) }
-                }
-            }
-        }
-        let empty = (0 ..< k).filter { members[$0] == 0 }
-        centroids.withUnsafeMutableBufferPointer { centroids in
-            for c in 0 ..< k where members[c] > 0 {
-                let scale = 1 / Double(members[c])
-                for t in 0 ..< d { centroids[c * d + t] = Float(sums[c * d + t] * scale) }
-            }
-        }
-        guard !empty.isEmpty else { return }
-        var donors = [Int32](repeating: 0, count: empty.count)
-        let found = distances.withUnsafeBufferPointer { dist in
-            donors.withUnsafeMutableBufferPointer { farthest.select(dist.baseAddress!, count: count, k: empty.count, into: $0.baseAddress!) }
-        }
-        for (slot, c) in empty.enumerated() where slot < found {
-            let x = points + Int(donors[slot]) * d
-            for t in 0 ..< d { centroids[c * d + t] = x[t] }
-        }
     }
 
     /// k-means++ (Arthur & Vassilvitskii 2007) on a uniform subsample: each next centre is drawn

@@ -18,7 +18,7 @@ public final class NearestCentroidSearch {
         precondition(centroids.count == count * dimension)
         centroidCount = count
         self.dimension = dimension
-        self.batchSize = batchSize ?? max(16, 131_072 / max(count, 1))
+        self.batchSize = batchSize ?? Self.defaultBatchSize(centroids: count)
         self.centroids = centroids
         centroidNorms = [Float](repeating: 0, count: count)
         products = .allocate(capacity: self.batchSize * count)
@@ -26,6 +26,9 @@ public final class NearestCentroidSearch {
     }
 
     deinit { products.deallocate() }
+
+    /// Points per batch when none is given: one batch's products near 512 KiB.
+    static func defaultBatchSize(centroids: Int) -> Int { max(16, 131_072 / max(centroids, 1)) }
 
     /// Replaces the centroids (same count and dimension), as each Lloyd iteration does.
     public func updateCentroids(_ newCentroids: [Float]) {
@@ -71,7 +74,7 @@ public final class NearestCentroidSearch {
     /// argmin over c of norms[c] − 2·row[c] (ties → lower index), eight lanes at a time: a scalar
     /// compare chain is the k-means bottleneck after the sgemm.
     @inline(__always)
-    private static func argmin(_ norms: UnsafePointer<Float>, _ row: UnsafePointer<Float>, count: Int) -> (Int, Float) {
+    static func argmin(_ norms: UnsafePointer<Float>, _ row: UnsafePointer<Float>, count: Int) -> (Int, Float) {
         var bestValue = Float.infinity
         var best = 0
         var c = 0

@@ -55,10 +55,8 @@ enum CalibrateCommand: Subcommand {
             plain.queryAware = false
             configurations += [naive, plain]
         }
-        let missing = configurations.filter {
-            arguments.flag("force") || !FileManager.default.fileExists(atPath: store.path(for: $0))
-        }
-        if !missing.isEmpty { try store.calibrate(missing) }
+        // Saved sets fitted on this text are reused; the others share one forward pass.
+        if arguments.flag("force") { try store.calibrate(configurations) } else { try store.prepare(codebooks: configurations) }
         for configuration in configurations {
             let file = store.path(for: configuration)
             print("codebooks: \(file)")

@@ -46,6 +46,22 @@ final class ProgressTests: XCTestCase {
         XCTAssertEqual(lines, ["[55/100] 55% · 0.5 rows/min · ETA 1h30m"])
     }
 
+    /// Calibration stages: every unit printed, the elapsed time shown, and layers an earlier run
+    /// saved (`skip`) count as done but not towards the rate.
+    func testCalibrationStageShowsElapsedAndSkipsReusedLayers() {
+        let clock = FakeClock()
+        var lines: [String] = []
+        let progress = ProgressReporter(total: 90, unit: "layers", interval: 0, showsElapsed: true, clock: { clock.now },
+                                        output: { lines.append($0) })
+        progress.skip(by: 30)
+        XCTAssertTrue(lines.isEmpty)
+        XCTAssertEqual(progress.line(now: clock.now, context: []), "[30/90] 33% · – layers/min · elapsed 0s · ETA –")
+        clock.now += 20; progress.advance(context: ["k-means a2ats-c512-wrope2048-qa layer 1/30"])
+        clock.now += 10; progress.advance(context: ["k"])  // 2 layers in 30 s = 4/min; 58 left → 14.5 min
+        XCTAssertEqual(lines, ["[31/90] 34% · 3.0 layers/min · elapsed 20s · ETA 20m · k-means a2ats-c512-wrope2048-qa layer 1/30",
+                               "[32/90] 35% · 4.0 layers/min · elapsed 30s · ETA 15m · k"])
+    }
+
     func testFormatting() {
         XCTAssertEqual(ProgressReporter.formatDuration(44.6), "45s")
         XCTAssertEqual(ProgressReporter.formatDuration(90), "2m")

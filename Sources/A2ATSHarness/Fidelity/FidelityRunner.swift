@@ -63,6 +63,7 @@ public struct FidelityRunner {
             for (_, sample) in try input.samples(limit: config.samples, shard: config.shard) {
                 let prompt = try builder.build(sample, task: input.definition)
                 let n = prompt.tokenIDs.count
+                if sampleCount == 0 { try codebooks.prepare(for: runs, promptTokens: n) }   // one calibration pass for all
                 let probes = try runs.map { run in
                     FidelityProbe.Probe(label: run.canonical + (run.budget.map { "@\($0)" } ?? ""),
                                         method: try run.instantiate(promptTokens: n, model: c, resources: codebooks),

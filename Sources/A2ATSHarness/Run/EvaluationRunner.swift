@@ -93,6 +93,8 @@ public final class EvaluationRunner {
         // Each method × budget is built once as well (parameters, budget, codebooks), on the first sample.
         if let item = work.first(where: { !$0.samples.isEmpty }), let sample = item.samples.first?.sample {
             let promptTokens = try prompt(for: sample, in: item, context: maxPositions).tokenIDs.count
+            // Every missing codebook set and artifact from one forward pass, not one pass per method.
+            try codebooks.prepare(for: methodRuns, promptTokens: promptTokens)
             for run in methodRuns { _ = try run.instantiate(promptTokens: promptTokens, model: model.config, resources: codebooks) }
         }
         let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
