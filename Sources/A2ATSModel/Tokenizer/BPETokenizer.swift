@@ -72,28 +72,8 @@ public final class BPETokenizer: TextTokenizer, @unchecked Sendable {
     }
 
     public func encode(_ text: String) -> [Int] {
-        let bytes = Array(text.utf8)
-        var ids: [Int] = []
-        ids.reserveCapacity(bytes.count / 3)
-        var scalars = ScalarText()
-        var words: [Range<Int>] = []
-        var scratch = BytePairEncoder.Scratch()
-        for piece in specials.pieces(of: bytes) {
-            switch piece {
-            case .special(let id):
-                ids.append(id)
-            case .text(let range):
-                bytes[range].withUnsafeBufferPointer { scalars.load($0) }
-                words.removeAll(keepingCapacity: true)
-                preTokenizer.split(scalars, 0..<scalars.count, into: &words)
-                let base = range.lowerBound
-                for word in words {
-                    let wordBytes = bytes[(base + scalars.byteOffsets[word.lowerBound])..<(base + scalars.byteOffsets[word.upperBound])]
-                    encoder.encode(word: wordBytes, into: &ids, scratch: &scratch)
-                }
-            }
-        }
-        return ids
+        encoder.encode(Array(text.utf8), specials: specials, prepare: { piece, _ in piece },
+                       split: { scalars, words in preTokenizer.split(scalars, 0..<scalars.count, into: &words) })
     }
 
     /// Byte-level decoding: the ids' bytes are joined, then read as UTF-8 with each invalid

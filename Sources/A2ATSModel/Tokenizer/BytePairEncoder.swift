@@ -109,6 +109,37 @@ final class BytePairEncoder: @unchecked Sendable {
         }
     }
 
+    /// The encoding loop of every BPE tokenizer here (GGUF's and tokenizer.json's): special
+    /// tokens cut `bytes` into pieces; each text piece becomes the bytes to split (`prepare`: the
+    /// piece itself, or normalized and rewritten; told whether it starts the text), `split` cuts
+    /// them into words, and each word is merged into ids.
+    func encode(_ bytes: [UInt8], specials: SpecialTokenMatcher,
+                prepare: (_ piece: ArraySlice<UInt8>, _ atStart: Bool) -> ArraySlice<UInt8>,
+                split: (ScalarText, inout [Range<Int>]) -> Void) -> [Int] {
+        var ids: [Int] = []
+        ids.reserveCapacity(bytes.count / 3)
+        var scalars = ScalarText()
+        var words: [Range<Int>] = []
+        var scratch = Scratch()
+        for piece in specials.pieces(of: bytes) {
+            switch piece {
+            case .special(let id):
+                ids.append(id)
+            case .text(let range):
+                let text = prepare(bytes[range], range.lowerBound == 0)
+                text.withUnsafeBufferPointer { scalars.load($0) }
+                words.removeAll(keepingCapacity: true)
+                split(scalars, &words)
+                let base = text.startIndex
+                for word in words {
+                    let wordBytes = text[(base + scalars.byteOffsets[word.lowerBound])..<(base + scalars.byteOffsets[word.upperBound])]
+                    encode(word: wordBytes, into: &ids, scratch: &scratch)
+                }
+            }
+        }
+        return ids
+    }
+
     /// Appends the ids of `word` (a slice of the input's UTF-8 bytes) to `ids`.
     func encode(word: ArraySlice<UInt8>, into ids: inout [Int], scratch: inout Scratch) {
         if let whole = wholeWordIDs?[word] {

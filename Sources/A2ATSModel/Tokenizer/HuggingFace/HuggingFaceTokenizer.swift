@@ -246,35 +246,17 @@ public final class HuggingFaceTokenizer: TextTokenizer, @unchecked Sendable {
     }
 
     public func encode(_ text: String) -> [Int] {
-        let bytes = Array(text.utf8)
-        var ids: [Int] = []
-        ids.reserveCapacity(bytes.count / 3)
-        var scalars = ScalarText()
-        var words: [Range<Int>] = []
-        var scratch = BytePairEncoder.Scratch()
-        for piece in added.pieces(of: bytes) {
-            switch piece {
-            case .special(let id):
-                ids.append(id)
-            case .text(let range):
-                var stretch = String(decoding: bytes[range], as: UTF8.self)
-                if let normalizer { stretch = normalizer.apply(stretch) }
-                stretch = preTokenization.rewrite(stretch, atStart: range.lowerBound == 0)
-                let stretchBytes = Array(stretch.utf8)
-                stretchBytes.withUnsafeBufferPointer { scalars.load($0) }
-                words.removeAll(keepingCapacity: true)
-                if let splitter = preTokenization.splitter {
-                    splitter.split(scalars, 0..<scalars.count, into: &words)
-                } else if scalars.count > 0 {
-                    words.append(0..<scalars.count)
-                }
-                for word in words {
-                    let wordBytes = stretchBytes[scalars.byteOffsets[word.lowerBound]..<scalars.byteOffsets[word.upperBound]]
-                    encoder.encode(word: wordBytes, into: &ids, scratch: &scratch)
-                }
+        encoder.encode(Array(text.utf8), specials: added, prepare: { piece, atStart in
+            var stretch = String(decoding: piece, as: UTF8.self)
+            if let normalizer { stretch = normalizer.apply(stretch) }
+            return ArraySlice(preTokenization.rewrite(stretch, atStart: atStart).utf8)
+        }, split: { scalars, words in
+            if let splitter = preTokenization.splitter {
+                splitter.split(scalars, 0..<scalars.count, into: &words)
+            } else if scalars.count > 0 {
+                words.append(0..<scalars.count)
             }
-        }
-        return ids
+        })
     }
 
     /// Hugging Face `decode(ids, skip_special_tokens=False)`; ids outside the vocabulary are skipped.
