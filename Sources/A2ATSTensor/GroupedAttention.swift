@@ -42,10 +42,10 @@ public enum GroupedAttention {
         let partialFloats = groupSize * (2 + d)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: workers * partialFloats) { partials in
             let p = AttentionPointers(queries: queries, keys: keys, values: values, rows: rows, weights: weights,
-                                      output: partials.baseAddress!)
+                                      partials: partials.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let first = count * worker / workers, n = count * (worker + 1) / workers - first
-                let maxima = p.output + worker * partialFloats, sums = maxima + groupSize, out = sums + groupSize
+                let maxima = p.partials + worker * partialFloats, sums = maxima + groupSize, out = sums + groupSize
                 out.update(repeating: 0, count: groupSize * d)
                 let rows = p.rows.map { $0 + first }
                 scores(queries: p.queries, groupSize: groupSize, headDim: d, keys: rows == nil ? p.keys + first * d : p.keys,
@@ -80,11 +80,11 @@ public enum GroupedAttention {
     static let parallelWork = 1 << 15
 
     /// The raw pointers of one `attend` call, to cross into `concurrentPerform`; workers write
-    /// disjoint rows of `weights` and their own slice of the partials (`output`).
+    /// disjoint rows of `weights` and their own slice of `partials`.
     private struct AttentionPointers: @unchecked Sendable {
         let queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>
         let rows: UnsafePointer<Int32>?
-        let weights: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+        let weights: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>
     }
 
     private static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
@@ -167,18 +167,6 @@ public enum GroupedAttention {
                     }
                     store(a0, out + c); store(a1, out + c + 16); store(a2, out + c + 32); store(a3, out + c + 48)
                     c += 4 * Lane.scalarCount
-                }
-                // Thirty-two lanes left (d = 96, 160, …): two chains.
-                while c + 2 * Lane.scalarCount <= d {
-                    var a0 = load(out + c), a1 = load(out + c + 16)
-                    for r in start ..< end {
-                        let v = values + d * (rows.map { Int($0[r]) } ?? r) + c
-                        let weight = Lane(repeating: p[r])
-                        a0.addProduct(weight, load(v))
-                        a1.addProduct(weight, load(v + 16))
-                    }
-                    store(a0, out + c); store(a1, out + c + 16)
-                    c += 2 * Lane.scalarCount
                 }
                 while c + Lane.scalarCount <= d {
                     var acc = load(out + c)
