@@ -1,3 +1,5 @@
+import CKernels
+
 /// Vectorized elementwise math. Softmax over long rows is the hot loop of prefill attention
 /// (n²/2 exponentials per head and layer), and libm's scalar `expf` would dominate it.
 
@@ -106,30 +108,15 @@ public func softmaxNumeratorsInPlace(_ x: UnsafeMutablePointer<Float>, _ count: 
 }
 
 /// `softmaxNumeratorsInPlace`, also returning the maximum the exponentials are relative to, so
-/// that pieces of one row computed apart can be joined (flash-decoding's rescaling).
+/// that pieces of one row computed apart can be joined (flash-decoding's rescaling). In C
+/// (`a2ats_softmax_numerators_*`): `fastExp`'s polynomial with fused multiply-adds, 16 lanes
+/// where the CPU has AVX-512.
 @discardableResult
 public func softmaxNumerators(_ x: UnsafeMutablePointer<Float>, _ count: Int) -> (maximum: Float, sum: Float) {
     guard count > 0 else { return (-.infinity, 0) }
-    var maxVector = FloatVector(repeating: -.infinity)
-    var i = 0
-    while i + 8 <= count {
-        let v = UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self)
-        maxVector = maxVector.replacing(with: v, where: v .> maxVector)
-        i += 8
-    }
-    var maximum = maxVector.max()
-    while i < count { maximum = max(maximum, x[i]); i += 1 }
-    let shift = FloatVector(repeating: maximum)
-    var sumVector = FloatVector()
-    i = 0
-    while i + 8 <= count {
-        let e = fastExp(UnsafeRawPointer(x + i).loadUnaligned(as: FloatVector.self) - shift)
-        UnsafeMutableRawPointer(x + i).storeBytes(of: e, as: FloatVector.self)
-        sumVector += e
-        i += 8
-    }
-    var sum = horizontalSum(sumVector)
-    while i < count { x[i] = fastExp(x[i] - maximum); sum += x[i]; i += 1 }
+    var maximum: Float = 0
+    let sum = CPUFeatures.hasAVX512 ? a2ats_softmax_numerators_avx512(x, Int32(count), &maximum)
+                                    : a2ats_softmax_numerators_avx2(x, Int32(count), &maximum)
     return (maximum, sum)
 }
 

@@ -5,10 +5,6 @@ import CKernels
 /// registers, one broadcast input per column. Q4_1 and Q8_0, which carry the default model, run
 /// the C kernels of `CKernels` (512-bit where the CPU has AVX-512F, else AVX2).
 extension QuantizedMatrix {
-    /// Whether the C kernels' 512-bit variants run here (CPUID, checked once). Tests turn it off
-    /// to check the AVX2 variants on AVX-512 machines.
-    static var hasAVX512 = a2ats_cpu_has_avx512f() != 0
-
     /// 2^(−4j) for each of a block's 32 columns, j the place of its nibble in the code word
     /// (column 4k+t: byte t's low nibble, j = 2t; column 4k+t+16: its high nibble, j = 2t+1, but
     /// the top nibble is shifted down in the kernel, so 1 for t = 3).
@@ -40,7 +36,7 @@ extension QuantizedMatrix {
                         let block = group * blocksPerRow
                         let (c, s, m) = (codes.baseAddress! + block * 64, scales.baseAddress! + block * 16,
                                          offsets.baseAddress! + block * 16)
-                        if Self.hasAVX512 {
+                        if CPUFeatures.hasAVX512 {
                             a2ats_q4_1_group_avx512(c, s, m, Int32(blocksPerRow), xs, sums, out)
                         } else {
                             a2ats_q4_1_group_avx2(c, s, m, Int32(blocksPerRow), xs, sums, out)
@@ -61,7 +57,7 @@ extension QuantizedMatrix {
                 for group in range {
                     let block = group * blocksPerRow
                     let (c, s) = (codes.baseAddress! + block * 128, scales.baseAddress! + block * 16)
-                    if Self.hasAVX512 {
+                    if CPUFeatures.hasAVX512 {
                         a2ats_q8_0_group_avx512(c, s, Int32(blocksPerRow), x, out.baseAddress!)
                     } else {
                         a2ats_q8_0_group_avx2(c, s, Int32(blocksPerRow), x, out.baseAddress!)

@@ -131,6 +131,177 @@ A2ATS_Q8_0_GROUP(a2ats_q8_0_group_avx512, "avx512f", __m512, 16, _mm512_setzero_
                  _mm512_slli_epi32, _mm512_srai_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_add_ps,
                  _mm512_loadu_ps, _mm512_storeu_ps)
 
+// Decode attention scores for a block of cached rows: out[g·stride + r] = scale · q_g · k_r for r in
+// [start, end), k_r = keys + d·(rows ? rows[r] : r), for the group's heads g (q_g = q + g·d).
+// Eight rows at a time: eight independent accumulators (no FMA waits on the previous row), each
+// chunk of q loaded once for all eight, and one transposing add tree (`a2ats_sum8x8`) that turns
+// the eight accumulators into eight sums, where a row at a time paid a horizontal sum per row.
+// The eight rows (2 KiB at d = 64) stay in L1 while every head of the group reads them.
+static inline __attribute__((target("avx2")))
+__m256 a2ats_sum8x8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5, __m256 a6, __m256 a7) {
+    // hadd(x, y) = [x0+x1, x2+x3, y0+y1, y2+y3 | x4+x5, x6+x7, y4+y5, y6+y7]: twice gives each
+    // accumulator's low and high 128-bit halves summed, four accumulators per 256-bit register.
+    const __m256 low = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    const __m256 high = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
+    return _mm256_add_ps(_mm256_permute2f128_ps(low, high, 0x20), _mm256_permute2f128_ps(low, high, 0x31));
+}
+
+#define A2ATS_SCORES(NAME, TARGET, VEC, LANES, SETZERO, LOADF, FMA, TO256) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const float *q, int groupSize, int d, const float *keys, const int32_t *rows, int start, int end, \
+          float scale, float *out, long stride) { \
+    const int vectorEnd = d - d % LANES; \
+    int r = start; \
+    for (; r + 8 <= end; r += 8) { \
+        const float *k[8]; \
+        for (int j = 0; j < 8; j++) k[j] = keys + (long)d * (rows ? rows[r + j] : r + j); \
+        for (int g = 0; g < groupSize; g++) { \
+            const float *qg = q + (long)g * d; \
+            VEC a0 = SETZERO(), a1 = SETZERO(), a2 = SETZERO(), a3 = SETZERO(); \
+            VEC a4 = SETZERO(), a5 = SETZERO(), a6 = SETZERO(), a7 = SETZERO(); \
+            for (int c = 0; c < vectorEnd; c += LANES) { \
+                const VEC x = LOADF(qg + c); \
+                a0 = FMA(x, LOADF(k[0] + c), a0); a1 = FMA(x, LOADF(k[1] + c), a1); \
+                a2 = FMA(x, LOADF(k[2] + c), a2); a3 = FMA(x, LOADF(k[3] + c), a3); \
+                a4 = FMA(x, LOADF(k[4] + c), a4); a5 = FMA(x, LOADF(k[5] + c), a5); \
+                a6 = FMA(x, LOADF(k[6] + c), a6); a7 = FMA(x, LOADF(k[7] + c), a7); \
+            } \
+            __m256 sums = a2ats_sum8x8(TO256(a0), TO256(a1), TO256(a2), TO256(a3), \
+                                       TO256(a4), TO256(a5), TO256(a6), TO256(a7)); \
+            if (vectorEnd < d) { \
+                float tail[8]; \
+                for (int j = 0; j < 8; j++) { \
+                    float t = 0; \
+                    for (int c = vectorEnd; c < d; c++) t += qg[c] * k[j][c]; \
+                    tail[j] = t; \
+                } \
+                sums = _mm256_add_ps(sums, _mm256_loadu_ps(tail)); \
+            } \
+            _mm256_storeu_ps(out + g * stride + r, _mm256_mul_ps(sums, _mm256_set1_ps(scale))); \
+        } \
+    } \
+    for (; r < end; r++) { \
+        const float *key = keys + (long)d * (rows ? rows[r] : r); \
+        for (int g = 0; g < groupSize; g++) { \
+            const float *qg = q + (long)g * d; \
+            float t = 0; \
+            for (int c = 0; c < d; c++) t += qg[c] * key[c]; \
+            out[g * stride + r] = t * scale; \
+        } \
+    } \
+}
+
+#define A2ATS_IDENTITY256(v) (v)
+#define A2ATS_HALVES512(v) _mm256_add_ps(_mm512_castps512_ps256(v), \
+    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+A2ATS_SCORES(a2ats_scores_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_fmadd_ps,
+             A2ATS_IDENTITY256)
+A2ATS_SCORES(a2ats_scores_avx512, "avx512f,avx2,fma", __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_fmadd_ps,
+             A2ATS_HALVES512)
+
+// Softmax numerators in place: x ← e^(x − max x), returning Σ and storing the maximum (so pieces of
+// a row computed apart can be joined). n²/2 exponentials per head and layer make this prefill
+// attention's hottest loop after the products; here 512-bit where the CPU has it. e^x is Swift's
+// `fastExp` (Cephes: x = n·ln2 + r, a degree-6 polynomial for e^r, 2^n from exponent bits; inputs
+// below −87.3 give 0) with fused multiply-adds, two accumulators for the sum.
+static inline __attribute__((target("avx512f")))
+__m512 a2ats_exp16(__m512 x) {
+    const __m512 low = _mm512_set1_ps(-87.3f), magic = _mm512_set1_ps(12582912.0f);
+    const __mmask16 tiny = _mm512_cmp_ps_mask(x, low, _CMP_LT_OQ);
+    const __m512 c = _mm512_min_ps(_mm512_max_ps(x, low), _mm512_set1_ps(88.3f));
+    const __m512 shifted = _mm512_fmadd_ps(c, _mm512_set1_ps(1.442695040888963f), magic);
+    const __m512 n = _mm512_sub_ps(shifted, magic);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), c);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i exponent = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B400000 - 127));
+    return _mm512_maskz_mul_ps((__mmask16)~tiny, p, _mm512_castsi512_ps(_mm512_slli_epi32(exponent, 23)));
+}
+
+static inline __attribute__((target("avx2,fma")))
+__m256 a2ats_exp8(__m256 x) {
+    const __m256 low = _mm256_set1_ps(-87.3f), magic = _mm256_set1_ps(12582912.0f);
+    const __m256 tiny = _mm256_cmp_ps(x, low, _CMP_LT_OQ);
+    const __m256 c = _mm256_min_ps(_mm256_max_ps(x, low), _mm256_set1_ps(88.3f));
+    const __m256 shifted = _mm256_fmadd_ps(c, _mm256_set1_ps(1.442695040888963f), magic);
+    const __m256 n = _mm256_sub_ps(shifted, magic);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), c);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i exponent = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000 - 127));
+    return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(exponent, 23))));
+}
+
+static inline __attribute__((target("avx512f")))
+float a2ats_softmax_numerators_avx512(float *x, int count, float *maximum) {
+    __m512 m = _mm512_set1_ps(-__builtin_inff());
+    int i = 0;
+    for (; i + 16 <= count; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+    const __mmask16 tail = (__mmask16)((1u << (count - i)) - 1);
+    m = _mm512_max_ps(m, _mm512_mask_loadu_ps(_mm512_set1_ps(-__builtin_inff()), tail, x + i));
+    *maximum = _mm512_reduce_max_ps(m);
+    const __m512 shift = _mm512_set1_ps(*maximum);
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    for (i = 0; i + 32 <= count; i += 32) {
+        const __m512 e0 = a2ats_exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), shift));
+        const __m512 e1 = a2ats_exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), shift));
+        _mm512_storeu_ps(x + i, e0);
+        _mm512_storeu_ps(x + i + 16, e1);
+        s0 = _mm512_add_ps(s0, e0);
+        s1 = _mm512_add_ps(s1, e1);
+    }
+    for (; i < count; i += 16) {
+        const __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        const __m512 e = _mm512_maskz_mov_ps(lanes, a2ats_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, x + i), shift)));
+        _mm512_mask_storeu_ps(x + i, lanes, e);
+        s0 = _mm512_add_ps(s0, e);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static inline __attribute__((target("avx2,fma")))
+float a2ats_softmax_numerators_avx2(float *x, int count, float *maximum) {
+    __m256 m = _mm256_set1_ps(-__builtin_inff());
+    int i = 0;
+    for (; i + 8 <= count; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m);
+    float top = lanes[0];
+    for (int j = 1; j < 8; j++) top = lanes[j] > top ? lanes[j] : top;
+    for (; i < count; i++) top = x[i] > top ? x[i] : top;
+    *maximum = top;
+    const __m256 shift = _mm256_set1_ps(top);
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    for (i = 0; i + 16 <= count; i += 16) {
+        const __m256 e0 = a2ats_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), shift));
+        const __m256 e1 = a2ats_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), shift));
+        _mm256_storeu_ps(x + i, e0);
+        _mm256_storeu_ps(x + i + 8, e1);
+        s0 = _mm256_add_ps(s0, e0);
+        s1 = _mm256_add_ps(s1, e1);
+    }
+    _mm256_storeu_ps(lanes, _mm256_add_ps(s0, s1));
+    float sum = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for (; i < count; i++) {
+        _mm256_storeu_ps(lanes, a2ats_exp8(_mm256_set1_ps(x[i] - top)));
+        x[i] = lanes[0];
+        sum += lanes[0];
+    }
+    return sum;
+}
+
 // Whether this CPU runs AVX-512F code and the OS saves its registers (CPUID leaf 7 EBX bit 16;
 // XCR0 bits 1, 2, 5, 6, 7: SSE, AVX, opmask, ZMM upper halves, ZMM 16–31).
 static inline int a2ats_cpu_has_avx512f(void) {

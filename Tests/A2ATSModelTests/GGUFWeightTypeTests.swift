@@ -19,10 +19,10 @@ final class GGUFWeightTypeTests: XCTestCase {
     /// Tolerance: |Δ| ≤ 1e-5 · Σ|w·x| per row, the scale of float rounding in a dot product.
     /// Where the CPU has AVX-512F the C kernels' AVX2 variants are checked too.
     func testKernelsMatchDequantizeAndSGEMV() throws {
-        let native = QuantizedMatrix.hasAVX512
-        defer { QuantizedMatrix.hasAVX512 = native }
+        let native = CPUFeatures.hasAVX512
+        defer { CPUFeatures.hasAVX512 = native }
         for wide in native ? [true, false] : [false] {
-            QuantizedMatrix.hasAVX512 = wide
+            CPUFeatures.hasAVX512 = wide
             try checkKernelsAgainstDequantizeAndSGEMV()
         }
     }
@@ -38,7 +38,7 @@ final class GGUFWeightTypeTests: XCTestCase {
             let start = (0..<rows).map { _ in generator.nextGaussian() }
             for accumulate in [false, true] {
                 Self.assertProductsMatch(matrix, dense: dense, x: x, start: start, accumulate: accumulate,
-                                         "\(format) accumulate=\(accumulate) avx512=\(QuantizedMatrix.hasAVX512)")
+                                         "\(format) accumulate=\(accumulate) avx512=\(CPUFeatures.hasAVX512)")
             }
         }
     }

@@ -3,10 +3,16 @@ import XCTest
 
 /// Reference for both kernels: the textbook formulas evaluated in Double, one head and one
 /// row at a time (softmax(q·K/√d)·V; C = αAB). Attention runs on one and on two workers (each
-/// half of the rows its own softmax, joined by rescaling): both must land on the reference.
+/// half of the rows its own softmax, joined by rescaling), with the score kernel's AVX2 variant
+/// and, where the CPU has it, its AVX-512 one: all must land on the reference.
 final class GroupedAttentionTests: XCTestCase {
     func testAttentionEqualsPerHeadSoftmaxInDouble() {
-        for workers in [1, 2] { checkAttention(workers: workers) }
+        let native = CPUFeatures.hasAVX512
+        defer { CPUFeatures.hasAVX512 = native }
+        for wide in native ? [false, true] : [false] {
+            CPUFeatures.hasAVX512 = wide
+            for workers in [1, 2] { checkAttention(workers: workers) }
+        }
     }
 
     private func checkAttention(workers: Int) {
@@ -32,7 +38,7 @@ final class GroupedAttentionTests: XCTestCase {
                     let top = scores.max() ?? 0
                     let exps = scores.map { exp($0 - top) }, total = exps.reduce(0, +)
                     for (i, e) in exps.enumerated() {
-                        XCTAssertEqual(Double(weights[head * n + i]), e / total, accuracy: 1e-5, "d \(d) head \(head) row \(i) workers \(workers)")
+                        XCTAssertEqual(Double(weights[head * n + i]), e / total, accuracy: 1e-5, "d \(d) head \(head) row \(i) workers \(workers) avx512 \(CPUFeatures.hasAVX512)")
                     }
                     for lane in 0 ..< d {
                         let expected = zip(rows, exps).reduce(0.0) { $0 + $1.1 / total * Double(values[$1.0 * d + lane]) }
