@@ -10,8 +10,12 @@
 #
 # Usage: scripts/grids/qwen-long.sh BINARY [OUT]   (BINARY: a copy of a2ats-eval built from one commit)
 #        METHOD_TASKS="niah_multikey_2 vt" to choose the 32K method tasks.
+#        BINARY_8K=PATH: the build that wrote the 8K ceilings, if not BINARY (each run directory is
+#        one build, and --resume refuses rows of another; reports/qwen-long: 8K by 1885f257ea59,
+#        16K and 32K by 10c906501286).
 set -euo pipefail
 bin=${1:?usage: qwen-long.sh BINARY [OUT]}
+bin8k=${BINARY_8K:-$bin}
 out=${2:-reports/qwen-long}
 model=qwen2.5-coder-0.5b
 ceiling_tasks="niah_single_1 niah_single_2 niah_single_3 niah_multikey_1 niah_multikey_2 niah_multikey_3 niah_multivalue niah_multiquery vt cwe"
@@ -19,8 +23,10 @@ method_tasks=${METHOD_TASKS:-"niah_multikey_2 vt"}
 methods="full,a2ats:centroids=1024,snapkv,quest,pqcache,clusterkv,shadowkv,infinigen,doublesparsity,actqkv,magicpig"
 
 ceilings() {  # LENGTH SAMPLES [TASKS]
+  local binary=$bin
+  [ "$1" = 8192 ] && binary=$bin8k
   for task in ${3:-$ceiling_tasks}; do
-    "$bin" run --model "$model" --task "$task" --length "$1" --samples "$2" --methods full \
+    "$binary" run --model "$model" --task "$task" --length "$1" --samples "$2" --methods full \
       --out "$out/full-$(( $1 / 1024 ))k/$task" --resume
   done
 }
