@@ -179,27 +179,28 @@ public enum GroupedAttention {
         }
     }
 
-    /// Calls `body` on consecutive blocks of at most `blockRows` rows. With an index list the
-    /// scattered rows of the next block are prefetched while `body` works on this one: that
-    /// latency is what the hardware prefetcher cannot hide.
+    /// Calls `body` on consecutive blocks of at most `blockRows` rows, the next block's rows
+    /// prefetched while `body` works on this one: scattered rows (an index list) have a latency the
+    /// hardware prefetcher cannot hide; a contiguous prefix gained less (full attention at 4K,
+    /// default model: 17.0 / 20.0 → 15.8 / 17.2 ms per step in one quiet A/B).
     @inline(__always)
     private static func forEachBlock(rows: UnsafePointer<Int32>?, count: Int, of matrix: UnsafePointer<Float>,
                                      rowFloats d: Int, _ body: (Int, Int) -> Void) {
-        if let rows { prefetch(rows, from: 0, to: min(blockRows, count), of: matrix, rowFloats: d) }
+        prefetch(rows, from: 0, to: min(blockRows, count), of: matrix, rowFloats: d)
         var start = 0
         while start < count {
             let end = min(start + blockRows, count)
-            if let rows { prefetch(rows, from: end, to: min(end + blockRows, count), of: matrix, rowFloats: d) }
+            prefetch(rows, from: end, to: min(end + blockRows, count), of: matrix, rowFloats: d)
             body(start, end)
             start = end
         }
     }
 
     @inline(__always)
-    private static func prefetch(_ rows: UnsafePointer<Int32>, from start: Int, to end: Int,
+    private static func prefetch(_ rows: UnsafePointer<Int32>?, from start: Int, to end: Int,
                                  of matrix: UnsafePointer<Float>, rowFloats d: Int) {
         for r in start ..< end {
-            let row = UnsafeRawPointer(matrix + d * Int(rows[r]))
+            let row = UnsafeRawPointer(matrix + d * (rows.map { Int($0[r]) } ?? r))
             var byte = 0
             while byte < d * MemoryLayout<Float>.size { a2ats_prefetch(row + byte); byte += 64 }
         }
