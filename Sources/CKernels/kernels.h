@@ -47,6 +47,14 @@ void a2ats_half_to_float(const uint16_t *half, int count, float *out) {
     for (; i < count; i++) out[i] = _cvtsh_ss(half[i]);
 }
 
+// Decode streams every weight once: each block asks now for its bytes 2 KiB ahead (the hardware
+// prefetcher alone left the kernels waiting on each block's first load). Past the last group it
+// touches nothing: prefetches of any address are hints and never fault. (The Swift kernels of
+// Q5_0 and the K-quants are compute-bound, streamed ≈ from cache: prefetching gained nothing.)
+static inline void a2ats_prefetch_ahead(const void *p, int bytes) {
+    for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)p + 2048 + line, _MM_HINT_T0);
+}
+
 // Decode kernels for one 16-row group of a compact matrix (`QuantizedMatrix`'s layout: per
 // 32-column block, the 16 rows' f32 scales and offsets side by side, then the block's 32-bit
 // code words, word k of the 16 rows side by side). They exist in C because Swift calls a library
@@ -58,14 +66,6 @@ void a2ats_half_to_float(const uint16_t *half, int count, float *out) {
 // scaled by 2^(−4j) (exact), so every product equals code·x. The top nibble (j = 7, which would
 // overflow a signed lane) is shifted down instead and its x is unscaled. out[r] = Σ_b d·Σ code·x
 // + m·Σx (`sums`: Σx per block).
-// Decode streams every weight once: the codes a few blocks ahead are requested now (the hardware
-// prefetcher alone left the kernel waiting on each block's first load). Past the last group it
-// touches nothing: prefetches of any address are hints and never fault.
-#define A2ATS_PREFETCH_DISTANCE 2048
-#define A2ATS_PREFETCH_AHEAD(p, bytes) \
-    for (int line = 0; line < (bytes); line += 64) \
-        _mm_prefetch((const char *)(p) + A2ATS_PREFETCH_DISTANCE + line, _MM_HINT_T0)
-
 #define A2ATS_Q4_1_GROUP(NAME, TARGET, VEC, LANES, SETZERO, SET1, SET1I, LOADI, AND, SRLI, CVT, FMA, ADD, LOADF, STOREF) \
 static inline __attribute__((target(TARGET))) \
 void NAME(const uint32_t *codes, const float *scales, const float *offsets, int blocks, const float *xs, \
@@ -75,7 +75,7 @@ void NAME(const uint32_t *codes, const float *scales, const float *offsets, int 
         for (int b = 0; b < blocks; b++) { \
             const uint32_t *w = codes + b * 64 + half; \
             const float *x = xs + b * 32; \
-            A2ATS_PREFETCH_AHEAD(codes + b * 64, 256); \
+            a2ats_prefetch_ahead(codes + b * 64, 256); \
             VEC p0 = SETZERO(), p1 = SETZERO(), p2 = SETZERO(), p3 = SETZERO(); \
             for (int k = 0; k < 4; k++) { \
                 const VEC##i_t word = LOADI(w + 16 * k); \
@@ -106,7 +106,7 @@ void NAME(const uint32_t *codes, const float *scales, int blocks, const float *x
         for (int b = 0; b < blocks; b++) { \
             const uint32_t *w = codes + b * 128 + half; \
             const float *xb = x + b * 32; \
-            A2ATS_PREFETCH_AHEAD(codes + b * 128, 512); \
+            a2ats_prefetch_ahead(codes + b * 128, 512); \
             VEC p0 = SETZERO(), p1 = SETZERO(), p2 = SETZERO(), p3 = SETZERO(); \
             for (int k = 0; k < 8; k++) { \
                 const VEC##i_t word = LOADI(w + 16 * k); \
