@@ -125,20 +125,17 @@ public enum GroupedAttention {
     }
 
     /// `scores[g · stride + i] = q_g · k(i) / √d`, eight rows at a time in C (`a2ats_scores_*`: a
-    /// row at a time, a horizontal sum per row and head cost more than reading the row).
+    /// row at a time, a horizontal sum per row and head cost more than reading the row). The
+    /// kernel serves every head from each eight rows, so it needs no blocks, and requests rows
+    /// ahead itself.
     private static func scores(queries: UnsafePointer<Float>, groupSize: Int, headDim d: Int,
                                keys: UnsafePointer<Float>, rows: UnsafePointer<Int32>?, count: Int,
                                into scores: UnsafeMutablePointer<Float>, stride: Int) {
         let scale = 1 / Float(d).squareRoot()
-        let wide = CPUFeatures.hasAVX512
-        forEachBlock(rows: rows, count: count, of: keys, rowFloats: d) { start, end in
-            if wide {
-                a2ats_scores_avx512(queries, Int32(groupSize), Int32(d), keys, rows, Int32(start), Int32(end), scale,
-                                    scores, stride)
-            } else {
-                a2ats_scores_avx2(queries, Int32(groupSize), Int32(d), keys, rows, Int32(start), Int32(end), scale,
-                                  scores, stride)
-            }
+        if CPUFeatures.hasAVX512 {
+            a2ats_scores_avx512(queries, Int32(groupSize), Int32(d), keys, rows, 0, Int32(count), scale, scores, stride)
+        } else {
+            a2ats_scores_avx2(queries, Int32(groupSize), Int32(d), keys, rows, 0, Int32(count), scale, scores, stride)
         }
     }
 
@@ -179,10 +176,9 @@ public enum GroupedAttention {
         }
     }
 
-    /// Calls `body` on consecutive blocks of at most `blockRows` rows, the next block's rows
+    /// Calls `body` on consecutive blocks of at most `blockRows` value rows, the next block's rows
     /// prefetched while `body` works on this one: scattered rows (an index list) have a latency the
-    /// hardware prefetcher cannot hide; a contiguous prefix gained less (full attention at 4K,
-    /// default model: 17.0 / 20.0 → 15.8 / 17.2 ms per step in one quiet A/B).
+    /// hardware prefetcher cannot hide; a contiguous prefix gained less.
     @inline(__always)
     private static func forEachBlock(rows: UnsafePointer<Int32>?, count: Int, of matrix: UnsafePointer<Float>,
                                      rowFloats d: Int, _ body: (Int, Int) -> Void) {

@@ -156,15 +156,27 @@ __m256 a2ats_sum8x8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m25
     return _mm256_add_ps(_mm256_permute2f128_ps(low, high, 0x20), _mm256_permute2f128_ps(low, high, 0x31));
 }
 
+// Rows are requested A2ATS_ROWS_AHEAD ahead of their use, eight at a time as eight are used: a
+// selection's scattered rows have a latency no hardware prefetcher hides, and requesting a whole
+// block at once stalled on the full line-fill buffers.
+#define A2ATS_ROWS_AHEAD 32
+static inline void a2ats_prefetch_row(const float *row, int d) {
+    for (int byte = 0; byte < d * 4; byte += 64) _mm_prefetch((const char *)row + byte, _MM_HINT_T0);
+}
+
 #define A2ATS_SCORES(NAME, TARGET, VEC, LANES, SETZERO, LOADF, FMA, TO256) \
 static inline __attribute__((target(TARGET))) \
 void NAME(const float *q, int groupSize, int d, const float *keys, const int32_t *rows, int start, int end, \
           float scale, float *out, long stride) { \
     const int vectorEnd = d - d % LANES; \
     int r = start; \
+    for (int ahead = start; ahead < start + A2ATS_ROWS_AHEAD && ahead < end; ahead++) \
+        a2ats_prefetch_row(keys + (long)d * (rows ? rows[ahead] : ahead), d); \
     for (; r + 8 <= end; r += 8) { \
         const float *k[8]; \
         for (int j = 0; j < 8; j++) k[j] = keys + (long)d * (rows ? rows[r + j] : r + j); \
+        for (int ahead = r + A2ATS_ROWS_AHEAD; ahead < r + A2ATS_ROWS_AHEAD + 8 && ahead < end; ahead++) \
+            a2ats_prefetch_row(keys + (long)d * (rows ? rows[ahead] : ahead), d); \
         for (int g = 0; g < groupSize; g++) { \
             const float *qg = q + (long)g * d; \
             VEC a0 = SETZERO(), a1 = SETZERO(), a2 = SETZERO(), a3 = SETZERO(); \
