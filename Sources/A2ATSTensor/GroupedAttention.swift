@@ -139,66 +139,15 @@ public enum GroupedAttention {
         }
     }
 
-    /// `output[g] += Σ_i weights[g · stride + i] · v(i)`.
+    /// `output[g] += Σ_i weights[g · stride + i] · v(i)`, in C (`a2ats_weighted_sum_*`: each V
+    /// vector loaded serves up to four heads of the group from registers).
     private static func weightedSum(weights: UnsafePointer<Float>, stride: Int, groupSize: Int, headDim d: Int,
                                     values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?,
                                     count: Int, into output: UnsafeMutablePointer<Float>) {
-        forEachBlock(rows: rows, count: count, of: values, rowFloats: d) { start, end in
-            for g in 0 ..< groupSize {
-                let p = weights + g * stride, out = output + g * d
-                var c = 0
-                // Sixty-four output lanes per pass: four independent FMA chains in registers.
-                while c + 4 * Lane.scalarCount <= d {
-                    var a0 = load(out + c), a1 = load(out + c + 16), a2 = load(out + c + 32), a3 = load(out + c + 48)
-                    for r in start ..< end {
-                        let v = values + d * (rows.map { Int($0[r]) } ?? r) + c
-                        let weight = Lane(repeating: p[r])
-                        a0.addProduct(weight, load(v))
-                        a1.addProduct(weight, load(v + 16))
-                        a2.addProduct(weight, load(v + 32))
-                        a3.addProduct(weight, load(v + 48))
-                    }
-                    store(a0, out + c); store(a1, out + c + 16); store(a2, out + c + 32); store(a3, out + c + 48)
-                    c += 4 * Lane.scalarCount
-                }
-                while c + Lane.scalarCount <= d {
-                    var acc = load(out + c)
-                    for r in start ..< end {
-                        acc.addProduct(Lane(repeating: p[r]), load(values + d * (rows.map { Int($0[r]) } ?? r) + c))
-                    }
-                    store(acc, out + c)
-                    c += Lane.scalarCount
-                }
-                for lane in c ..< d {
-                    for r in start ..< end { out[lane] += p[r] * values[d * (rows.map { Int($0[r]) } ?? r) + lane] }
-                }
-            }
-        }
-    }
-
-    /// Calls `body` on consecutive blocks of at most `blockRows` value rows, the next block's rows
-    /// prefetched while `body` works on this one: scattered rows (an index list) have a latency the
-    /// hardware prefetcher cannot hide; a contiguous prefix gained less.
-    @inline(__always)
-    private static func forEachBlock(rows: UnsafePointer<Int32>?, count: Int, of matrix: UnsafePointer<Float>,
-                                     rowFloats d: Int, _ body: (Int, Int) -> Void) {
-        prefetch(rows, from: 0, to: min(blockRows, count), of: matrix, rowFloats: d)
-        var start = 0
-        while start < count {
-            let end = min(start + blockRows, count)
-            prefetch(rows, from: end, to: min(end + blockRows, count), of: matrix, rowFloats: d)
-            body(start, end)
-            start = end
-        }
-    }
-
-    @inline(__always)
-    private static func prefetch(_ rows: UnsafePointer<Int32>?, from start: Int, to end: Int,
-                                 of matrix: UnsafePointer<Float>, rowFloats d: Int) {
-        for r in start ..< end {
-            let row = UnsafeRawPointer(matrix + d * (rows.map { Int($0[r]) } ?? r))
-            var byte = 0
-            while byte < d * MemoryLayout<Float>.size { a2ats_prefetch(row + byte); byte += 64 }
+        if CPUFeatures.hasAVX512 {
+            a2ats_weighted_sum_avx512(weights, stride, Int32(groupSize), Int32(d), values, rows, Int32(count), output)
+        } else {
+            a2ats_weighted_sum_avx2(weights, stride, Int32(groupSize), Int32(d), values, rows, Int32(count), output)
         }
     }
 

@@ -221,6 +221,65 @@ A2ATS_SCORES(a2ats_scores_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256
 A2ATS_SCORES(a2ats_scores_avx512, "avx512f,avx2,fma", __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_fmadd_ps,
              A2ATS_HALVES512)
 
+// Decode attention's value pass: out[g·d + c] += Σ_r weights[g·stride + r] · v_r[c] for r in
+// [0, count), v_r = values + d·(rows ? rows[r] : r). Rows go in blocks of 128 (32 KiB at d = 64, in
+// L1 while the group's heads use them); within a block up to HEADS heads × 4 vectors of lanes
+// accumulate in registers, so each V vector loaded serves HEADS heads, where a head at a time
+// loaded every row once per head. Rows are requested A2ATS_ROWS_AHEAD ahead as the first pass
+// over a block uses them. Lanes past the last full 4 vectors (head dims off the width) are summed
+// one at a time.
+#define A2ATS_WEIGHTED_SUM(NAME, TARGET, VEC, LANES, HEADS, LOADF, STOREF, SET1, FMA) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const float *weights, long stride, int groupSize, int d, const float *values, const int32_t *rows, \
+          int count, float *out) { \
+    const int vectorEnd = d - d % (4 * LANES); \
+    for (int ahead = 0; ahead < A2ATS_ROWS_AHEAD && ahead < count; ahead++) \
+        a2ats_prefetch_row(values + (long)d * (rows ? rows[ahead] : ahead), d); \
+    for (int blockStart = 0; blockStart < count; blockStart += 128) { \
+        const int blockEnd = blockStart + 128 < count ? blockStart + 128 : count; \
+        for (int h0 = 0; h0 < groupSize; h0 += HEADS) { \
+            const int heads = groupSize - h0 < HEADS ? groupSize - h0 : HEADS; \
+            for (int c = 0; c < vectorEnd; c += 4 * LANES) { \
+                VEC acc[HEADS][4]; \
+                for (int h = 0; h < HEADS; h++) \
+                    for (int i = 0; i < 4; i++) \
+                        if (h < heads) acc[h][i] = LOADF(out + (h0 + h) * d + c + i * LANES); \
+                const int first = h0 == 0 && c == 0; \
+                for (int r = blockStart; r < blockEnd; r++) { \
+                    const int ahead = r + A2ATS_ROWS_AHEAD; \
+                    if (first && ahead < count) a2ats_prefetch_row(values + (long)d * (rows ? rows[ahead] : ahead), d); \
+                    const float *v = values + (long)d * (rows ? rows[r] : r) + c; \
+                    const VEC v0 = LOADF(v), v1 = LOADF(v + LANES), v2 = LOADF(v + 2 * LANES), v3 = LOADF(v + 3 * LANES); \
+                    for (int h = 0; h < HEADS; h++) { \
+                        if (h < heads) { \
+                            const VEC w = SET1(weights[(h0 + h) * stride + r]); \
+                            acc[h][0] = FMA(w, v0, acc[h][0]); \
+                            acc[h][1] = FMA(w, v1, acc[h][1]); \
+                            acc[h][2] = FMA(w, v2, acc[h][2]); \
+                            acc[h][3] = FMA(w, v3, acc[h][3]); \
+                        } \
+                    } \
+                } \
+                for (int h = 0; h < HEADS; h++) \
+                    for (int i = 0; i < 4; i++) \
+                        if (h < heads) STOREF(out + (h0 + h) * d + c + i * LANES, acc[h][i]); \
+            } \
+            for (int h = h0; h < h0 + heads; h++) \
+                for (int c = vectorEnd; c < d; c++) { \
+                    float t = out[h * d + c]; \
+                    for (int r = blockStart; r < blockEnd; r++) \
+                        t += weights[h * stride + r] * values[(long)d * (rows ? rows[r] : r) + c]; \
+                    out[h * d + c] = t; \
+                } \
+        } \
+    } \
+}
+
+A2ATS_WEIGHTED_SUM(a2ats_weighted_sum_avx2, "avx2,fma", __m256, 8, 2, _mm256_loadu_ps, _mm256_storeu_ps,
+                   _mm256_set1_ps, _mm256_fmadd_ps)
+A2ATS_WEIGHTED_SUM(a2ats_weighted_sum_avx512, "avx512f", __m512, 16, 4, _mm512_loadu_ps, _mm512_storeu_ps,
+                   _mm512_set1_ps, _mm512_fmadd_ps)
+
 // Softmax numerators in place: x ← e^(x − max x), returning Σ and storing the maximum (so pieces of
 // a row computed apart can be joined). n²/2 exponentials per head and layer make this prefill
 // attention's hottest loop after the products; here 512-bit where the CPU has it. e^x is Swift's
