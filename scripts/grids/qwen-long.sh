@@ -12,7 +12,7 @@
 #        METHOD_TASKS="niah_multikey_2 vt" to choose the 32K method tasks.
 #        BINARY_8K=PATH: the build that wrote the 8K ceilings, if not BINARY (each run directory is
 #        one build, and --resume refuses rows of another; reports/qwen-long: 8K by 1885f257ea59,
-#        16K and 32K by bfea195796d0).
+#        16K and 32K by 70a152673c40).
 set -euo pipefail
 bin=${1:?usage: qwen-long.sh BINARY [OUT]}
 bin8k=${BINARY_8K:-$bin}
