@@ -1,5 +1,6 @@
 import A2ATSModel
 import A2ATSTensor
+import Foundation
 
 /// A²ATS (arXiv 2502.12665): windowed RoPE + query-aware vector quantization of keys for
 /// retrieval attention. Reference settings: topk 0.03 per query head, 8 sinks, 64-token window,
@@ -26,13 +27,13 @@ public final class A2ATSMethod: CacheMethod {
     public let budgetTokens: Int?
     private let headCount: Int, kvHeadCount: Int, headDim: Int, groupSize: Int
     private let rope: WindowedRoPE
-    private let codeSelection: CodeSelection
+    private let codeSelections: [CodeSelection]              // per KV head, so heads select in parallel
     private var codes: [UnsafeMutablePointer<UInt16>] = []   // per (layer, KV head): capacity codes
     private var indexes: [CodeIndex] = []                     // per (layer, KV head)
     private var encodedCount: [Int] = []
     private var capacity = 0
-    private let rotated: UnsafeMutablePointer<Float>        // groupSize × headDim
-    private let table: UnsafeMutablePointer<Float>          // groupSize × C
+    private let rotated: UnsafeMutablePointer<Float>        // per KV head: groupSize × headDim
+    private let table: UnsafeMutablePointer<Float>          // per KV head: groupSize × C
 
     public init(parameters: A2ATSParameters, codebooks: CodebookSet, config: ModelConfig, budgetTokens: Int? = nil) throws {
         func mismatch(_ field: String, _ expected: Any, _ found: Any) -> A2ATSError {
@@ -55,9 +56,10 @@ public final class A2ATSMethod: CacheMethod {
         headDim = config.headDim
         groupSize = config.groupSize
         rope = WindowedRoPE(config: config, offset: parameters.offset)
-        rotated = .allocate(capacity: groupSize * headDim)
-        table = .allocate(capacity: groupSize * parameters.centroids)
-        codeSelection = CodeSelection(centroidCount: parameters.centroids, groupSize: groupSize)
+        rotated = .allocate(capacity: kvHeadCount * groupSize * headDim)
+        table = .allocate(capacity: kvHeadCount * groupSize * parameters.centroids)
+        let (centroids, group) = (parameters.centroids, config.groupSize)
+        codeSelections = (0 ..< config.kvHeadCount).map { _ in CodeSelection(centroidCount: centroids, groupSize: group) }
     }
 
     deinit {
@@ -89,23 +91,45 @@ public final class A2ATSMethod: CacheMethod {
         let ranked = rankedEnd - rankedStart
         let k = min(perHeadBudget(cachedTokens: n), ranked)
         if k >= ranked { return .all(kvHeads: kvHeadCount) }   // sinks + window + every ranked token
-        var perKVHead: [[Int32]?] = []
-        for kvHead in 0 ..< kvHeadCount {
-            encodeNewKeys(layer: query.layer, kvHead: kvHead, cache: cache)
-            if k > 0 { fillTables(query, kvHead: kvHead) }
-            var chosen = [Int32]()
-            chosen.reserveCapacity(rankedStart + groupSize * k + (n - rankedEnd))
-            for j in 0 ..< rankedStart { chosen.append(Int32(j)) }
-            if k > 0 {
-                let slot = query.layer * kvHeadCount + kvHead
-                codeSelection.select(codes: codes[slot], index: currentIndex(slot: slot, cachedTokens: n),
-                                     range: rankedStart ..< rankedEnd, tables: table, k: k, into: &chosen)
+        // Codes and indexes first, one head at a time (they may grow or rebuild shared state);
+        // then each KV head's tables and selection, which touch only that head's scratch, on the
+        // cores a step has (the model's attention already runs on two; selection was one core's).
+        let slots = (0 ..< kvHeadCount).map { query.layer * kvHeadCount + $0 }
+        for kvHead in 0 ..< kvHeadCount { encodeNewKeys(layer: query.layer, kvHead: kvHead, cache: cache) }
+        let indexesNow = k > 0 ? slots.map { currentIndex(slot: $0, cachedTokens: n) } : []
+        var perKVHead = [[Int32]?](repeating: nil, count: kvHeadCount)
+        perKVHead.withUnsafeMutableBufferPointer { results in
+            let results = SelectionResults(buffer: results)
+            let choose = { (kvHead: Int) in
+                var chosen = [Int32]()
+                chosen.reserveCapacity(rankedStart + self.groupSize * k + (n - rankedEnd))
+                for j in 0 ..< rankedStart { chosen.append(Int32(j)) }
+                if k > 0 {
+                    self.fillTables(query, kvHead: kvHead)
+                    self.codeSelections[kvHead].select(codes: self.codes[slots[kvHead]], index: indexesNow[kvHead],
+                                                       range: rankedStart ..< rankedEnd, tables: self.tables(kvHead), k: k,
+                                                       into: &chosen)
+                }
+                for j in rankedEnd ..< n { chosen.append(Int32(j)) }
+                results.buffer[kvHead] = chosen
             }
-            for j in rankedEnd ..< n { chosen.append(Int32(j)) }
-            perKVHead.append(chosen)
+            let workers = min(kvHeadCount, Self.workerCount)
+            if workers > 1 && k > 0 {
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    for kvHead in Swift.stride(from: worker, to: kvHeadCount, by: workers) { choose(kvHead) }
+                }
+            } else {
+                for kvHead in 0 ..< kvHeadCount { choose(kvHead) }
+            }
         }
         return TokenSelection(perKVHead: perKVHead)
     }
+
+    /// Cores a step's selection may use.
+    private static let workerCount = ProcessInfo.processInfo.activeProcessorCount
+
+    /// KV head `kvHead`'s tables: `groupSize × C`.
+    private func tables(_ kvHead: Int) -> UnsafeMutablePointer<Float> { table + kvHead * groupSize * parameters.centroids }
 
     /// The slot's code index, rebuilt when the cache was cut back below it (a fork) or when the
     /// decoded tokens it does not cover (scanned one by one each step) outgrow max(256, n/16).
@@ -121,7 +145,7 @@ public final class A2ATSMethod: CacheMethod {
         let kvHead = queryHead / groupSize
         encodeNewKeys(layer: query.layer, kvHead: kvHead, cache: cache)
         fillTables(query, kvHead: kvHead)
-        let row = table + (queryHead % groupSize) * parameters.centroids
+        let row = tables(kvHead) + (queryHead % groupSize) * parameters.centroids
         let code = codes[query.layer * kvHeadCount + kvHead]
         for j in 0 ..< cache.length { output[j] = row[Int(code[j])] }
     }
@@ -133,11 +157,12 @@ public final class A2ATSMethod: CacheMethod {
         return codeBytes + indexBytes + codebooks.residentBytes
     }
 
-    /// table[g] = q̃_g · Cᵀ / √d for the query heads of `kvHead`, all heads in one pass over the
-    /// centroids (`multiplyFewRows`), instead of one pass per head.
+    /// tables(kvHead)[g] = q̃_g · Cᵀ / √d for the query heads of `kvHead`, all heads in one pass over
+    /// the centroids (`multiplyFewRows`), instead of one pass per head.
     private func fillTables(_ query: DecodeQuery, kvHead: Int) {
         let d = headDim
         let book = codebooks.codebook(layer: query.layer, kvHead: kvHead)
+        let rotated = self.rotated + kvHead * groupSize * d
         for g in 0 ..< groupSize {
             let head = kvHead * groupSize + g
             if parameters.wrope {
@@ -148,7 +173,7 @@ public final class A2ATSMethod: CacheMethod {
         }
         book.centroidsByDimension.withUnsafeBufferPointer { centroids in
             multiplyFewRows(rotated, rows: groupSize, inner: d, by: centroids.baseAddress!, columns: book.centroidCount,
-                            alpha: 1 / Float(d).squareRoot(), into: table)
+                            alpha: 1 / Float(d).squareRoot(), into: tables(kvHead))
         }
     }
 
@@ -180,4 +205,9 @@ public final class A2ATSMethod: CacheMethod {
         }
         capacity = cache.capacity
     }
+}
+
+/// The per-KV-head results of one `select`, written by the workers at disjoint indices.
+private struct SelectionResults: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<[Int32]?>
 }
