@@ -286,44 +286,38 @@ A2ATS_WEIGHTED_SUM(a2ats_weighted_sum_avx512, "avx512f", __m512, 16, 4, _mm512_l
 // `fastExp` (Cephes: x = n·ln2 + r, a degree-6 polynomial for e^r, 2^n from exponent bits; inputs
 // below −87.3 give 0) with fused multiply-adds, two accumulators for the sum.
 static inline __attribute__((target("avx512f")))
-__m512 a2ats_exp16(__m512 x) {
-    const __m512 low = _mm512_set1_ps(-87.3f), magic = _mm512_set1_ps(12582912.0f);
-    const __mmask16 tiny = _mm512_cmp_ps_mask(x, low, _CMP_LT_OQ);
-    const __m512 c = _mm512_min_ps(_mm512_max_ps(x, low), _mm512_set1_ps(88.3f));
-    const __m512 shifted = _mm512_fmadd_ps(c, _mm512_set1_ps(1.442695040888963f), magic);
-    const __m512 n = _mm512_sub_ps(shifted, magic);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), c);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    const __m512i exponent = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B400000 - 127));
-    return _mm512_maskz_mul_ps((__mmask16)~tiny, p, _mm512_castsi512_ps(_mm512_slli_epi32(exponent, 23)));
+__m512 a2ats_zero_below16(__m512 x, __m512 low, __m512 v) {
+    return _mm512_maskz_mov_ps((__mmask16)~_mm512_cmp_ps_mask(x, low, _CMP_LT_OQ), v);
 }
 
-static inline __attribute__((target("avx2,fma")))
-__m256 a2ats_exp8(__m256 x) {
-    const __m256 low = _mm256_set1_ps(-87.3f), magic = _mm256_set1_ps(12582912.0f);
-    const __m256 tiny = _mm256_cmp_ps(x, low, _CMP_LT_OQ);
-    const __m256 c = _mm256_min_ps(_mm256_max_ps(x, low), _mm256_set1_ps(88.3f));
-    const __m256 shifted = _mm256_fmadd_ps(c, _mm256_set1_ps(1.442695040888963f), magic);
-    const __m256 n = _mm256_sub_ps(shifted, magic);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), c);
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    const __m256i exponent = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000 - 127));
-    return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(exponent, 23))));
+static inline __attribute__((target("avx2")))
+__m256 a2ats_zero_below8(__m256 x, __m256 low, __m256 v) {
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, low, _CMP_LT_OQ), v);
 }
+
+// P is the intrinsics' prefix (_mm512_ or _mm256_), BITS the vector width.
+#define A2ATS_EXP(NAME, TARGET, VEC, VECI, P, BITS, ZERO_BELOW) \
+static inline __attribute__((target(TARGET))) \
+VEC NAME(VEC x) { \
+    const VEC low = P##set1_ps(-87.3f), magic = P##set1_ps(12582912.0f); \
+    const VEC c = P##min_ps(P##max_ps(x, low), P##set1_ps(88.3f)); \
+    const VEC shifted = P##fmadd_ps(c, P##set1_ps(1.442695040888963f), magic); \
+    const VEC n = P##sub_ps(shifted, magic); \
+    VEC r = P##fnmadd_ps(n, P##set1_ps(0.693359375f), c); \
+    r = P##fmadd_ps(n, P##set1_ps(2.12194440e-4f), r); \
+    VEC p = P##set1_ps(1.9875691500e-4f); \
+    p = P##fmadd_ps(p, r, P##set1_ps(1.3981999507e-3f)); \
+    p = P##fmadd_ps(p, r, P##set1_ps(8.3334519073e-3f)); \
+    p = P##fmadd_ps(p, r, P##set1_ps(4.1665795894e-2f)); \
+    p = P##fmadd_ps(p, r, P##set1_ps(1.6666665459e-1f)); \
+    p = P##fmadd_ps(p, r, P##set1_ps(5.0000001201e-1f)); \
+    p = P##fmadd_ps(p, P##mul_ps(r, r), P##add_ps(r, P##set1_ps(1.0f))); \
+    const VECI exponent = P##sub_epi32(P##castps_si##BITS(shifted), P##set1_epi32(0x4B400000 - 127)); \
+    return ZERO_BELOW(x, low, P##mul_ps(p, P##castsi##BITS##_ps(P##slli_epi32(exponent, 23)))); \
+}
+
+A2ATS_EXP(a2ats_exp16, "avx512f", __m512, __m512i, _mm512_, 512, a2ats_zero_below16)
+A2ATS_EXP(a2ats_exp8, "avx2,fma", __m256, __m256i, _mm256_, 256, a2ats_zero_below8)
 
 static inline __attribute__((target("avx512f")))
 float a2ats_softmax_numerators_avx512(float *x, int count, float *maximum) {
