@@ -319,6 +319,17 @@ VEC NAME(VEC x) { \
 A2ATS_EXP(a2ats_exp16, "avx512f", __m512, __m512i, _mm512_, 512, a2ats_zero_below16)
 A2ATS_EXP(a2ats_exp8, "avx2,fma", __m256, __m256i, _mm256_, 256, a2ats_zero_below8)
 
+// x[i] ← e^(x[i] − shift) two vectors at a time from i = 0, summed into s0 and s1 (two chains).
+#define A2ATS_EXPONENTIATE_PAIRS(VEC, P, LANES, EXP) \
+    for (i = 0; i + 2 * (LANES) <= count; i += 2 * (LANES)) { \
+        const VEC e0 = EXP(P##sub_ps(P##loadu_ps(x + i), shift)); \
+        const VEC e1 = EXP(P##sub_ps(P##loadu_ps(x + i + (LANES)), shift)); \
+        P##storeu_ps(x + i, e0); \
+        P##storeu_ps(x + i + (LANES), e1); \
+        s0 = P##add_ps(s0, e0); \
+        s1 = P##add_ps(s1, e1); \
+    }
+
 static inline __attribute__((target("avx512f")))
 float a2ats_softmax_numerators_avx512(float *x, int count, float *maximum) {
     __m512 m = _mm512_set1_ps(-__builtin_inff());
@@ -329,14 +340,7 @@ float a2ats_softmax_numerators_avx512(float *x, int count, float *maximum) {
     *maximum = _mm512_reduce_max_ps(m);
     const __m512 shift = _mm512_set1_ps(*maximum);
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    for (i = 0; i + 32 <= count; i += 32) {
-        const __m512 e0 = a2ats_exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), shift));
-        const __m512 e1 = a2ats_exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), shift));
-        _mm512_storeu_ps(x + i, e0);
-        _mm512_storeu_ps(x + i + 16, e1);
-        s0 = _mm512_add_ps(s0, e0);
-        s1 = _mm512_add_ps(s1, e1);
-    }
+    A2ATS_EXPONENTIATE_PAIRS(__m512, _mm512_, 16, a2ats_exp16);
     for (; i < count; i += 16) {
         const __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
         const __m512 e = _mm512_maskz_mov_ps(lanes, a2ats_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, x + i), shift)));
@@ -359,14 +363,7 @@ float a2ats_softmax_numerators_avx2(float *x, int count, float *maximum) {
     *maximum = top;
     const __m256 shift = _mm256_set1_ps(top);
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    for (i = 0; i + 16 <= count; i += 16) {
-        const __m256 e0 = a2ats_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), shift));
-        const __m256 e1 = a2ats_exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), shift));
-        _mm256_storeu_ps(x + i, e0);
-        _mm256_storeu_ps(x + i + 8, e1);
-        s0 = _mm256_add_ps(s0, e0);
-        s1 = _mm256_add_ps(s1, e1);
-    }
+    A2ATS_EXPONENTIATE_PAIRS(__m256, _mm256_, 8, a2ats_exp8);
     _mm256_storeu_ps(lanes, _mm256_add_ps(s0, s1));
     float sum = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
     for (; i < count; i++) {
