@@ -1,5 +1,8 @@
-// Header-only AVX2 kernels the Swift compiler does not produce from plain loops: unpacking
-// 2/4/8-bit codes (`InterleavedCodes` layout) straight into dequantized f32 rows.
+// Header-only kernels (AVX2, and AVX-512 variants chosen at run time by `CPUFeatures`) for loops
+// the Swift compiler does not turn into good code: unpacking 2/4/8-bit codes, the decode products
+// of compact weights, decode attention and the softmax exponentials.
+// Editing: SwiftPM does not rebuild the Swift modules that import this header when only the header
+// changed; touch a Swift file of A2ATSTensor (the only importer) or the old kernels stay linked.
 #pragma once
 #include <immintrin.h>
 #include <stdint.h>
