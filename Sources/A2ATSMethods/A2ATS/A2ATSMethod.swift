@@ -73,15 +73,25 @@ public final class A2ATSMethod: CacheMethod {
         budgetTokens ?? Int((parameters.topk * Double(n)).rounded(.down))
     }
 
+    /// Encodes the prompt's keys not yet encoded (all of them after the shared prefill; none
+    /// after a fork, which only cuts codes back) and rebuilds the indexes: the KV heads in
+    /// parallel, each with single-threaded BLAS, since each has its own codebook, codes and index.
     public func didPrefill(layer: Int, cache: KVCache, statistics: PrefillStatistics) throws {
         reserve(cache)
-        for head in 0 ..< kvHeadCount {
-            let slot = layer * kvHeadCount + head
-            // Forking cuts the cache back to the prompt: codes past it belong to another branch.
-            encodedCount[slot] = min(encodedCount[slot], cache.length)
-            encodeNewKeys(layer: layer, kvHead: head, cache: cache)
-            indexes[slot].rebuild(codes: codes[slot], count: cache.length)
+        // Forking cuts the cache back to the prompt: codes past it belong to another branch.
+        let starts = (0 ..< kvHeadCount).map { min(encodedCount[layer * kvHeadCount + $0], cache.length) }
+        let savedThreads = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = savedThreads }
+        let workers = min(kvHeadCount, Self.workerCount)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for kvHead in Swift.stride(from: worker, to: kvHeadCount, by: workers) {
+                let slot = layer * kvHeadCount + kvHead
+                encode(layer: layer, kvHead: kvHead, from: starts[kvHead], cache: cache)
+                indexes[slot].rebuild(codes: codes[slot], count: cache.length)
+            }
         }
+        for kvHead in 0 ..< kvHeadCount { encodedCount[layer * kvHeadCount + kvHead] = cache.length }
     }
 
     public func select(_ query: DecodeQuery, cache: KVCache) -> TokenSelection {
@@ -181,12 +191,16 @@ public final class A2ATSMethod: CacheMethod {
     private func encodeNewKeys(layer: Int, kvHead: Int, cache: KVCache) {
         reserve(cache)
         let slot = layer * kvHeadCount + kvHead
-        let start = min(encodedCount[slot], cache.length)
-        guard start < cache.length else { encodedCount[slot] = cache.length; return }
+        encode(layer: layer, kvHead: kvHead, from: min(encodedCount[slot], cache.length), cache: cache)
+        encodedCount[slot] = cache.length
+    }
+
+    /// Codes of tokens `start ..< cache.length` of one KV head; touches only that head's codes.
+    private func encode(layer: Int, kvHead: Int, from start: Int, cache: KVCache) {
+        guard start < cache.length else { return }
         let keys = parameters.wrope ? cache.preRoPEKeys(layer: layer, kvHead: kvHead) : cache.keys(layer: layer, kvHead: kvHead)
         codebooks.codebook(layer: layer, kvHead: kvHead)
-            .encode(keys + start * headDim, count: cache.length - start, into: codes[slot] + start)
-        encodedCount[slot] = cache.length
+            .encode(keys + start * headDim, count: cache.length - start, into: codes[layer * kvHeadCount + kvHead] + start)
     }
 
     private func reserve(_ cache: KVCache) {
