@@ -1,18 +1,18 @@
 import CKernels
-import COpenBLAS
 import Dispatch
 
 /// Exact softmax attention for the query heads that share one KV head (GQA), reading each cached
 /// K and V row from memory once for the whole group instead of once per head.
 ///
 /// Decode attention is bandwidth-bound: with G query heads per KV head, per-head `sgemv` streams
-/// the keys and values G times. Here rows are taken in blocks small enough for L1, and every head
-/// of the group is served from that block before the next is loaded. The same kernel reads a
-/// contiguous prefix (full attention) or an index list (a method's selection, no gather copy),
-/// so dense and sparse attention are timed on equal terms.
+/// the keys and values G times. Here the C kernels take rows in small blocks (8 for the scores,
+/// 128 for the value pass) and serve every head of the group from them before the next block is
+/// loaded, requesting rows ahead of use. The same kernels read a contiguous prefix (full
+/// attention) or an index list (a method's selection, no gather copy), so dense and sparse
+/// attention are timed on equal terms.
 public enum GroupedAttention {
-    /// Rows per block: 64 rows of K (or V) at d = 64 are 16 KiB, which stays in L1 while the
-    /// group's heads use them.
+    /// Rows per block that `attendBlocks` materializes: 64 rows of K (or V) at d = 64 are 16 KiB,
+    /// which stays in L1 while the group's heads use them.
     public static let blockRows = 64
     private typealias Lane = SIMD16<Float>
 
