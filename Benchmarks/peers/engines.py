@@ -17,9 +17,16 @@ import time
 import numpy as np
 
 
-def summarize(times, per):
-    """(best, median) of wall times, each divided by `per` (tokens or steps)."""
-    return min(times) / per, statistics.median(times) / per
+def prefill_entry(n, times):
+    """A prefill figure of `n` tokens from its repeats' wall times: best and median tokens/s."""
+    return {"tokens": n, "tok_s_best": n / min(times), "tok_s_median": n / statistics.median(times),
+            "repeats": len(times)}
+
+
+def decode_entry(n, steps, times, tokens):
+    """A decode figure at context `n` from its repeats' wall times over `steps` steps: ms/token."""
+    return {"context": n, "steps": steps, "ms_best": 1e3 * min(times) / steps,
+            "ms_median": 1e3 * statistics.median(times) / steps, "repeats": len(times), "tokens": tokens}
 
 
 def run_llama(model, prompts, threads, repeats, steps):
@@ -49,9 +56,7 @@ def run_llama(model, prompts, threads, repeats, steps):
             llm.eval(prompt)
             first = next_token()
             times.append(time.perf_counter() - start)
-        best, median = summarize(times, 1)
-        result["prefill"].append({"tokens": n, "tok_s_best": n / best, "tok_s_median": n / median,
-                                  "repeats": repeats})
+        result["prefill"].append(prefill_entry(n, times))
         times = []
         for _ in range(repeats):
             llm.n_tokens = n  # back to the state after the prefill: eval drops positions ≥ n
@@ -61,9 +66,7 @@ def run_llama(model, prompts, threads, repeats, steps):
                 llm.eval([generated[-1]])
                 generated.append(next_token())
             times.append(time.perf_counter() - start)
-        best, median = summarize(times, steps)
-        result["decode"].append({"context": n, "steps": steps, "ms_best": 1e3 * best, "ms_median": 1e3 * median,
-                                 "repeats": repeats, "tokens": generated})
+        result["decode"].append(decode_entry(n, steps, times, generated))
     return result
 
 
@@ -118,9 +121,7 @@ def run_transformers(model, prompts, threads, repeats, steps, attention):
                 start = time.perf_counter()
                 first = forward(prompt, cache)
                 times.append(time.perf_counter() - start)
-            best, median = summarize(times, 1)
-            result["prefill"].append({"tokens": n, "tok_s_best": n / best, "tok_s_median": n / median,
-                                      "repeats": repeats})
+            result["prefill"].append(prefill_entry(n, times))
             times = []
             for _ in range(repeats):
                 # A copy per repeat keeps the post-prefill cache (not timed).
@@ -130,7 +131,5 @@ def run_transformers(model, prompts, threads, repeats, steps, attention):
                 for _ in range(steps):
                     generated.append(forward([generated[-1]], state))
                 times.append(time.perf_counter() - start)
-            best, median = summarize(times, steps)
-            result["decode"].append({"context": n, "steps": steps, "ms_best": 1e3 * best, "ms_median": 1e3 * median,
-                                     "repeats": repeats, "tokens": generated})
+            result["decode"].append(decode_entry(n, steps, times, generated))
     return result
