@@ -33,9 +33,8 @@ public struct KMeansResult: Sendable {
     public var converged: Bool
 }
 
-/// k-means++ seeding on a subsample, then Lloyd iterations on every core: the assignment searches
-/// only the points Hamerly's bounds cannot settle, one `sgemm` per batch (`LloydAssignment`), and
-/// the update sums in a fixed order (`LloydStep`). Empty clusters take the points farthest from their
+/// k-means++ seeding on a subsample, then Lloyd iterations whose assignment step is one `sgemm`
+/// per batch, on every core (`LloydStep`). Empty clusters take the points farthest from their
 /// centroids, so the codebook keeps all C entries. Deterministic for a given seed.
 public enum KMeans {
     public static func fit(_ points: UnsafePointer<Float>, count: Int, dimension d: Int, options: KMeansOptions,
@@ -56,15 +55,14 @@ public enum KMeans {
                       progress: ((_ iteration: Int, _ objective: Double) -> Void)? = nil) -> KMeansResult {
         let step = LloydStep(points: points, count: count, dimension: d, k: options.centroids, workers: workers,
                              batchSize: batchSize)
-        let assignment = LloydAssignment(step: step)
         var labels = [Int32](repeating: 0, count: count)
         var distances = [Float](repeating: 0, count: count)
         var centroids = initial
         func assign() -> Double {
             centroids.withUnsafeBufferPointer { c in
                 labels.withUnsafeMutableBufferPointer { l in
-                    distances.withUnsafeMutableBufferPointer { assignment.assign(centroids: c.baseAddress!, labels: l.baseAddress!,
-                                                                                 distances: $0.baseAddress!) }
+                    distances.withUnsafeMutableBufferPointer { step.assign(centroids: c.baseAddress!, labels: l.baseAddress!,
+                                                                           distances: $0.baseAddress!) }
                 }
             }
         }
