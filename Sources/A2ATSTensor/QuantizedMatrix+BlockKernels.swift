@@ -30,20 +30,17 @@ extension QuantizedMatrix {
                 }
             }
             let xs = UnsafePointer(scaled.baseAddress!), out = scaled.baseAddress! + cols
-            scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
-                codes.withUnsafeBufferPointer { codes in
-                    for group in range {
-                        let block = group * blocksPerRow
-                        let (c, s, m) = (codes.baseAddress! + block * 64, scales.baseAddress! + block * 16,
-                                         offsets.baseAddress! + block * 16)
-                        if CPUFeatures.hasAVX512 {
-                            a2ats_q4_1_group_avx512(c, s, m, Int32(blocksPerRow), xs, sums, out)
-                        } else {
-                            a2ats_q4_1_group_avx2(c, s, m, Int32(blocksPerRow), xs, sums, out)
-                        }
-                        store(UnsafeRawPointer(out).loadUnaligned(as: SIMD16<Float>.self), group: group, y: y,
-                              accumulate: accumulate)
+            halfScales.withUnsafeBufferPointer { halves in codes.withUnsafeBufferPointer { codes in
+                for group in range {
+                    let block = group * blocksPerRow
+                    let (c, h) = (codes.baseAddress! + block * 64, halves.baseAddress! + block * 32)
+                    if CPUFeatures.hasAVX512 {
+                        a2ats_q4_1_group_avx512(c, h, Int32(blocksPerRow), xs, sums, out)
+                    } else {
+                        a2ats_q4_1_group_avx2(c, h, Int32(blocksPerRow), xs, sums, out)
                     }
+                    store(UnsafeRawPointer(out).loadUnaligned(as: SIMD16<Float>.self), group: group, y: y,
+                          accumulate: accumulate)
                 }
             } }
         }
@@ -53,14 +50,14 @@ extension QuantizedMatrix {
                       accumulate: Bool) {
         let blocksPerRow = self.blocksPerRow
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { out in
-            scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
+            halfScales.withUnsafeBufferPointer { halves in codes.withUnsafeBufferPointer { codes in
                 for group in range {
                     let block = group * blocksPerRow
-                    let (c, s) = (codes.baseAddress! + block * 128, scales.baseAddress! + block * 16)
+                    let (c, h) = (codes.baseAddress! + block * 128, halves.baseAddress! + block * 16)
                     if CPUFeatures.hasAVX512 {
-                        a2ats_q8_0_group_avx512(c, s, Int32(blocksPerRow), x, out.baseAddress!)
+                        a2ats_q8_0_group_avx512(c, h, Int32(blocksPerRow), x, out.baseAddress!)
                     } else {
-                        a2ats_q8_0_group_avx2(c, s, Int32(blocksPerRow), x, out.baseAddress!)
+                        a2ats_q8_0_group_avx2(c, h, Int32(blocksPerRow), x, out.baseAddress!)
                     }
                     store(UnsafeRawPointer(out.baseAddress!).loadUnaligned(as: SIMD16<Float>.self), group: group, y: y,
                           accumulate: accumulate)

@@ -1,6 +1,7 @@
 /// How each GGUF block format is repacked for the decode kernels: the block's f16 scale (and
-/// offset) become f32 lane values, its code bytes become 32-bit words in the order the kernel
-/// reads them. Block layouts follow ggml's `ggml-common.h` (all little-endian).
+/// offset) become lane values (f16 for the C kernels' formats, f32 for the Swift kernels'), its
+/// code bytes become 32-bit words in the order the kernel reads them. Block layouts follow
+/// ggml's `ggml-common.h` (all little-endian).
 extension QuantizedMatrix.Format {
     /// Formats held as GGUF blocks (everything but `f32` and `mixed`).
     public var isBlockFormat: Bool { self != .f32 && self != .mixed }
@@ -44,7 +45,11 @@ extension QuantizedMatrix.Format {
         }
     }
 
-    /// Whether blocks carry an offset (kept in `offsets`, applied through per-32-column Σx).
+    /// Whether the scales (and offsets) are kept as f16 (`halfScales`): the formats of the C kernels.
+    var hasHalfScales: Bool { self == .q4_0 || self == .q4_1 || self == .q8_0 || self == .iq4_NL }
+
+    /// Whether blocks carry an offset (kept in `offsets` or `halfScales`, applied through
+    /// per-32-column Σx).
     var hasOffsets: Bool { self == .q4_0 || self == .q4_1 || self == .q5_1 || self == .q4_K || self == .q5_K }
 }
 

@@ -5,8 +5,8 @@ import Foundation
 /// Values are exactly the dequantized GGUF values, so decode and prefill compute the same model.
 ///
 /// Layout after load: rows are interleaved in groups of 16 (the last group zero-padded). For a
-/// group and a block (32 columns, or a 256-column K-quant super-block), the 16 rows' f32 scales
-/// (and offsets) are contiguous, and the block's bytes are stored as 32-bit words, word k of the
+/// group and a block (32 columns, or a 256-column K-quant super-block), the 16 rows' scales
+/// (and offsets; f16 for the formats of the C kernels, else f32) are contiguous, and the block's bytes are stored as 32-bit words, word k of the
 /// 16 rows side by side. One 512-bit load then holds the same 4 bytes of 16 rows, so a kernel
 /// widens codes with shifts, masks and an exponent-bits trick (no per-lane conversions),
 /// multiplies by one broadcast input value, and ends with 16 finished outputs — no horizontal
@@ -29,10 +29,15 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public let cols: Int
     /// Rows per interleaved group: one SIMD16 lane per row.
     static let groupRows = 16
-    /// Per block and lane: the f32 block scale (Q4_K/Q6_K: the super-block's `d`).
+    /// Per block and lane: the f32 block scale (Q4_K/Q6_K: the super-block's `d`); empty where
+    /// `halfScales` holds them.
     let scales: [Float]
-    /// Per block and lane: Q4_1's offset `m`, Q4_K's `dmin`; empty for other formats.
+    /// Per block and lane: Q5_1's offset `m`, Q4_K's `dmin`; empty for other formats.
     let offsets: [Float]
+    /// For the formats of the C kernels (`Format.hasHalfScales`), per block: the 16 lanes' scales
+    /// `d` as f16 bits, then (Q4_1, Q4_0) their 16 offsets. The file's scales are f16, so this is
+    /// exact, and a Q4_1 block is read in 20 bytes per row (as in the file), not 24.
+    let halfScales: [UInt16]
     /// Per block: `format.wordsPerBlock` words × 16 lanes.
     let codes: [UInt32]
     let dense: [Float]
@@ -41,7 +46,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
 
     /// Bytes the decode kernel reads per matrix-vector product.
     public var bytesRead: Int {
-        scales.count * 4 + offsets.count * 4 + codes.count * 4 + dense.count * 4 + parts.reduce(0) { $0 + $1.bytesRead }
+        scales.count * 4 + offsets.count * 4 + halfScales.count * 2 + codes.count * 4 + dense.count * 4
+            + parts.reduce(0) { $0 + $1.bytesRead }
     }
 
     var groups: Int { (rows + Self.groupRows - 1) / Self.groupRows }
@@ -57,8 +63,10 @@ public struct QuantizedMatrix: @unchecked Sendable {
         let words = format.wordsPerBlock
         let blockBytes = format.ggufBlockBytes
         precondition(ggufBlocks.count >= rows * blocksPerRow * blockBytes)
-        var scales = [Float](repeating: 0, count: paddedBlocks)
-        var offsets = [Float](repeating: 0, count: format.hasOffsets ? paddedBlocks : 0)
+        let half = format.hasHalfScales, halvesPerBlock = format.hasOffsets ? 2 : 1
+        var scales = [Float](repeating: 0, count: half ? 0 : paddedBlocks)
+        var offsets = [Float](repeating: 0, count: format.hasOffsets && !half ? paddedBlocks : 0)
+        var halfScales = [UInt16](repeating: 0, count: half ? paddedBlocks * halvesPerBlock : 0)
         var codes = [UInt32](repeating: 0, count: paddedBlocks * words)
         codes.withUnsafeMutableBufferPointer { codes in
             for row in 0..<rows {
@@ -68,13 +76,27 @@ public struct QuantizedMatrix: @unchecked Sendable {
                     let slot = (group * blocksPerRow + b) * groupRows
                     let (scale, offset) = Self.pack(format, block: block, into: codes.baseAddress! + slot * words + lane,
                                                     stride: groupRows)
-                    scales[slot + lane] = scale
-                    if format.hasOffsets { offsets[slot + lane] = offset }
+                    if half {
+                        let first = slot * halvesPerBlock + lane
+                        halfScales[first] = Self.exactHalf(scale)
+                        if format.hasOffsets { halfScales[first + groupRows] = Self.exactHalf(offset) }
+                    } else {
+                        scales[slot + lane] = scale
+                        if format.hasOffsets { offsets[slot + lane] = offset }
+                    }
                 }
             }
         }
         self.init(format: format, rows: rows, cols: cols, scales: scales, offsets: offsets, codes: codes, dense: [],
-                  parts: [])
+                  parts: [], halfScales: halfScales)
+    }
+
+    /// The f16 bits of a scale that came from an f16 field (Q4_0's −8·d too: a power of two
+    /// times an f16, exact below 8,188, far beyond any trained weight's block scale).
+    private static func exactHalf(_ value: Float) -> UInt16 {
+        let half = Float16(value)
+        precondition(Float(half) == value, "block scale \(value) is not an f16 value")
+        return half.bitPattern
     }
 
     /// A plain f32 matrix (`rows × cols`), for tensors stored unquantized.
@@ -94,7 +116,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
            first.format == .f32 || parts.dropLast().allSatisfy({ $0.rows % groupRows == 0 }) {
             return QuantizedMatrix(format: first.format, rows: rows, cols: first.cols,
                                    scales: parts.flatMap(\.scales), offsets: parts.flatMap(\.offsets),
-                                   codes: parts.flatMap(\.codes), dense: parts.flatMap(\.dense), parts: [])
+                                   codes: parts.flatMap(\.codes), dense: parts.flatMap(\.dense), parts: [],
+                                   halfScales: parts.flatMap(\.halfScales))
         }
         if parts.count == 1 { return first }
         let flat = parts.flatMap { $0.format == .mixed ? $0.parts : [$0] }
@@ -103,12 +126,13 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 
     init(format: Format, rows: Int, cols: Int, scales: [Float], offsets: [Float], codes: [UInt32], dense: [Float],
-                 parts: [QuantizedMatrix]) {
+         parts: [QuantizedMatrix], halfScales: [UInt16] = []) {
         self.format = format
         self.rows = rows
         self.cols = cols
         self.scales = scales
         self.offsets = offsets
+        self.halfScales = halfScales
         self.codes = codes
         self.dense = dense
         self.parts = parts

@@ -59,8 +59,9 @@ static inline void a2ats_prefetch_ahead(const void *p, int bytes) {
 }
 
 // Decode kernels for one 16-row group of a compact matrix (`QuantizedMatrix`'s layout: per
-// 32-column block, the 16 rows' f32 scales and offsets side by side, then the block's 32-bit
-// code words, word k of the 16 rows side by side). They exist in C because Swift calls a library
+// 32-column block, the 16 rows' f16 scales (then Q4_1's 16 offsets) side by side, and the
+// block's 32-bit code words, word k of the 16 rows side by side). f16 as in the file: a Q4_1
+// row-block is 20 bytes, not 24 with f32 scales, and `vcvtph2ps` widens 8 or 16 at once. They exist in C because Swift calls a library
 // function for each int→float vector conversion; here it is one `vcvtdq2ps`. Several partial
 // sums per block keep the FMA units busy instead of waiting on one dependency chain.
 //
@@ -69,10 +70,9 @@ static inline void a2ats_prefetch_ahead(const void *p, int bytes) {
 // scaled by 2^(−4j) (exact), so every product equals code·x. The top nibble (j = 7, which would
 // overflow a signed lane) is shifted down instead and its x is unscaled. out[r] = Σ_b d·Σ code·x
 // + m·Σx (`sums`: Σx per block).
-#define A2ATS_Q4_1_GROUP(NAME, TARGET, VEC, LANES, SETZERO, SET1, SET1I, LOADI, AND, SRLI, CVT, FMA, ADD, LOADF, STOREF) \
+#define A2ATS_Q4_1_GROUP(NAME, TARGET, VEC, LANES, SETZERO, SET1, SET1I, LOADI, AND, SRLI, CVT, FMA, ADD, LOADH, STOREF) \
 static inline __attribute__((target(TARGET))) \
-void NAME(const uint32_t *codes, const float *scales, const float *offsets, int blocks, const float *xs, \
-          const float *sums, float *out) { \
+void NAME(const uint32_t *codes, const uint16_t *halves, int blocks, const float *xs, const float *sums, float *out) { \
     for (int half = 0; half < 16; half += LANES) { \
         VEC acc = SETZERO(); \
         for (int b = 0; b < blocks; b++) { \
@@ -92,8 +92,8 @@ void NAME(const uint32_t *codes, const float *scales, const float *offsets, int 
                 p3 = FMA(CVT(SRLI(word, 28)), SET1(x[4 * k + 19]), p3); \
             } \
             const VEC partial = ADD(ADD(p0, p1), ADD(p2, p3)); \
-            acc = FMA(partial, LOADF(scales + b * 16 + half), acc); \
-            acc = FMA(LOADF(offsets + b * 16 + half), SET1(sums[b]), acc); \
+            acc = FMA(partial, LOADH(halves + b * 32 + half), acc); \
+            acc = FMA(LOADH(halves + b * 32 + 16 + half), SET1(sums[b]), acc); \
         } \
         STOREF(out + half, acc); \
     } \
@@ -101,9 +101,9 @@ void NAME(const uint32_t *codes, const float *scales, const float *offsets, int 
 
 // Q8_0: word k, byte t holds column 4k+t as a signed byte: shifted to the top and back
 // (arithmetic) it is that integer. out[r] = Σ_b d·Σ code·x.
-#define A2ATS_Q8_0_GROUP(NAME, TARGET, VEC, LANES, SETZERO, SET1, LOADI, SLLI, SRAI, CVT, FMA, ADD, LOADF, STOREF) \
+#define A2ATS_Q8_0_GROUP(NAME, TARGET, VEC, LANES, SETZERO, SET1, LOADI, SLLI, SRAI, CVT, FMA, ADD, LOADH, STOREF) \
 static inline __attribute__((target(TARGET))) \
-void NAME(const uint32_t *codes, const float *scales, int blocks, const float *x, float *out) { \
+void NAME(const uint32_t *codes, const uint16_t *halves, int blocks, const float *x, float *out) { \
     for (int half = 0; half < 16; half += LANES) { \
         VEC acc = SETZERO(); \
         for (int b = 0; b < blocks; b++) { \
@@ -118,7 +118,7 @@ void NAME(const uint32_t *codes, const float *scales, int blocks, const float *x
                 p2 = FMA(CVT(SRAI(SLLI(word, 8), 24)), SET1(xb[4 * k + 2]), p2); \
                 p3 = FMA(CVT(SRAI(word, 24)), SET1(xb[4 * k + 3]), p3); \
             } \
-            acc = FMA(ADD(ADD(p0, p1), ADD(p2, p3)), LOADF(scales + b * 16 + half), acc); \
+            acc = FMA(ADD(ADD(p0, p1), ADD(p2, p3)), LOADH(halves + b * 16 + half), acc); \
         } \
         STOREF(out + half, acc); \
     } \
@@ -128,21 +128,23 @@ typedef __m256i __m256i_t;
 typedef __m512i __m512i_t;
 #define A2ATS_LOADI256(p) _mm256_loadu_si256((const __m256i *)(p))
 #define A2ATS_LOADI512(p) _mm512_loadu_si512((const void *)(p))
+#define A2ATS_LOADH256(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define A2ATS_LOADH512(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
 
-A2ATS_Q4_1_GROUP(a2ats_q4_1_group_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_set1_epi32,
-                 A2ATS_LOADI256,
+A2ATS_Q4_1_GROUP(a2ats_q4_1_group_avx2, "avx2,fma,f16c", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps,
+                 _mm256_set1_epi32, A2ATS_LOADI256,
                  _mm256_and_si256, _mm256_srli_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_add_ps,
-                 _mm256_loadu_ps, _mm256_storeu_ps)
+                 A2ATS_LOADH256, _mm256_storeu_ps)
 A2ATS_Q4_1_GROUP(a2ats_q4_1_group_avx512, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
                  A2ATS_LOADI512,
                  _mm512_and_si512, _mm512_srli_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_add_ps,
-                 _mm512_loadu_ps, _mm512_storeu_ps)
-A2ATS_Q8_0_GROUP(a2ats_q8_0_group_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, A2ATS_LOADI256,
+                 A2ATS_LOADH512, _mm512_storeu_ps)
+A2ATS_Q8_0_GROUP(a2ats_q8_0_group_avx2, "avx2,fma,f16c", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, A2ATS_LOADI256,
                  _mm256_slli_epi32, _mm256_srai_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_add_ps,
-                 _mm256_loadu_ps, _mm256_storeu_ps)
+                 A2ATS_LOADH256, _mm256_storeu_ps)
 A2ATS_Q8_0_GROUP(a2ats_q8_0_group_avx512, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, A2ATS_LOADI512,
                  _mm512_slli_epi32, _mm512_srai_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_add_ps,
-                 _mm512_loadu_ps, _mm512_storeu_ps)
+                 A2ATS_LOADH512, _mm512_storeu_ps)
 
 // Whether this CPU runs AVX-512F code and the OS saves its registers (CPUID leaf 7 EBX bit 16;
 // XCR0 bits 1, 2, 5, 6, 7: SSE, AVX, opmask, ZMM upper halves, ZMM 16–31).

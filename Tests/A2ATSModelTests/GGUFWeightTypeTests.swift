@@ -43,6 +43,20 @@ final class GGUFWeightTypeTests: XCTestCase {
         }
     }
 
+    /// Reference: ggml's block sizes (`type_size`: Q4_1 20, Q4_0 18 → 20 with its offset, Q8_0 and
+    /// IQ4_NL 34 bytes per 32 weights). The C kernels' formats keep the file's f16 scales, so a
+    /// decode product reads as many bytes per row-block as the file holds (f32 scales read 24 / 36).
+    func testCKernelFormatsReadTheFilesBytes() {
+        var generator = SeededGenerator(seed: 23)
+        for (format, type, bytes) in [(QuantizedMatrix.Format.q4_1, GGMLType.q4_1, 20), (.q4_0, .q4_0, 20),
+                                      (.q8_0, .q8_0, 34), (.iq4_NL, .iq4_NL, 34)] {
+            let rows = 32, cols = 256
+            let blocks = Self.randomBlocks(type, rows: rows, cols: cols, generator: &generator)
+            let matrix = blocks.withUnsafeBytes { QuantizedMatrix(format: format, rows: rows, cols: cols, ggufBlocks: $0) }
+            XCTAssertEqual(matrix.bytesRead, rows * cols / 32 * bytes, "\(format)")
+        }
+    }
+
     /// Each compact kernel on the raw blocks of `tiny-dequant-types.gguf` (2 × 512) against
     /// `sgemv` on the `gguf` package's dequantized values of the same tensor (the independent
     /// reference, see `GGUFFileTests`); every dequantizable type without a kernel (F16, BF16,
