@@ -33,8 +33,8 @@ public struct KMeansResult: Sendable {
     public var converged: Bool
 }
 
-/// k-means++ seeding on a subsample, then Lloyd iterations whose assignment step is one `sgemm`
-/// per batch, on every core (`LloydStep`). Empty clusters take the points farthest from their
+/// k-means++ seeding on a subsample, then Lloyd iterations on every core (`LloydStep`), whose
+/// assignment step is the fused nearest-centroid kernel. Empty clusters take the points farthest from their
 /// centroids, so the codebook keeps all C entries. Deterministic for a given seed.
 public enum KMeans {
     public static func fit(_ points: UnsafePointer<Float>, count: Int, dimension d: Int, options: KMeansOptions,
@@ -51,10 +51,9 @@ public enum KMeans {
     /// Lloyd iterations from `initial` centroids on `workers` threads; the result does not depend
     /// on `workers` (`LloydStep` adds in one thread's order).
     static func lloyd(_ points: UnsafePointer<Float>, count: Int, dimension d: Int, initial: [Float], options: KMeansOptions,
-                      workers: Int, batchSize: Int? = nil,
+                      workers: Int,
                       progress: ((_ iteration: Int, _ objective: Double) -> Void)? = nil) -> KMeansResult {
-        let step = LloydStep(points: points, count: count, dimension: d, k: options.centroids, workers: workers,
-                             batchSize: batchSize)
+        let step = LloydStep(points: points, count: count, dimension: d, k: options.centroids, workers: workers)
         var labels = [Int32](repeating: 0, count: count)
         var distances = [Float](repeating: 0, count: count)
         var centroids = initial

@@ -1,107 +1,97 @@
-import COpenBLAS
+import CKernels
 
-/// Nearest-centroid assignment by squared Euclidean distance, one `sgemm` per batch:
-/// ‖x − c‖² = ‖x‖² − 2·x·cᵀ + ‖c‖². Shared by k-means (assignment step) and by A²ATS, which
-/// encodes each new key to its nearest centroid. Keeps its scratch between calls, so encoding
-/// one token per decode step does not allocate. Not thread-safe: one instance per user.
+/// Centroids laid out for the fused nearest-centroid kernel (`nearest.h`): transposed (dimension
+/// by dimension) and padded to a whole tile with centroids of norm +∞, which are never chosen.
+/// ‖x − c‖² = ‖x‖² − 2·x·c + ‖c‖², so the nearest centroid minimizes ‖c‖² − 2·x·c.
+struct CentroidPanel {
+    let count: Int
+    let dimension: Int
+    /// `count` rounded up to the AVX-512 kernel's tile (32 centroids; the AVX2 tile, 16, divides it).
+    let paddedCount: Int
+    private(set) var transposed: [Float]   // dimension × paddedCount
+    private(set) var norms: [Float]        // paddedCount
+
+    init(count: Int, dimension: Int) {
+        self.count = count
+        self.dimension = dimension
+        paddedCount = (count + 31) / 32 * 32
+        transposed = [Float](repeating: 0, count: dimension * paddedCount)
+        norms = [Float](repeating: .infinity, count: paddedCount)
+    }
+
+    /// Loads `centroids` (`count × dimension`, row-major).
+    mutating func update(_ centroids: UnsafePointer<Float>) {
+        let (k, d, kp) = (count, dimension, paddedCount)
+        transposed.withUnsafeMutableBufferPointer { t in
+            for c in 0 ..< k {
+                var norm: Float = 0
+                for i in 0 ..< d {
+                    let v = centroids[c * d + i]
+                    t[i * kp + c] = v
+                    norm += v * v
+                }
+                norms[c] = norm
+            }
+        }
+    }
+
+    /// labels[r] = the nearest centroid of point r (ties → lower index), values[r] = its
+    /// ‖c‖² − 2·x·c, for `rows` points (`rows × dimension`, row-major), on the calling thread.
+    func nearest(_ points: UnsafePointer<Float>, rows: Int, labels: UnsafeMutablePointer<Int32>,
+                 values: UnsafeMutablePointer<Float>) {
+        guard rows > 0 else { return }
+        transposed.withUnsafeBufferPointer { t in norms.withUnsafeBufferPointer { n in
+            if CPUFeatures.hasAVX512 {
+                a2ats_nearest_avx512(points, Int32(rows), Int32(dimension), t.baseAddress!, n.baseAddress!,
+                                     Int32(paddedCount), labels, values)
+            } else {
+                a2ats_nearest_avx2(points, Int32(rows), Int32(dimension), t.baseAddress!, n.baseAddress!,
+                                   Int32(paddedCount), labels, values)
+            }
+        } }
+    }
+}
+
+/// Nearest-centroid assignment by squared Euclidean distance, on the calling thread. Shared by
+/// k-means (assignment step, `LloydStep` splits the points between cores) and by A²ATS and
+/// PQCache, which encode keys to their nearest centroids. Keeps its scratch between calls, so
+/// encoding one token per decode step does not allocate. Not thread-safe: one instance per user.
 public final class NearestCentroidSearch {
     public let centroidCount: Int
     public let dimension: Int
-    /// Points per `sgemm`: bounds the scratch (`batch × centroidCount` floats).
-    public let batchSize: Int
-    private var centroids: [Float]       // centroidCount × dimension
-    private var centroidNorms: [Float]   // ‖c‖²
-    private let products: UnsafeMutablePointer<Float>
+    private var panel: CentroidPanel
+    private var values: [Float]
 
-    /// `batchSize` nil keeps one batch's products (`batch × count` floats) near 512 KiB, in L2.
-    public init(centroids: [Float], count: Int, dimension: Int, batchSize: Int? = nil) {
+    public init(centroids: [Float], count: Int, dimension: Int) {
         precondition(centroids.count == count * dimension)
         centroidCount = count
         self.dimension = dimension
-        self.batchSize = batchSize ?? Self.defaultBatchSize(centroids: count)
-        self.centroids = centroids
-        centroidNorms = [Float](repeating: 0, count: count)
-        products = .allocate(capacity: self.batchSize * count)
+        panel = CentroidPanel(count: count, dimension: dimension)
+        values = []
         updateCentroids(centroids)
     }
 
-    deinit { products.deallocate() }
-
-    /// Points per batch when none is given: one batch's products near 512 KiB.
-    static func defaultBatchSize(centroids: Int) -> Int { max(16, 131_072 / max(centroids, 1)) }
-
-    /// Replaces the centroids (same count and dimension), as each Lloyd iteration does.
+    /// Replaces the centroids (same count and dimension).
     public func updateCentroids(_ newCentroids: [Float]) {
         precondition(newCentroids.count == centroidCount * dimension)
-        centroids = newCentroids
-        for c in 0 ..< centroidCount {
-            var norm: Float = 0
-            for t in 0 ..< dimension { let v = centroids[c * dimension + t]; norm += v * v }
-            centroidNorms[c] = norm
-        }
+        newCentroids.withUnsafeBufferPointer { panel.update($0.baseAddress!) }
     }
 
     /// For each of `count` points (`count × dimension`, row-major) writes the index of its nearest
     /// centroid (ties → lower index) and, if asked, the squared distance to it (clamped at 0).
     public func assign(_ points: UnsafePointer<Float>, count: Int,
                        labels: UnsafeMutablePointer<Int32>, distances: UnsafeMutablePointer<Float>? = nil) {
-        let d = dimension, k = centroidCount
-        centroids.withUnsafeBufferPointer { cb in
-            centroidNorms.withUnsafeBufferPointer { norms in
-                var start = 0
-                while start < count {
-                    let rows = min(batchSize, count - start)
-                    // products[r][c] = x_r · c
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(k), Int32(d),
-                                1, points + start * d, Int32(d), cb.baseAddress!, Int32(d), 0, products, Int32(k))
-                    for r in 0 ..< rows {
-                        let row = products + r * k
-                        let (best, bestValue) = Self.argmin(norms.baseAddress!, row, count: k)
-                        labels[start + r] = Int32(best)
-                        if let distances {
-                            let x = points + (start + r) * d
-                            var norm: Float = 0
-                            for t in 0 ..< d { norm += x[t] * x[t] }
-                            distances[start + r] = max(norm + bestValue, 0)
-                        }
-                    }
-                    start += rows
-                }
+        if values.count < count { values = [Float](repeating: 0, count: count) }
+        values.withUnsafeMutableBufferPointer { v in
+            panel.nearest(points, rows: count, labels: labels, values: v.baseAddress!)
+            guard let distances else { return }
+            let d = dimension
+            for r in 0 ..< count {
+                let x = points + r * d
+                var norm: Float = 0
+                for t in 0 ..< d { norm += x[t] * x[t] }
+                distances[r] = max(norm + v[r], 0)
             }
         }
-    }
-
-    /// argmin over c of norms[c] − 2·row[c] (ties → lower index), eight lanes at a time: a scalar
-    /// compare chain is the k-means bottleneck after the sgemm.
-    @inline(__always)
-    static func argmin(_ norms: UnsafePointer<Float>, _ row: UnsafePointer<Float>, count: Int) -> (Int, Float) {
-        var bestValue = Float.infinity
-        var best = 0
-        var c = 0
-        if count >= 8 {
-            var lanes = SIMD8<Float>(repeating: .infinity)
-            var laneIndex = SIMD8<Int32>(repeating: 0)
-            var current = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
-            while c + 8 <= count {
-                let n = UnsafeRawPointer(norms + c).loadUnaligned(as: SIMD8<Float>.self)
-                let p = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
-                let v = n - 2 * p
-                let better = v .< lanes   // strict: each lane keeps its first minimum
-                lanes.replace(with: v, where: better)
-                laneIndex.replace(with: current, where: better)
-                current &+= 8
-                c += 8
-            }
-            bestValue = lanes.min()
-            best = Int.max
-            for lane in 0 ..< 8 where lanes[lane] == bestValue { best = Swift.min(best, Int(laneIndex[lane])) }
-            if best == Int.max { best = 0 }   // only NaN scores
-        }
-        while c < count {
-            let v = norms[c] - 2 * row[c]
-            if v < bestValue { bestValue = v; best = c }
-            c += 1
-        }
-        return (best, bestValue)
     }
 }

@@ -3,8 +3,8 @@ import XCTest
 @testable import A2ATSTensor
 
 /// The k-means fast path (`LloydStep`: both cores, ‖x‖² once per fit, no allocation per
-/// iteration) against the plain one-thread search it replaced and against an independent
-/// NumPy float64 Lloyd reference.
+/// iteration) and the fused nearest-centroid kernel, against the one-thread search, Float64
+/// distances and an independent NumPy float64 Lloyd reference.
 final class KMeansFastPathTests: XCTestCase {
     /// Clustered points: Gaussian blobs around `blobs` random centres (real keys are clustered too).
     private func clustered(_ count: Int, dimension d: Int, blobs: Int, seed: UInt64) -> [Float] {
@@ -13,9 +13,9 @@ final class KMeansFastPathTests: XCTestCase {
         return (0 ..< count).flatMap { i in (0 ..< d).map { centres[(i % blobs) * d + $0] + g.nextGaussian() } }
     }
 
-    /// Reference: `NearestCentroidSearch.assign` (one `sgemm` per batch on OpenBLAS's own threads,
-    /// one thread for argmin and ‖x‖², the k-means assignment before the fast path). Labels and
-    /// distances must be equal bit for bit, at the calibration's shape and at ragged ones.
+    /// Reference: `NearestCentroidSearch.assign` (the fused kernel on one thread, ‖x‖² per call: the
+    /// encoding A²ATS applies to keys). Labels and distances of the k-means step on one and two
+    /// workers must be equal bit for bit, at the calibration's shape and at ragged ones.
     func testParallelAssignmentEqualsThePlainSearchBitForBit() {
         for (count, d, k) in [(65_536, 64, 512), (16_384, 64, 1_024), (10_037, 64, 100), (3_001, 16, 300)] {
             let points = clustered(count, dimension: d, blobs: 3 * k / 2, seed: UInt64(count))
@@ -35,6 +35,40 @@ final class KMeansFastPathTests: XCTestCase {
                 XCTAssertEqual(wrongDistances.count, 0, "\(count)×\(d), C=\(k), \(workers) workers: distances differ at "
                                + "\(wrongDistances.prefix(5).map { (distances[$0], plainDistances[$0]) })")
                 XCTAssertEqual(objective, plainDistances.reduce(0.0) { $0 + Double($1) } / Double(count))
+            }
+        }
+    }
+
+    /// Reference: a Float64 evaluation of ‖x − c‖² over every centroid. The fused kernel (both
+    /// variants) must pick a nearest centroid wherever the two nearest differ by more than float
+    /// rounding (1e-5 relative), report ‖c‖² − 2x·c within that rounding, and break exact ties
+    /// (duplicated centroids) toward the lower index; shapes off every tile: d = 13, 64, 100;
+    /// k = 1, 5, 33, 300; point counts off the 8- and 4-point passes.
+    func testFusedNearestCentroidMatchesFloat64() {
+        let native = CPUFeatures.hasAVX512
+        defer { CPUFeatures.hasAVX512 = native }
+        var g = SeededGenerator(seed: 31)
+        for (count, d, k) in [(1, 13, 1), (7, 13, 5), (203, 64, 33), (1_001, 100, 300), (517, 64, 300)] {
+            let points = (0 ..< count * d).map { _ in g.nextGaussian() }
+            var centroids = (0 ..< k * d).map { _ in 0.5 * g.nextGaussian() }
+            if k >= 5 { for t in 0 ..< d { centroids[4 * d + t] = centroids[2 * d + t] } }   // centroid 4 duplicates 2
+            for wide in native ? [true, false] : [false] {
+                CPUFeatures.hasAVX512 = wide
+                var labels = [Int32](repeating: -1, count: count), distances = [Float](repeating: -1, count: count)
+                NearestCentroidSearch(centroids: centroids, count: k, dimension: d)
+                    .assign(points, count: count, labels: &labels, distances: &distances)
+                for i in 0 ..< count {
+                    let exact = (0 ..< k).map { c in
+                        (0 ..< d).reduce(0.0) { $0 + pow(Double(points[i * d + $1]) - Double(centroids[c * d + $1]), 2) }
+                    }
+                    let order = exact.indices.filter { k < 5 || $0 != 4 }.sorted { exact[$0] < exact[$1] }
+                    let label = Int(labels[i]), where_ = "\(count)×\(d), C=\(k), avx512=\(wide), point \(i)"
+                    XCTAssertNotEqual(label, 4, "a duplicated centroid goes to the lower index: \(where_)")
+                    if order.count == 1 || exact[order[1]] - exact[order[0]] > 1e-5 * exact[order[0]] + 1e-6 {
+                        XCTAssertEqual(label, order[0], where_)
+                    }
+                    XCTAssertEqual(Double(distances[i]), exact[label], accuracy: 1e-5 * (exact[label] + 1), where_)
+                }
             }
         }
     }
@@ -77,7 +111,7 @@ final class KMeansFastPathTests: XCTestCase {
         for workers in [1, 2] {
             let result = points.withUnsafeBufferPointer {
                 KMeans.lloyd($0.baseAddress!, count: count, dimension: d, initial: initial, options: options,
-                             workers: workers, batchSize: 100)
+                             workers: workers)
             }
             XCTAssertEqual(result.iterations, json["iterations"] as? Int)
             XCTAssertEqual(result.converged, json["converged"] as? Bool)

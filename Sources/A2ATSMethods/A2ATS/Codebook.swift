@@ -57,7 +57,7 @@ public final class Codebook {
         centroidsByDimension = byDimension
         self.cholesky = cholesky
         let whitened = Self.multiply(centroids, rows: centroidCount, by: cholesky, dimension: headDim)
-        search = NearestCentroidSearch(centroids: whitened, count: centroidCount, dimension: headDim, batchSize: batch)
+        search = NearestCentroidSearch(centroids: whitened, count: centroidCount, dimension: headDim)
         transformed = .allocate(capacity: batch * headDim)
         labels = .allocate(capacity: batch)
     }

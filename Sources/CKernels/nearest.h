@@ -1,0 +1,85 @@
+// Header-only nearest-centroid kernel (k-means assignment, A²ATS key encoding): AVX2, and an
+// AVX-512 variant chosen by `CPUFeatures`. Editing: as for kernels.h, touch a Swift file of
+// A2ATSTensor so SwiftPM recompiles its importer.
+#pragma once
+#include <immintrin.h>
+#include <stdint.h>
+
+// For each of `rows` points (row-major, d floats) the centroid minimizing ‖c‖² − 2·x·c (ties → the
+// lower index) and that value. Centroids come transposed and padded: `ct[t·kp + c]` is dimension
+// t of centroid c, kp a multiple of 2·LANES, padded centroids with norm +∞ (never chosen).
+//
+// An sgemm into a products buffer and a separate argmin read every product twice and repacked
+// the centroids on every call (k = d = 64 is a small inner dimension for a GEMM): here POINTS
+// points at a time sweep the centroids in tiles of 2·LANES, accumulating their dot products in
+// registers (each centroid vector loaded once serves every point), and fold each tile straight
+// into per-lane running minima kept in L1. Lane j keeps the first minimum among the centroids of
+// its lane (strict <, tiles in ascending order), so the final reduction over lanes — least value,
+// then least index — breaks ties toward the lower index.
+#define A2ATS_NEAREST(NAME, TARGET, VEC, VECI, LANES, POINTS, SETZERO, SET1, SET1I, LOADF, STOREF, LOADI, STOREI, \
+                      FMA, LESS, BLENDF, BLENDI, ADDI) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const float *points, int rows, int d, const float *ct, const float *norms, int kp, \
+          int32_t *labels, float *values) { \
+    float bestValue[POINTS][2 * LANES] __attribute__((aligned(64))); \
+    int32_t bestIndex[POINTS][2 * LANES] __attribute__((aligned(64))); \
+    const VEC minusTwo = SET1(-2.0f); \
+    for (int first = 0; first < rows; first += POINTS) { \
+        const float *x[POINTS]; \
+        for (int p = 0; p < POINTS; p++) x[p] = points + (long)d * (first + p < rows ? first + p : rows - 1); \
+        for (int p = 0; p < POINTS; p++) { \
+            STOREF(bestValue[p], SET1(__builtin_inff())); STOREF(bestValue[p] + LANES, SET1(__builtin_inff())); \
+            STOREI(bestIndex[p], SET1I(0)); STOREI(bestIndex[p] + LANES, SET1I(0)); \
+        } \
+        VECI index0 = SET1I(0), index1 = SET1I(0); \
+        for (int lane = 0; lane < LANES; lane++) { ((int32_t *)&index0)[lane] = lane; ((int32_t *)&index1)[lane] = lane + LANES; } \
+        for (int tile = 0; tile < kp; tile += 2 * LANES) { \
+            VEC acc0[POINTS], acc1[POINTS]; \
+            for (int p = 0; p < POINTS; p++) { acc0[p] = SETZERO(); acc1[p] = SETZERO(); } \
+            for (int t = 0; t < d; t++) { \
+                const VEC c0 = LOADF(ct + (long)t * kp + tile), c1 = LOADF(ct + (long)t * kp + tile + LANES); \
+                for (int p = 0; p < POINTS; p++) { \
+                    const VEC xv = SET1(x[p][t]); \
+                    acc0[p] = FMA(xv, c0, acc0[p]); \
+                    acc1[p] = FMA(xv, c1, acc1[p]); \
+                } \
+            } \
+            const VEC n0 = LOADF(norms + tile), n1 = LOADF(norms + tile + LANES); \
+            for (int p = 0; p < POINTS; p++) { \
+                const VEC v0 = FMA(minusTwo, acc0[p], n0), v1 = FMA(minusTwo, acc1[p], n1); \
+                const VEC b0 = LOADF(bestValue[p]), b1 = LOADF(bestValue[p] + LANES); \
+                STOREF(bestValue[p], BLENDF(b0, v0, LESS(v0, b0))); \
+                STOREF(bestValue[p] + LANES, BLENDF(b1, v1, LESS(v1, b1))); \
+                STOREI(bestIndex[p], BLENDI(LOADI(bestIndex[p]), index0, LESS(v0, b0))); \
+                STOREI(bestIndex[p] + LANES, BLENDI(LOADI(bestIndex[p] + LANES), index1, LESS(v1, b1))); \
+            } \
+            index0 = ADDI(index0, SET1I(2 * LANES)); index1 = ADDI(index1, SET1I(2 * LANES)); \
+        } \
+        for (int p = 0; p < POINTS && first + p < rows; p++) { \
+            float value = __builtin_inff(); int32_t best = INT32_MAX; \
+            for (int lane = 0; lane < 2 * LANES; lane++) { \
+                const float v = bestValue[p][lane]; const int32_t i = bestIndex[p][lane]; \
+                if (v < value || (v == value && i < best)) { value = v; best = i; } \
+            } \
+            labels[first + p] = best == INT32_MAX ? 0 : best; values[first + p] = value;  /* only NaN: 0 */ \
+        } \
+    } \
+}
+
+#define A2ATS_LESS256(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)
+#define A2ATS_BLENDF256(a, b, m) _mm256_blendv_ps((a), (b), (m))
+#define A2ATS_BLENDI256(a, b, m) _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), (m)))
+#define A2ATS_LESS512(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ)
+#define A2ATS_BLENDF512(a, b, m) _mm512_mask_blend_ps((m), (a), (b))
+#define A2ATS_BLENDI512(a, b, m) _mm512_mask_blend_epi32((m), (a), (b))
+#define A2ATS_LOADI256N(p) _mm256_load_si256((const __m256i *)(p))
+#define A2ATS_STOREI256(p, v) _mm256_store_si256((__m256i *)(p), (v))
+#define A2ATS_LOADI512N(p) _mm512_load_si512((const void *)(p))
+#define A2ATS_STOREI512(p, v) _mm512_store_si512((void *)(p), (v))
+
+A2ATS_NEAREST(a2ats_nearest_avx2, "avx2,fma", __m256, __m256i, 8, 4, _mm256_setzero_ps, _mm256_set1_ps, _mm256_set1_epi32,
+              _mm256_loadu_ps, _mm256_storeu_ps, A2ATS_LOADI256N, A2ATS_STOREI256, _mm256_fmadd_ps,
+              A2ATS_LESS256, A2ATS_BLENDF256, A2ATS_BLENDI256, _mm256_add_epi32)
+A2ATS_NEAREST(a2ats_nearest_avx512, "avx512f", __m512, __m512i, 16, 8, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
+              _mm512_loadu_ps, _mm512_storeu_ps, A2ATS_LOADI512N, A2ATS_STOREI512, _mm512_fmadd_ps,
+              A2ATS_LESS512, A2ATS_BLENDF512, A2ATS_BLENDI512, _mm512_add_epi32)
