@@ -91,7 +91,7 @@ if FileManager.default.fileExists(atPath: modelPath) {
     let prompt = [1] + (1..<4000).map { _ in Int.random(in: 100..<model.config.vocabSize, using: &tokenGenerator) }
     let specs: [(String, Int?)] = [("full", nil), ("kivi", nil), ("kivi:bits=4", nil), ("kivi:bits=8", nil), ("qaq", nil),
                                    ("think", nil), ("snapkv", 500), ("snapkv+kivi:bits=4", 2819)]
-    let methods = try specs.map { spec, budget in { try MethodRegistry.make(MethodSpec.parse(spec), budgetTokens: budget, model: model.config) } }
+    let methods = specs.map { spec, budget in { try MethodRegistry.make(MethodSpec.parse(spec), budgetTokens: budget, model: model.config) } }
     let needs = try methods.map { try $0().prefillNeeds }.reduce(PrefillNeeds.none) { $0.merged(with: $1) }
     let shared = try model.prefill(prompt, extraCapacity: 40, needs: needs)
     print("\nin the model (\(modelPath.split(separator: "/").last!)), 4,000-token prompt, 2 threads, best of 3")

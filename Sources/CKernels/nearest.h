@@ -17,10 +17,13 @@
 // its lane (strict <, tiles in ascending order), so the final reduction over lanes — least value,
 // then least index — breaks ties toward the lower index.
 #define A2ATS_NEAREST(NAME, TARGET, VEC, VECI, LANES, POINTS, SETZERO, SET1, SET1I, LOADF, STOREF, LOADI, STOREI, \
-                      FMA, LESS, BLENDF, BLENDI, ADDI) \
+                      FMA, LESS, BLENDF, BLENDI, ADDI, ONE) \
 static inline __attribute__((target(TARGET))) \
 void NAME(const float *points, int rows, int d, const float *ct, const float *norms, int kp, \
           int32_t *labels, float *values) { \
+    const int blocked = rows < POINTS ? 0 : rows; /* a short call (a key per decode step) goes point by point */ \
+    for (int r = blocked; r < rows; r++) ONE(points + (long)d * r, d, ct, norms, kp, labels + r, values + r); \
+    rows = blocked; \
     float bestValue[POINTS][2 * LANES] __attribute__((aligned(64))); \
     int32_t bestIndex[POINTS][2 * LANES] __attribute__((aligned(64))); \
     const VEC minusTwo = SET1(-2.0f); \
@@ -66,6 +69,38 @@ void NAME(const float *points, int rows, int d, const float *ct, const float *no
     } \
 }
 
+// One point against every centroid, for calls with fewer points than a block: four vectors of
+// centroids per tile, so four independent FMA chains instead of a block's duplicated rows.
+#define A2ATS_NEAREST_ONE(NAME, TARGET, VEC, LANES, SETZERO, SET1, LOADF, STOREF, FMA) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const float *x, int d, const float *ct, const float *norms, int kp, int32_t *label, float *value) { \
+    float best = __builtin_inff(); int32_t bestIndex = INT32_MAX; \
+    float v[4 * LANES] __attribute__((aligned(64))); \
+    for (int tile = 0; tile < kp; tile += 4 * LANES) { \
+        const int width = kp - tile < 4 * LANES ? kp - tile : 4 * LANES; /* kp is a multiple of 2·LANES */ \
+        VEC a0 = SETZERO(), a1 = SETZERO(), a2 = SETZERO(), a3 = SETZERO(); \
+        for (int t = 0; t < d; t++) { \
+            const float *c = ct + (long)t * kp + tile; \
+            const VEC xv = SET1(x[t]); \
+            a0 = FMA(xv, LOADF(c), a0); a1 = FMA(xv, LOADF(c + LANES), a1); \
+            if (width > 2 * LANES) { a2 = FMA(xv, LOADF(c + 2 * LANES), a2); a3 = FMA(xv, LOADF(c + 3 * LANES), a3); } \
+        } \
+        const VEC minusTwo = SET1(-2.0f); \
+        STOREF(v, FMA(minusTwo, a0, LOADF(norms + tile))); STOREF(v + LANES, FMA(minusTwo, a1, LOADF(norms + tile + LANES))); \
+        if (width > 2 * LANES) { \
+            STOREF(v + 2 * LANES, FMA(minusTwo, a2, LOADF(norms + tile + 2 * LANES))); \
+            STOREF(v + 3 * LANES, FMA(minusTwo, a3, LOADF(norms + tile + 3 * LANES))); \
+        } \
+        for (int j = 0; j < width; j++) if (v[j] < best) { best = v[j]; bestIndex = tile + j; } \
+    } \
+    *label = bestIndex == INT32_MAX ? 0 : bestIndex; *value = best; \
+}
+
+A2ATS_NEAREST_ONE(a2ats_nearest_one_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps,
+                  _mm256_store_ps, _mm256_fmadd_ps)
+A2ATS_NEAREST_ONE(a2ats_nearest_one_avx512, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps,
+                  _mm512_store_ps, _mm512_fmadd_ps)
+
 #define A2ATS_LESS256(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)
 #define A2ATS_BLENDF256(a, b, m) _mm256_blendv_ps((a), (b), (m))
 #define A2ATS_BLENDI256(a, b, m) _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), (m)))
@@ -79,7 +114,7 @@ void NAME(const float *points, int rows, int d, const float *ct, const float *no
 
 A2ATS_NEAREST(a2ats_nearest_avx2, "avx2,fma", __m256, __m256i, 8, 4, _mm256_setzero_ps, _mm256_set1_ps, _mm256_set1_epi32,
               _mm256_loadu_ps, _mm256_storeu_ps, A2ATS_LOADI256N, A2ATS_STOREI256, _mm256_fmadd_ps,
-              A2ATS_LESS256, A2ATS_BLENDF256, A2ATS_BLENDI256, _mm256_add_epi32)
+              A2ATS_LESS256, A2ATS_BLENDF256, A2ATS_BLENDI256, _mm256_add_epi32, a2ats_nearest_one_avx2)
 A2ATS_NEAREST(a2ats_nearest_avx512, "avx512f", __m512, __m512i, 16, 8, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
               _mm512_loadu_ps, _mm512_storeu_ps, A2ATS_LOADI512N, A2ATS_STOREI512, _mm512_fmadd_ps,
-              A2ATS_LESS512, A2ATS_BLENDF512, A2ATS_BLENDI512, _mm512_add_epi32)
+              A2ATS_LESS512, A2ATS_BLENDF512, A2ATS_BLENDI512, _mm512_add_epi32, a2ats_nearest_one_avx512)
