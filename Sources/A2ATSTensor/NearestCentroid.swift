@@ -1,14 +1,15 @@
 import CKernels
 
-/// Centroids laid out for the fused nearest-centroid kernel (`nearest.h`): transposed (dimension
-/// by dimension) and padded to a whole tile with centroids of norm +∞, which are never chosen.
+/// Centroids laid out for the fused nearest-centroid kernel (`nearest.h`): in blocks of 32, each
+/// block transposed (dimension by dimension, d × 32 contiguous floats), padded to a whole block
+/// with centroids of norm +∞, which are never chosen.
 /// ‖x − c‖² = ‖x‖² − 2·x·c + ‖c‖², so the nearest centroid minimizes ‖c‖² − 2·x·c.
 struct CentroidPanel {
     let count: Int
     let dimension: Int
     /// `count` rounded up to the AVX-512 kernel's tile (32 centroids; the AVX2 tile, 16, divides it).
     let paddedCount: Int
-    private(set) var transposed: [Float]   // dimension × paddedCount
+    private(set) var transposed: [Float]   // paddedCount / 32 blocks of dimension × 32
     private(set) var norms: [Float]        // paddedCount
 
     init(count: Int, dimension: Int) {
@@ -21,13 +22,13 @@ struct CentroidPanel {
 
     /// Loads `centroids` (`count × dimension`, row-major).
     mutating func update(_ centroids: UnsafePointer<Float>) {
-        let (k, d, kp) = (count, dimension, paddedCount)
+        let (k, d) = (count, dimension)
         transposed.withUnsafeMutableBufferPointer { t in
             for c in 0 ..< k {
                 var norm: Float = 0
                 for i in 0 ..< d {
                     let v = centroids[c * d + i]
-                    t[i * kp + c] = v
+                    t[c / 32 * d * 32 + i * 32 + c % 32] = v
                     norm += v * v
                 }
                 norms[c] = norm

@@ -5,9 +5,17 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+// Loops over a block's points are unrolled so that their accumulators live in registers (left
+// rolled, clang kept them on the stack: a load and a store around every FMA).
+#define A2ATS_UNROLL _Pragma("clang loop unroll(full)")
+// Centroid c's dimension 0 in the blocked layout below; dimension t is 32·t further.
+#define A2ATS_CENTROIDS_AT(ct, d, c) ((ct) + (long)((c) / 32) * (d) * 32 + (c) % 32)
+
 // For each of `rows` points (row-major, d floats) the centroid minimizing ‖c‖² − 2·x·c (ties → the
-// lower index) and that value. Centroids come transposed and padded: `ct[t·kp + c]` is dimension
-// t of centroid c, kp a multiple of 2·LANES, padded centroids with norm +∞ (never chosen).
+// lower index) and that value. Centroids come transposed in blocks of 32 and padded: dimension t
+// of centroid c is ct[(c / 32)·32·d + 32·t + c % 32] (each block's d × 32 floats contiguous: a
+// plain transpose put a tile's rows kp floats apart, 2 KiB at kp = 512, all in the same few L1
+// sets), kp a multiple of 32, padded centroids with norm +∞ (never chosen).
 //
 // An sgemm into a products buffer and a separate argmin read every product twice and repacked
 // the centroids on every call (k = d = 64 is a small inner dimension for a GEMM): here POINTS
@@ -29,26 +37,27 @@ void NAME(const float *points, int rows, int d, const float *ct, const float *no
     const VEC minusTwo = SET1(-2.0f); \
     for (int first = 0; first < rows; first += POINTS) { \
         const float *x[POINTS]; \
-        for (int p = 0; p < POINTS; p++) x[p] = points + (long)d * (first + p < rows ? first + p : rows - 1); \
-        for (int p = 0; p < POINTS; p++) { \
+        A2ATS_UNROLL for (int p = 0; p < POINTS; p++) x[p] = points + (long)d * (first + p < rows ? first + p : rows - 1); \
+        A2ATS_UNROLL for (int p = 0; p < POINTS; p++) { \
             STOREF(bestValue[p], SET1(__builtin_inff())); STOREF(bestValue[p] + LANES, SET1(__builtin_inff())); \
             STOREI(bestIndex[p], SET1I(0)); STOREI(bestIndex[p] + LANES, SET1I(0)); \
         } \
         VECI index0 = SET1I(0), index1 = SET1I(0); \
         for (int lane = 0; lane < LANES; lane++) { ((int32_t *)&index0)[lane] = lane; ((int32_t *)&index1)[lane] = lane + LANES; } \
         for (int tile = 0; tile < kp; tile += 2 * LANES) { \
+            const float *block = A2ATS_CENTROIDS_AT(ct, d, tile); \
             VEC acc0[POINTS], acc1[POINTS]; \
-            for (int p = 0; p < POINTS; p++) { acc0[p] = SETZERO(); acc1[p] = SETZERO(); } \
+            A2ATS_UNROLL for (int p = 0; p < POINTS; p++) { acc0[p] = SETZERO(); acc1[p] = SETZERO(); } \
             for (int t = 0; t < d; t++) { \
-                const VEC c0 = LOADF(ct + (long)t * kp + tile), c1 = LOADF(ct + (long)t * kp + tile + LANES); \
-                for (int p = 0; p < POINTS; p++) { \
+                const VEC c0 = LOADF(block + t * 32), c1 = LOADF(block + t * 32 + LANES); \
+                A2ATS_UNROLL for (int p = 0; p < POINTS; p++) { \
                     const VEC xv = SET1(x[p][t]); \
                     acc0[p] = FMA(xv, c0, acc0[p]); \
                     acc1[p] = FMA(xv, c1, acc1[p]); \
                 } \
             } \
             const VEC n0 = LOADF(norms + tile), n1 = LOADF(norms + tile + LANES); \
-            for (int p = 0; p < POINTS; p++) { \
+            A2ATS_UNROLL for (int p = 0; p < POINTS; p++) { \
                 const VEC v0 = FMA(minusTwo, acc0[p], n0), v1 = FMA(minusTwo, acc1[p], n1); \
                 const VEC b0 = LOADF(bestValue[p]), b1 = LOADF(bestValue[p] + LANES); \
                 STOREF(bestValue[p], BLENDF(b0, v0, LESS(v0, b0))); \
@@ -70,7 +79,8 @@ void NAME(const float *points, int rows, int d, const float *ct, const float *no
 }
 
 // One point against every centroid, for calls with fewer points than a block: four vectors of
-// centroids per tile, so four independent FMA chains instead of a block's duplicated rows.
+// centroids per tile (vector j at centroid tile + j·LANES, in its block of 32), so four
+// independent FMA chains instead of a block's duplicated rows.
 #define A2ATS_NEAREST_ONE(NAME, TARGET, VEC, LANES, SETZERO, SET1, LOADF, STOREF, FMA) \
 static inline __attribute__((target(TARGET))) \
 void NAME(const float *x, int d, const float *ct, const float *norms, int kp, int32_t *label, float *value) { \
@@ -78,12 +88,13 @@ void NAME(const float *x, int d, const float *ct, const float *norms, int kp, in
     float v[4 * LANES] __attribute__((aligned(64))); \
     for (int tile = 0; tile < kp; tile += 4 * LANES) { \
         const int width = kp - tile < 4 * LANES ? kp - tile : 4 * LANES; /* kp is a multiple of 2·LANES */ \
+        const float *c0 = A2ATS_CENTROIDS_AT(ct, d, tile), *c1 = A2ATS_CENTROIDS_AT(ct, d, tile + LANES); \
+        const float *c2 = A2ATS_CENTROIDS_AT(ct, d, tile + 2 * LANES), *c3 = A2ATS_CENTROIDS_AT(ct, d, tile + 3 * LANES); \
         VEC a0 = SETZERO(), a1 = SETZERO(), a2 = SETZERO(), a3 = SETZERO(); \
         for (int t = 0; t < d; t++) { \
-            const float *c = ct + (long)t * kp + tile; \
             const VEC xv = SET1(x[t]); \
-            a0 = FMA(xv, LOADF(c), a0); a1 = FMA(xv, LOADF(c + LANES), a1); \
-            if (width > 2 * LANES) { a2 = FMA(xv, LOADF(c + 2 * LANES), a2); a3 = FMA(xv, LOADF(c + 3 * LANES), a3); } \
+            a0 = FMA(xv, LOADF(c0 + 32 * t), a0); a1 = FMA(xv, LOADF(c1 + 32 * t), a1); \
+            if (width > 2 * LANES) { a2 = FMA(xv, LOADF(c2 + 32 * t), a2); a3 = FMA(xv, LOADF(c3 + 32 * t), a3); } \
         } \
         const VEC minusTwo = SET1(-2.0f); \
         STOREF(v, FMA(minusTwo, a0, LOADF(norms + tile))); STOREF(v + LANES, FMA(minusTwo, a1, LOADF(norms + tile + LANES))); \
