@@ -35,6 +35,9 @@ enum RunCommand: Subcommand {
                        help: "let --resume add rows to a file that holds rows of another build (the report then says which rows came from which build)"),
             OptionSpec("stop-on-error", kind: .flag,
                        help: "stop at the first sample whose prompt cannot run (longer than the model's context or --max-length); by default it is reported and the other samples run, and the run exits 1 at the end"),
+            OptionSpec("fork-batch", valueName: "n",
+                       help: "forks of one prefill (method × budget rows) decoded together: each step reads the weights once for all of them, each fork attends on its own; a row's seconds is its own attention and fork work plus its share of the shared steps. 1 decodes one row at a time (seconds = that decode's latency)",
+                       defaultValue: String(RunDefaults.forkBatch)),
             OptionSpec("shard", valueName: "I/N",
                        help: "run the I-th (0-based) of N disjoint parts (sample k goes to shard k mod N); also read from Slurm array and Kubernetes Indexed Job variables"),
             OptionSpec("chat-template", valueName: "auto|on|off",
@@ -74,6 +77,9 @@ enum RunCommand: Subcommand {
             throw UsageError("--chat-template takes auto, on or off")
         }
         let maxLength = try arguments.intValue("max-length")
+        guard let forkBatch = try arguments.intValue("fork-batch"), forkBatch >= 1 else {
+            throw UsageError("--fork-batch must be a positive integer (1 decodes one row at a time)")
+        }
         let (shard, origin) = try ShardSpec.resolve(flag: arguments.value("shard"), environment: ProcessInfo.processInfo.environment)
         if shard.count > 1 && !arguments.isSet("out") {
             throw UsageError("a sharded run needs --out (e.g. --out runs/x/shard-\(shard.index)) so that every shard writes under one directory")
@@ -86,6 +92,7 @@ enum RunCommand: Subcommand {
             maxLength: maxLength, taskDirectory: arguments.value("tasks-dir"), commandLine: CommandLine.arguments)
         configuration.allowMixedBuilds = arguments.flag("allow-mixed-builds")
         configuration.stopOnError = arguments.flag("stop-on-error")
+        configuration.forkBatch = forkBatch
         configuration.kvBudgets = kvBudgets
         configuration.attendedTargets = attendedTargets
         return configuration

@@ -95,6 +95,27 @@ final class EqualWorkloadTests: XCTestCase {
         XCTAssertTrue(report.contains("| \(RunnerFixture.sampleCount)/\(RunnerFixture.sampleCount) |"), report)
     }
 
+    /// Rows decoded as forks of one batch (`--fork-batch`, the searches stepping in lockstep) equal
+    /// rows decoded one at a time, field for field but timings and in the same order: budgets in
+    /// tokens, equal-workload searches and a composition together. Reference: the run with
+    /// `forkBatch = 1`, where every decode is a lone `generate`.
+    func testForkBatchesDecodeTheRowsOfOneAtATime() throws {
+        var rows: [[JSONObject]] = []
+        for batch in [1, 3, 16] {
+            let out = RunnerFixture.freshDirectory("fork-batch-\(batch)")
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            var configuration = try RunnerFixture.configuration(out: out, methods: "full,oracle,streamingllm,snapkv+kivi:bits=2",
+                                                                budgets: "8,0.5")
+            configuration.attendedTargets = [.attended(0.25)]
+            configuration.forkBatch = batch
+            try RunnerFixture.run(configuration)
+            rows.append(RunnerFixture.withoutTimings(try RunnerFixture.rows(out + "/results.jsonl")))
+        }
+        XCTAssertGreaterThanOrEqual(rows[0].count, RunnerFixture.sampleCount * (1 + 3 * 3))
+        XCTAssertEqual(rows[1], rows[0], "batches of 3")
+        XCTAssertEqual(rows[2], rows[0], "one batch per round")
+    }
+
     /// The report's equal-workload table from rows worked out by hand: 4 samples of 1,000 prompt
     /// tokens at a 3% target; a2ats passes 3 of 4, quest 1 of 4 (it fails where a2ats passes twice,
     /// never the other way): Δ vs a2ats = (−100 − 100)/4 = −50, 0 better, 2 worse, sign test

@@ -209,6 +209,41 @@ class ForkProtocolTests: XCTestCase {
 }
 
 extension ForkProtocolTests {
+    /// Forks decoded together (one step reads the weights once for all of them, each attends on a
+    /// copy-on-write fork of the shared cache) decode what each decodes alone: tokens, attended
+    /// tokens, steps and bytes, for every registered method and `full`, with a stop token that ends
+    /// some forks early so the batch shrinks mid-decode. Reference: each method decoded alone from
+    /// the same prefill, before and after the batch (so the batch left the shared cache as it was).
+    func testForksDecodedTogetherEqualForksDecodedAlone() throws {
+        let tokens = prompt(180, seed: 9)
+        let names = ["full"] + Self.forkable
+        func methods() throws -> [CacheMethod?] { try names.map { $0 == "full" ? nil : try make($0, budget: 24) } }
+        let needs = try methods().compactMap { $0?.prefillNeeds }.reduce(PrefillNeeds.none) { $0.merged(with: $1) }
+        let shared = try model.prefill(tokens, extraCapacity: Self.maxNewTokens, needs: needs)
+        func alone(stop: Set<Int>) throws -> [Generation] {
+            try methods().map { try model.generate(from: shared, method: $0, maxNewTokens: Self.maxNewTokens, stopTokens: stop) }
+        }
+        // A stop token that ends forks at different steps (where it first appears in each), so the
+        // batch shrinks mid-decode; there is none only when every fork decodes the same tokens.
+        let free = try alone(stop: [])
+        let stop = free.flatMap(\.tokens).first { token in
+            Set(free.map { $0.tokens.firstIndex(of: token) ?? Self.maxNewTokens }).count > 1
+        }
+        if stop == nil { XCTAssertEqual(Set(free.map(\.tokens)).count, 1, "no stop token splits forks that decode differently") }
+        let stopTokens = stop.map { Set([$0]) } ?? []
+        let before = try alone(stop: stopTokens)
+        let together = try model.generate(from: shared, methods: methods(), maxNewTokens: Self.maxNewTokens, stopTokens: stopTokens)
+        let after = try alone(stop: stopTokens)
+        if stop != nil { XCTAssertGreaterThan(Set(before.map(\.decodeSteps)).count, 1, "the stop token ends forks at different steps") }
+        for (index, name) in names.enumerated() {
+            XCTAssertEqual(together[index].tokens, before[index].tokens, "\(name): together vs alone")
+            XCTAssertEqual(together[index].attendedTokens, before[index].attendedTokens, "\(name): together vs alone")
+            XCTAssertEqual(together[index].decodeSteps, before[index].decodeSteps, "\(name): together vs alone")
+            XCTAssertEqual(together[index].memory, before[index].memory, "\(name): together vs alone")
+            XCTAssertEqual(after[index].tokens, before[index].tokens, "\(name): the batch changed the shared cache")
+        }
+    }
+
     /// A fork that quantizes (KIVI, QAQ) or prunes channels (ThinK), alone or under a token method,
     /// builds its own copy: afterwards the shared prefill's rows are bit-identical to a fresh
     /// prefill's, and a `full` fork of it decodes the tokens a fresh prefill decodes.

@@ -35,17 +35,39 @@ struct AttendedBudgetSearch {
     /// `measure(B)` must grow with B. Returns every trial; the best is `closest(_:target:)`.
     static func search<Payload>(target: Double, start: Int, maxBudget: Int, tolerance: Double, maxTries: Int,
                                 measure: (Int) throws -> Trial<Payload>) rethrows -> [Trial<Payload>] {
-        var trials: [Trial<Payload>] = []
-        var points: [(budget: Int, attended: Double)] = []
-        var low = 1, high = maxBudget    // the target lies at a budget in low...high
-        var budget = min(max(1, start), maxBudget)
-        while trials.count < maxTries {
-            let trial = try measure(budget)
+        var state = State<Payload>(target: target, start: start, maxBudget: maxBudget, tolerance: tolerance, maxTries: maxTries)
+        while let budget = state.next { state.record(try measure(budget)) }
+        return state.trials
+    }
+
+    /// One search as a state machine, so that the searches of many rows can step together (each
+    /// round decodes every search's `next` budget as forks of one batch): `next` is the budget to
+    /// measure, nil once the search has settled; `record` takes its measurement.
+    struct State<Payload> {
+        let target: Double
+        let tolerance: Double
+        let maxTries: Int
+        private(set) var trials: [Trial<Payload>] = []
+        private(set) var next: Int?
+        private var points: [(budget: Int, attended: Double)] = []
+        private var low = 1, high: Int    // the target lies at a budget in low...high
+
+        init(target: Double, start: Int, maxBudget: Int, tolerance: Double, maxTries: Int) {
+            self.target = target
+            self.tolerance = tolerance
+            self.maxTries = maxTries
+            high = maxBudget
+            next = maxTries > 0 ? min(max(1, start), maxBudget) : nil
+        }
+
+        mutating func record(_ trial: Trial<Payload>) {
             trials.append(trial)
-            guard let attended = trial.attended else { break }
-            if abs(attended - target) <= tolerance * target { break }
+            next = nil
+            guard trials.count < maxTries, let attended = trial.attended else { return }
+            if abs(attended - target) <= tolerance * target { return }
+            let budget = trial.budget
             if attended < target { low = max(low, budget + 1) } else { high = min(high, budget - 1) }
-            guard low <= high else { break }   // neighbouring budgets straddle the target, or it is out of reach
+            guard low <= high else { return }   // neighbouring budgets straddle the target, or it is out of reach
             points.append((budget, attended))
             var guess: Double
             if points.count >= 2, case let (a, b) = (points[points.count - 2], points[points.count - 1]),
@@ -56,32 +78,13 @@ struct AttendedBudgetSearch {
                 guess = Double(budget) * target / max(attended, 1e-9)   // proportional, for the second decode
             }
             if !guess.isFinite { guess = Double(low + high) / 2 }
-            let next = min(high, max(low, Int(guess.rounded())))
-            if trials.contains(where: { $0.budget == next }) { break }
-            budget = next
+            let candidate = min(high, max(low, Int(guess.rounded())))
+            if !trials.contains(where: { $0.budget == candidate }) { next = candidate }
         }
-        return trials
     }
 
     /// The trial whose measured attended tokens are nearest `target` (the first measured one on a tie).
     static func closest<Payload>(_ trials: [Trial<Payload>], target: Double) -> Trial<Payload> {
         trials.min { abs(($0.attended ?? .infinity) - target) < abs(($1.attended ?? .infinity) - target) } ?? trials[0]
-    }
-
-    /// The row's decode for `run` at target fraction `fraction` of a prefilled sample, and the
-    /// budget it used.
-    static func generate(_ run: MethodRun, fraction: Double, prefill: PrefillResult, model: LlamaModel,
-                         resources: MethodResources?, maxNewTokens: Int,
-                         stopTokens: Set<Int>) throws -> (generation: Generation, budgetTokens: Int) {
-        let promptTokens = prefill.tokens.count
-        let target = fraction * Double(promptTokens)
-        let trials = try search(target: target, start: max(1, Int(target.rounded())), maxBudget: promptTokens,
-                                tolerance: tolerance, maxTries: maxTries) { budget -> Trial<Generation> in
-            let method = try run.method.instantiate(budgetTokens: budget, model: model.config, resources: resources)
-            let generation = try model.generate(from: prefill, method: method, maxNewTokens: maxNewTokens, stopTokens: stopTokens)
-            return Trial(budget: budget, attended: generation.decodeSteps > 0 ? generation.attendedTokens : nil, payload: generation)
-        }
-        let best = closest(trials, target: target)
-        return (best.payload, best.budget)
     }
 }

@@ -128,22 +128,15 @@ public final class EvaluationRunner {
                 }
                 let needs = instances.reduce(PrefillNeeds.none) { $0.merged(with: $1.prefillNeeds) }
                 let prefill = try model.prefill(prompt.tokenIDs, extraCapacity: task.maxNewTokens, needs: needs)
-                for (run, method) in zip(pending, instances) {
-                    var generation: Generation
-                    var budgetTokens = try run.budgetTokens(promptTokens: promptTokens, model: model.config)
-                    if case .attended(let fraction)? = run.budget {
-                        (generation, budgetTokens) = try AttendedBudgetSearch.generate(
-                            run, fraction: fraction, prefill: prefill, model: model, resources: codebooks,
-                            maxNewTokens: task.maxNewTokens, stopTokens: loaded.tokenizer.stopTokenIDs)
-                    } else {
-                        generation = try model.generate(from: prefill, method: method, maxNewTokens: task.maxNewTokens,
-                                                        stopTokens: loaded.tokenizer.stopTokenIDs)
-                    }
+                let decodes = SampleDecodes(prefill: prefill, model: model, resources: codebooks, maxNewTokens: task.maxNewTokens,
+                                            stopTokens: loaded.tokenizer.stopTokenIDs, batchSize: config.forkBatch)
+                try decodes.run(pending, instances: instances) { row in
+                    let run = pending[row.index], generation = row.generation
                     let prediction = loaded.tokenizer.decode(generation.tokens)
                     let record = ResultRecord(
                         id: sample.id, task: task.name, method: run.canonical,
                         params: run.parametersJSON,
-                        budget: run.budget, budgetTokens: budgetTokens,
+                        budget: run.budget, budgetTokens: row.budgetTokens,
                         length: input.generatedLength, prediction: prediction, references: sample.references,
                         score: 100 * item.scorer.score(prediction: prediction, sample: sample),
                         promptTokens: promptTokens, attendedTokens: generation.attendedTokens,
@@ -180,12 +173,17 @@ public final class EvaluationRunner {
         try RunManifest.write(configuration: config, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs,
                               methodRuns: methodRuns, codebooks: codebooks,
                               extra: ["prefill": "one full-attention prefill per sample, shared by every method × budget forked from it",
+                                      "fork_batch": .int(config.forkBatch),
+                                      "fork_batch_note": "forks of one prefill decoded together (weights read once per step for all of them); a row's seconds is its fork work and attention plus its share of the steps' weights, logits and the rest. Tokens do not depend on the batch",
                                       "sample_errors": .array(sampleErrors.map(JSONValue.string)),
                                       "peak_rss_bytes": .int(peak),
                                       "peak_rss_note": "getrusage ru_maxrss of the process that finished the run (a resumed run: that process only)"])
         let written = try ReportWriter.write(records: records, to: config.outputDirectory, title: "a2ats-eval run",
                                              manifestNotes: ["model: \(loaded.location)",
-                                                             "prefill time is shared between the rows forked from one prefill"])
+                                                             "prefill time is shared between the rows forked from one prefill",
+                                                             config.forkBatch > 1
+                                                                ? "up to \(config.forkBatch) rows decoded together: a row's seconds include its share of each shared step"
+                                                                : "rows decoded one at a time: a row's seconds are its own decode"])
         return Outcome(resultsFile: store.path, reportFile: written[0], manifestFile: config.outputDirectory + "/manifest.json",
                        records: records, sampleErrors: sampleErrors, peakResidentBytes: peak)
     }

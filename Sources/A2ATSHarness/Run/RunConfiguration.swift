@@ -29,6 +29,9 @@ public struct RunConfiguration {
     /// Stop at the first sample whose prompt cannot run (too long for the model or `--max-length`)
     /// instead of reporting it and running the others.
     public var stopOnError: Bool = false
+    /// Forks of one prefill decoded together (each step reads the weights once for all of them);
+    /// 1 decodes them one at a time, so each row's `seconds` is that decode's own latency.
+    public var forkBatch: Int = RunDefaults.forkBatch
     public var shard: ShardSpec
     public var shardOrigin: ShardOrigin
     public var chatTemplate: ChatTemplateMode

@@ -76,4 +76,7 @@ public enum RunDefaults {
     public static let generatedSamples = 10
     public static let seed: UInt64 = 42
     public static let methods = "full"
+    /// Forks of one prefill decoded together: past a dozen, a step's weights are read for so many
+    /// forks that its FLOPs, not its bytes, set its time, while every fork's method state is held at once.
+    public static let forkBatch = 16
 }

@@ -14,9 +14,6 @@ final class DecodeAttention {
     private let capacity: Int
     /// Tokens each KV head read at the current step (handed to `didAttend`).
     private let counts: UnsafeMutablePointer<Int>
-    /// Time spent in the method's `select`, kept apart from attention so that a retrieval
-    /// method's selection cost is reported on its own (`selection_seconds`).
-    private(set) var selectionNanoseconds: UInt64 = 0
 
     init(config: ModelConfig, capacity: Int) {
         self.config = config
@@ -31,14 +28,16 @@ final class DecodeAttention {
     }
 
     /// Attention for `query` into `output` (`headCount × headDim`); returns the number of
-    /// cached tokens read, summed over KV heads.
+    /// cached tokens read, summed over KV heads, and the time spent in the method's `select`
+    /// (kept apart so that a retrieval method's selection cost is reported on its own:
+    /// `selection_seconds`).
     func run(_ query: DecodeQuery, cache: KVCache, method: CacheMethod?, store: KVStore,
-             output: UnsafeMutablePointer<Float>) -> Int {
+             output: UnsafeMutablePointer<Float>) -> (tokens: Int, selectionNanoseconds: UInt64) {
         let d = config.headDim, group = config.groupSize
         // Without a method every head reads everything: no selection is built.
         let started = DispatchTime.now().uptimeNanoseconds
         let selection = method?.select(query, cache: cache)
-        if method != nil { selectionNanoseconds += DispatchTime.now().uptimeNanoseconds - started }
+        let selectionNanoseconds = method == nil ? 0 : DispatchTime.now().uptimeNanoseconds - started
         var tokensRead = 0
         for kvHead in 0..<config.kvHeadCount {
             let indices = selection?.perKVHead[kvHead]
@@ -60,6 +59,6 @@ final class DecodeAttention {
                 UnsafeBufferPointer(start: weights + head * capacity, count: counts[head / group])
             })
         }
-        return tokensRead
+        return (tokensRead, selectionNanoseconds)
     }
 }

@@ -1,11 +1,14 @@
+import A2ATSTensor
+
 /// Keys and values of one sequence, for every layer and KV head.
 ///
 /// Layout: per (layer, KV head) one contiguous block of `capacity × headDim` floats, token-major,
 /// so that q·K over all cached tokens is one `sgemv`. Keys are stored twice: after RoPE (what
 /// attention reads) and before RoPE (what A²ATS quantizes and WRoPE rotates).
 ///
-/// Forking for a sweep is `truncate(to: promptLength)`: decode tokens are appended after the
-/// prompt and dropped again before the next method × budget runs, so the prefill is shared.
+/// Forking for a sweep: one fork at a time runs on the cache itself, `truncate(to: promptLength)`
+/// dropping its decoded tokens before the next; forks decoded together each get a `fork()`, which
+/// shares the prompt's pages copy-on-write and keeps its own appended rows.
 ///
 /// Read-only to methods by type: outside this module the rows are `UnsafePointer`s; only the
 /// model (prefill, decode) writes them. A method that stores K/V differently (quantized,
@@ -18,25 +21,36 @@ public final class KVCache {
     /// Tokens currently cached (prompt plus decoded).
     public private(set) var length: Int = 0
 
+    /// Keys, values and pre-RoPE keys, one after the other.
+    private let storage: CopyOnWriteFloats
     private let keyStorage: UnsafeMutablePointer<Float>
     private let valueStorage: UnsafeMutablePointer<Float>
     private let preRoPEKeyStorage: UnsafeMutablePointer<Float>
 
-    init(layerCount: Int, kvHeadCount: Int, headDim: Int, capacity: Int) {
+    convenience init(layerCount: Int, kvHeadCount: Int, headDim: Int, capacity: Int) {
+        let total = layerCount * kvHeadCount * capacity * headDim
+        self.init(layerCount: layerCount, kvHeadCount: kvHeadCount, headDim: headDim, capacity: capacity,
+                  length: 0, storage: CopyOnWriteFloats(count: 3 * total))
+    }
+
+    private init(layerCount: Int, kvHeadCount: Int, headDim: Int, capacity: Int, length: Int, storage: CopyOnWriteFloats) {
         self.layerCount = layerCount
         self.kvHeadCount = kvHeadCount
         self.headDim = headDim
         self.capacity = capacity
+        self.length = length
+        self.storage = storage
         let total = layerCount * kvHeadCount * capacity * headDim
-        keyStorage = .allocate(capacity: total)
-        valueStorage = .allocate(capacity: total)
-        preRoPEKeyStorage = .allocate(capacity: total)
+        keyStorage = storage.pointer
+        valueStorage = storage.pointer + total
+        preRoPEKeyStorage = storage.pointer + 2 * total
     }
 
-    deinit {
-        keyStorage.deallocate()
-        valueStorage.deallocate()
-        preRoPEKeyStorage.deallocate()
+    /// A cache that reads as this one does now and appends rows of its own: a fork decoded beside
+    /// others from one prefill. This cache must not be written while the fork lives.
+    func fork() -> KVCache {
+        KVCache(layerCount: layerCount, kvHeadCount: kvHeadCount, headDim: headDim, capacity: capacity, length: length,
+                storage: storage.fork())
     }
 
     @inline(__always) private func offset(_ layer: Int, _ kvHead: Int) -> Int {

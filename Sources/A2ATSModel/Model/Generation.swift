@@ -39,36 +39,67 @@ extension LlamaModel {
     /// Stops at a stop token or after `maxNewTokens`.
     public func generate(from prefill: PrefillResult, method: CacheMethod?, maxNewTokens: Int,
                          stopTokens: Set<Int>) throws -> Generation {
-        let start = Date()
-        let cache = prefill.cache
+        try generate(from: prefill, methods: [method], maxNewTokens: maxNewTokens, stopTokens: stopTokens)[0]
+    }
+
+    /// Greedy decoding of several forks of one prefill together, one per entry of `methods` (nil =
+    /// full attention): each step reads the weights once for every fork still decoding, while each
+    /// fork attends over its own cache (the prompt's pages shared copy-on-write, its decoded rows its
+    /// own) through its own method and store. Each fork's tokens, attended tokens and bytes equal a
+    /// decode of that method alone; its `seconds` are its own fork work and attention plus its share
+    /// of the steps' weights, logits and the rest (divided by the forks that stepped together).
+    public func generate(from prefill: PrefillResult, methods: [CacheMethod?], maxNewTokens: Int,
+                         stopTokens: Set<Int>) throws -> [Generation] {
+        let shared = prefill.cache
         let promptLength = prefill.tokens.count
-        cache.truncate(to: promptLength)
-        precondition(promptLength + maxNewTokens - 1 <= cache.capacity, "prefill made without room to decode")
-        let store = method?.kvStore ?? DenseKVStore()
-        let forkStart = Date()
-        for layer in 0..<config.layerCount {
-            try method?.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics)
-            let resident = (0..<config.kvHeadCount).map { method?.residentTokens(layer: layer, kvHead: $0) }
-            try store.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics, resident: resident)
+        shared.truncate(to: promptLength)
+        precondition(promptLength + maxNewTokens - 1 <= shared.capacity, "prefill made without room to decode")
+        // One fork runs on the shared cache (cut back again by the next); several each get a fork of it.
+        let forks = try methods.map { method -> (fork: DecodeFork, seconds: Double) in
+            let start = Date()
+            let cache = methods.count == 1 ? shared : shared.fork()
+            let store = method?.kvStore ?? DenseKVStore()
+            for layer in 0..<config.layerCount {
+                try method?.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics)
+                let resident = (0..<config.kvHeadCount).map { method?.residentTokens(layer: layer, kvHead: $0) }
+                try store.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics, resident: resident)
+            }
+            return (DecodeFork(cache: cache, method: method, store: store), Date().timeIntervalSince(start))
         }
-        let forkSeconds = Date().timeIntervalSince(forkStart)
-        let decoder = Decoder(model: self, capacity: cache.capacity)
-        var generated: [Int] = []
-        var next = prefill.lastLogits.withUnsafeBufferPointer { argmax($0) }
-        while !stopTokens.contains(next) && generated.count < maxNewTokens {
-            generated.append(next)
-            if generated.count == maxNewTokens { break }
-            decoder.step(token: next, cache: cache, method: method, store: store)
-            next = decoder.logits.withUnsafeBufferPointer { argmax($0) }
+        let decoder = Decoder(model: self, capacity: shared.capacity, batch: max(1, methods.count))
+        let first = prefill.lastLogits.withUnsafeBufferPointer { argmax($0) }
+        var generated = [[Int]](repeating: [], count: methods.count)
+        var next = [Int](repeating: first, count: methods.count)
+        var stepping = Array(methods.indices)
+        while true {
+            stepping = stepping.filter { i in
+                guard !stopTokens.contains(next[i]) && generated[i].count < maxNewTokens else { return false }
+                generated[i].append(next[i])
+                return generated[i].count < maxNewTokens
+            }
+            if stepping.isEmpty { break }
+            decoder.step(tokens: stepping.map { next[$0] }, forks: stepping.map { forks[$0].fork })
+            decoder.logits.withUnsafeBufferPointer { logits in
+                for (row, i) in stepping.enumerated() {
+                    next[i] = argmax(UnsafeBufferPointer(rebasing: logits[row * config.vocabSize ..< (row + 1) * config.vocabSize]))
+                }
+            }
         }
-        // K/V bytes come from the store, for the tokens the method still keeps.
-        let memory = MemoryFootprint(kvBytes: store.kvBytes(cache: cache) { method?.residentTokens(layer: $0, kvHead: $1) },
-                                     sideBytes: (method?.sideBytes(cache: cache) ?? 0) + store.sideBytes)
-        let steps = decoder.readSlots / max(1, config.kvHeadCount * config.layerCount)
-        return Generation(tokens: generated,
-                          attendedTokens: decoder.readSlots == 0 ? 0 : Double(decoder.tokensRead) / Double(decoder.readSlots),
-                          decodeSteps: steps, memory: memory, seconds: Date().timeIntervalSince(start),
-                          selectionSeconds: decoder.selectionSeconds, breakdown: decoder.breakdown,
-                          forkSeconds: forkSeconds)
+        return zip(forks, generated).map { entry, tokens in
+            let (fork, forkSeconds) = entry
+            let method = fork.method
+            // K/V bytes come from the store, for the tokens the method still keeps.
+            let memory = MemoryFootprint(
+                kvBytes: fork.store.kvBytes(cache: fork.cache) { method?.residentTokens(layer: $0, kvHead: $1) },
+                sideBytes: (method?.sideBytes(cache: fork.cache) ?? 0) + fork.store.sideBytes)
+            let steps = fork.readSlots / max(1, config.kvHeadCount * config.layerCount)
+            let b = fork.breakdown
+            let stepNanoseconds = b.weightNanoseconds + b.attentionNanoseconds + b.logitsNanoseconds + b.otherNanoseconds
+            return Generation(tokens: tokens,
+                              attendedTokens: fork.readSlots == 0 ? 0 : Double(fork.tokensRead) / Double(fork.readSlots),
+                              decodeSteps: steps, memory: memory, seconds: forkSeconds + Double(stepNanoseconds) / 1e9,
+                              selectionSeconds: Double(fork.selectionNanoseconds) / 1e9, breakdown: b,
+                              forkSeconds: forkSeconds)
+        }
     }
 }

@@ -1,0 +1,97 @@
+import CKernels
+import Dispatch
+
+/// Decode products of several vectors at once: the forks of one prefill decoded together read
+/// each weight block once for a pass of vectors (4 with AVX-512, 2 with AVX2) instead of once per
+/// fork, which is what a step of compact weights costs (bytes, not FLOPs).
+extension QuantizedMatrix {
+    /// Whether `multiply(count:…)` reads a block once for several vectors (the C kernels' formats);
+    /// the other formats run `multiply` once per vector.
+    public var hasBatchKernel: Bool { format.hasHalfScales }
+
+    /// `y[i] = W·x[i]` (or `+=` with `accumulate`) for `count` vectors `xStride` apart, into rows
+    /// `yStride` apart. Each result equals `multiply` of its vector bit for bit (same products
+    /// summed in the same order; see batch.h), so a fork's tokens do not depend on its batch.
+    public func multiply(count: Int, _ x: UnsafePointer<Float>, xStride: Int, into y: UnsafeMutablePointer<Float>,
+                         yStride: Int, accumulate: Bool = false) {
+        if format == .mixed {
+            var first = 0
+            for part in parts {
+                part.multiply(count: count, x, xStride: xStride, into: y + first, yStride: yStride, accumulate: accumulate)
+                first += part.rows
+            }
+            return
+        }
+        guard count > 1, hasBatchKernel else {
+            for i in 0..<count { multiply(x + i * xStride, into: y + i * yStride, accumulate: accumulate) }
+            return
+        }
+        let hasOffsets = format.hasOffsets
+        let blocks = cols / 32
+        // Q4_1's inputs scaled per nibble place and its per-block Σx, as `multiplyQ4_1` makes them.
+        let scaled = UnsafeMutablePointer<Float>.allocate(capacity: hasOffsets ? count * cols : 0)
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: hasOffsets ? count * blocks : 0)
+        defer { scaled.deallocate(); sums.deallocate() }
+        if hasOffsets {
+            Self.q4_1ColumnScales.withUnsafeBufferPointer { factors in
+                for i in 0..<count {
+                    let row = x + i * xStride, out = scaled + i * cols
+                    for block in 0..<blocks {
+                        sums[i * blocks + block] = vectorSum(row + block * 32, 32)
+                        for half in Swift.stride(from: 0, to: 32, by: 16) {
+                            let factor = UnsafeRawPointer(factors.baseAddress! + half).loadUnaligned(as: SIMD16<Float>.self)
+                            let value = UnsafeRawPointer(row + block * 32 + half).loadUnaligned(as: SIMD16<Float>.self)
+                            UnsafeMutableRawPointer(out + block * 32 + half).storeBytes(of: value * factor, as: SIMD16<Float>.self)
+                        }
+                    }
+                }
+            }
+        }
+        let inputs = hasOffsets ? UnsafePointer(scaled) : x, inputStride = hasOffsets ? cols : xStride
+        let groups = self.groups
+        let groupsPerWorker = rows * cols >= 1 << 18 ? (groups + 1) / 2 : groups
+        let workers = (groups + groupsPerWorker - 1) / groupsPerWorker
+        let (input, output, blockSums) = (SendableFloats(UnsafeMutablePointer(mutating: inputs)), SendableFloats(y), SendableFloats(sums))
+        let pass = CPUFeatures.hasAVX512 ? Int(A2ATS_BATCH_AVX512) : Int(A2ATS_BATCH_AVX2)
+        let work = { (worker: Int) in
+            let range = worker * groupsPerWorker..<min(groups, (worker + 1) * groupsPerWorker)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: count * 16) { results in
+                let out = results.baseAddress!
+                halfScales.withUnsafeBufferPointer { halves in codes.withUnsafeBufferPointer { codes in
+                    for group in range {
+                        let block = group * blocks
+                        var first = 0
+                        while first < count {
+                            let vectors = count - first >= pass ? pass : 1
+                            let xs = input.pointer + first * inputStride, o = out + first * 16
+                            let s = blockSums.pointer + first * blocks
+                            if hasOffsets {
+                                let (c, h) = (codes.baseAddress! + block * 64, halves.baseAddress! + block * 32)
+                                switch (vectors > 1, CPUFeatures.hasAVX512) {
+                                case (true, true): a2ats_q4_1_batch_avx512(c, h, Int32(blocks), xs, inputStride, s, blocks, o, 16)
+                                case (true, false): a2ats_q4_1_batch_avx2(c, h, Int32(blocks), xs, inputStride, s, blocks, o, 16)
+                                case (false, true): a2ats_q4_1_group_avx512(c, h, Int32(blocks), xs, s, o)
+                                case (false, false): a2ats_q4_1_group_avx2(c, h, Int32(blocks), xs, s, o)
+                                }
+                            } else {
+                                let (c, h) = (codes.baseAddress! + block * 128, halves.baseAddress! + block * 16)
+                                switch (vectors > 1, CPUFeatures.hasAVX512) {
+                                case (true, true): a2ats_q8_0_batch_avx512(c, h, Int32(blocks), xs, inputStride, o, 16)
+                                case (true, false): a2ats_q8_0_batch_avx2(c, h, Int32(blocks), xs, inputStride, o, 16)
+                                case (false, true): a2ats_q8_0_group_avx512(c, h, Int32(blocks), xs, o)
+                                case (false, false): a2ats_q8_0_group_avx2(c, h, Int32(blocks), xs, o)
+                                }
+                            }
+                            first += vectors
+                        }
+                        for i in 0..<count {
+                            store(UnsafeRawPointer(out + i * 16).loadUnaligned(as: SIMD16<Float>.self), group: group,
+                                  y: output.pointer + i * yStride, accumulate: accumulate)
+                        }
+                    }
+                } }
+            }
+        }
+        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+    }
+}
