@@ -241,7 +241,7 @@ func sweepSection() throws {
     let methodNames = ["full", "streamingllm", "h2o", "snapkv", "tova", "oracle"]
     let budgets = [64, 128, 256, 512]
     let sweepTokens = randomTokens(2048)
-    let onePrefill = try measure(1) { _ = try model.prefill(sweepTokens, extraCapacity: 16) }.best
+    let onePrefill = try measure(3) { _ = try model.prefill(sweepTokens, extraCapacity: 16) }.median
     /// The sweep from one shared prefill, its 24 forks decoded `batch` at a time (1: one after another):
     /// its seconds, and where the forks' time went (fork work, weights, attention, logits, the rest).
     func sweep(batch: Int) throws -> (seconds: Double, parts: [Double]) {

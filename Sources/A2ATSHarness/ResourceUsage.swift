@@ -11,6 +11,18 @@ public enum ResourceUsage {
         return Int(usage.ru_maxrss) * 1024
     }
 
+    /// Proportional set size of this process now (`Pss` of /proc/self/smaps_rollup), nil where the
+    /// kernel has no such file. Forks decoded together map the shared prefill's pages once each, and
+    /// the kernel's resident count (`ru_maxrss`) counts such a page once per mapping; PSS counts it
+    /// once, so it is the memory those forks really hold.
+    public static func proportionalSetBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/smaps_rollup", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") }),
+              let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
+        else { return nil }
+        return kib * 1024
+    }
+
     /// `1.23 GiB` / `456.7 MiB`.
     public static func formatBytes(_ bytes: Int) -> String {
         let mib = Double(bytes) / 1_048_576

@@ -52,7 +52,7 @@ enum RunCommand: Subcommand {
         print("results: \(outcome.resultsFile)")
         print("report:  \(outcome.reportFile)")
         print("manifest: \(outcome.manifestFile)")
-        print("peak memory: \(ResourceUsage.formatBytes(outcome.peakResidentBytes)) resident (peak_rss_bytes in the manifest)")
+        print("peak memory: \(ResourceUsage.formatBytes(outcome.peakMemoryBytes)) (peak_memory_bytes in the manifest; the kernel's resident count, which takes a page of the shared prefill once per fork that read it: \(ResourceUsage.formatBytes(outcome.peakResidentBytes)))")
         if !outcome.sampleErrors.isEmpty {
             throw RunError.samplesFailed(count: outcome.sampleErrors.count, manifestFile: outcome.manifestFile)
         }

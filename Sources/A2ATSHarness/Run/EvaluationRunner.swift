@@ -30,8 +30,13 @@ public final class EvaluationRunner {
         /// Samples that could not run (a prompt over the model's context or `--max-length`), one
         /// message each; the run went on without them unless `stopOnError` was set.
         public let sampleErrors: [String]
-        /// Peak resident memory of this process (also in manifest.json as `peak_rss_bytes`).
+        /// Peak resident memory of this process as the kernel counts it (manifest: `peak_rss_bytes`):
+        /// with forks decoded together, a page of the shared prefill counts once per fork that read it.
         public let peakResidentBytes: Int
+        /// Peak memory with each page counted once (manifest: `peak_memory_bytes`): the resident peak
+        /// before the first forks, or the largest proportional set size sampled at the end of a
+        /// batch of forks, whichever is larger.
+        public let peakMemoryBytes: Int
     }
 
     public func run() throws -> Outcome {
@@ -108,6 +113,12 @@ public final class EvaluationRunner {
         let progress = ProgressReporter(total: total, alreadyDone: alreadyDone, unit: "rows", output: log)
         Interruption.install()
         var rowsWritten = 0
+        // Memory with the forks' shared pages counted once: see Outcome.peakMemoryBytes.
+        var residentBeforeForks: Int?, largestProportional = 0
+        let sampleMemory = {
+            if residentBeforeForks == nil { residentBeforeForks = ResourceUsage.peakResidentBytes() }
+            largestProportional = max(largestProportional, ResourceUsage.proportionalSetBytes() ?? 0)
+        }
         func stopIfAsked() throws {
             guard let signal = Interruption.requested else { return }
             throw RunError.interrupted(signal: signal, rowsWritten: rowsWritten, resultsFile: store.path,
@@ -128,8 +139,10 @@ public final class EvaluationRunner {
                 }
                 let needs = instances.reduce(PrefillNeeds.none) { $0.merged(with: $1.prefillNeeds) }
                 let prefill = try model.prefill(prompt.tokenIDs, extraCapacity: task.maxNewTokens, needs: needs)
+                if residentBeforeForks == nil { residentBeforeForks = ResourceUsage.peakResidentBytes() }
                 let decodes = SampleDecodes(prefill: prefill, model: model, resources: codebooks, maxNewTokens: task.maxNewTokens,
-                                            stopTokens: loaded.tokenizer.stopTokenIDs, batchSize: config.forkBatch)
+                                            stopTokens: loaded.tokenizer.stopTokenIDs, batchSize: config.forkBatch,
+                                            whileForksLive: sampleMemory)
                 try decodes.run(pending, instances: instances) { row in
                     let run = pending[row.index], generation = row.generation
                     let prediction = loaded.tokenizer.decode(generation.tokens)
@@ -151,8 +164,10 @@ public final class EvaluationRunner {
                 }
             }
         }
+        let peak = ResourceUsage.peakResidentBytes()
+        let peakMemory = max(residentBeforeForks ?? peak, largestProportional)
         return try finish(store: store, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs, methodRuns: methodRuns,
-                          codebooks: codebooks, sampleErrors: sampleErrors)
+                          codebooks: codebooks, sampleErrors: sampleErrors, peakResident: peak, peakMemory: peakMemory)
     }
 
     /// Errors that concern one sample's prompt only (its length), so the other samples can still run.
@@ -165,11 +180,11 @@ public final class EvaluationRunner {
 
     /// Writes the manifest and the report once every row is in.
     private func finish(store: ResultsStore, loaded: LanguageModel, modelSHA256: String, inputs: [TaskInput],
-                        methodRuns: [MethodRun], codebooks: CodebookStore, sampleErrors: [String]) throws -> Outcome {
+                        methodRuns: [MethodRun], codebooks: CodebookStore, sampleErrors: [String], peakResident peak: Int,
+                        peakMemory: Int) throws -> Outcome {
         let config = configuration
         AtomicFile.removeStaleTemporaries(in: config.outputDirectory)   // left by a run killed while writing these
         let records = try readResultsFile(store.path).records
-        let peak = ResourceUsage.peakResidentBytes()
         try RunManifest.write(configuration: config, loaded: loaded, modelSHA256: modelSHA256, inputs: inputs,
                               methodRuns: methodRuns, codebooks: codebooks,
                               extra: ["prefill": "one full-attention prefill per sample, shared by every method × budget forked from it",
@@ -177,7 +192,9 @@ public final class EvaluationRunner {
                                       "fork_batch_note": "forks of one prefill decoded together (weights read once per step for all of them); a row's seconds is its fork work and attention plus its share of the steps' weights, logits and the rest. Tokens do not depend on the batch",
                                       "sample_errors": .array(sampleErrors.map(JSONValue.string)),
                                       "peak_rss_bytes": .int(peak),
-                                      "peak_rss_note": "getrusage ru_maxrss of the process that finished the run (a resumed run: that process only)"])
+                                      "peak_rss_note": "getrusage ru_maxrss of the process that finished the run (a resumed run: that process only); forks decoded together map the shared prefill's pages once each, and this count takes a page once per fork that read it",
+                                      "peak_memory_bytes": .int(peakMemory),
+                                      "peak_memory_note": "each page counted once: the larger of ru_maxrss before the first forks and the largest proportional set size (smaps_rollup Pss) sampled at the end of each batch of forks"])
         let written = try ReportWriter.write(records: records, to: config.outputDirectory, title: "a2ats-eval run",
                                              manifestNotes: ["model: \(loaded.location)",
                                                              "prefill time is shared between the rows forked from one prefill",
@@ -185,7 +202,7 @@ public final class EvaluationRunner {
                                                                 ? "up to \(config.forkBatch) rows decoded together: a row's seconds include its share of each shared step"
                                                                 : "rows decoded one at a time: a row's seconds are its own decode"])
         return Outcome(resultsFile: store.path, reportFile: written[0], manifestFile: config.outputDirectory + "/manifest.json",
-                       records: records, sampleErrors: sampleErrors, peakResidentBytes: peak)
+                       records: records, sampleErrors: sampleErrors, peakResidentBytes: peak, peakMemoryBytes: peakMemory)
     }
 
     /// The prompt of one sample; a prompt over the model's context (not over `--max-length`)

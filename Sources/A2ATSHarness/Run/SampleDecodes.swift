@@ -23,6 +23,8 @@ struct SampleDecodes {
     let stopTokens: Set<Int>
     /// Forks decoded together at most (1: one at a time, as a lone decode).
     let batchSize: Int
+    /// Called at the end of each batch while its forks hold their pages (memory sampling).
+    var whileForksLive: (() -> Void)? = nil
 
     /// Decodes `runs` (with `instances`, their methods at the budgets they resolve to); `emit`
     /// receives each row as soon as its batch (or its search) is done, in run order within a batch.
@@ -52,7 +54,7 @@ struct SampleDecodes {
             for first in stride(from: 0, to: decodes.count, by: max(1, batchSize)) {
                 let batch = decodes[first..<min(decodes.count, first + max(1, batchSize))]
                 let generations = try model.generate(from: prefill, methods: batch.map { $0.method }, maxNewTokens: maxNewTokens,
-                                                     stopTokens: stopTokens)
+                                                     stopTokens: stopTokens, whileForksLive: whileForksLive)
                 for (decode, generation) in zip(batch, generations) {
                     guard var search = searches[decode.index] else {
                         try emit(Row(index: decode.index, generation: generation, budgetTokens: decode.budget))

@@ -48,8 +48,10 @@ extension LlamaModel {
     /// own) through its own method and store. Each fork's tokens, attended tokens and bytes equal a
     /// decode of that method alone; its `seconds` are its own fork work and attention plus its share
     /// of the steps' weights, logits and the rest (divided by the forks that stepped together).
+    /// `whileForksLive` runs after the last step, while every fork still holds its pages (what the
+    /// runner samples memory at).
     public func generate(from prefill: PrefillResult, methods: [CacheMethod?], maxNewTokens: Int,
-                         stopTokens: Set<Int>) throws -> [Generation] {
+                         stopTokens: Set<Int>, whileForksLive: (() -> Void)? = nil) throws -> [Generation] {
         let shared = prefill.cache
         let promptLength = prefill.tokens.count
         shared.truncate(to: promptLength)
@@ -85,6 +87,7 @@ extension LlamaModel {
                 }
             }
         }
+        whileForksLive?()
         return zip(forks, generated).map { entry, tokens in
             let (fork, forkSeconds) = entry
             let method = fork.method
