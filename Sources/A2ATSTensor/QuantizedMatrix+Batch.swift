@@ -5,9 +5,9 @@ import Dispatch
 /// each weight block once for a pass of vectors (4 with AVX-512, 2 with AVX2) instead of once per
 /// fork, which is what a step of compact weights costs (bytes, not FLOPs).
 extension QuantizedMatrix {
-    /// Whether `multiply(count:…)` reads a block once for several vectors (the C kernels' formats);
-    /// the other formats run `multiply` once per vector.
-    public var hasBatchKernel: Bool { format.hasHalfScales }
+    /// Whether `multiply(count:…)` reads a block once for several vectors (the C kernels' formats,
+    /// and Q5_0/Q5_1 on AVX-512); the other formats run `multiply` once per vector.
+    public var hasBatchKernel: Bool { format.hasHalfScales || hasSwiftBatchKernel }
 
     /// `y[i] = W·x[i]` (or `+=` with `accumulate`) for `count` vectors `xStride` apart, into rows
     /// `yStride` apart. Each result equals `multiply` of its vector bit for bit (same products
@@ -24,6 +24,10 @@ extension QuantizedMatrix {
         }
         guard count > 1, hasBatchKernel else {
             for i in 0..<count { multiply(x + i * xStride, into: y + i * yStride, accumulate: accumulate) }
+            return
+        }
+        if hasSwiftBatchKernel {
+            multiplyWithSwiftBatchKernel(count: count, x, xStride: xStride, into: y, yStride: yStride, accumulate: accumulate)
             return
         }
         let hasOffsets = format.hasOffsets
