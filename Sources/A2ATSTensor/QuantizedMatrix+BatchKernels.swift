@@ -43,194 +43,206 @@ extension QuantizedMatrix {
         if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
     }
 
-    /// `multiplyQ5_0` for `count` vectors, four at a time (a short last pass repeats its last
-    /// vector and stores only the real ones). `sums`: Σx per block, `blocksPerRow` per vector.
+
+    /// `multiplyQ5_0` for `count` vectors, four at a time. `sums`: Σx per block, `blocksPerRow` per vector.
     private func multiplyQ5_0(groups range: Range<Int>, count: Int, x: UnsafePointer<Float>, xStride: Int,
                               sums: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
-        typealias Partials = (SIMD16<Float>, SIMD16<Float>)
         let blocksPerRow = self.blocksPerRow
         let fiveBits = SIMD16<UInt32>(repeating: 0x1F)
         let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23 + (sums == nil ? 16 : 0))
         scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
             codes.withUnsafeBufferPointer { codes in
                 for group in range {
-                    for first in Swift.stride(from: 0, to: count, by: 4) {
-                        let v = (first, min(first + 1, count - 1), min(first + 2, count - 1), min(first + 3, count - 1))
-                        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+                    for pass in FourVectors.passes(count) {
+                        var acc = FourSums()
                         for b in 0..<blocksPerRow {
                             let slot = (group * blocksPerRow + b) * 16
                             let words = UnsafeRawPointer(codes.baseAddress! + slot * 5)
-                            let x0 = x + v.0 * xStride + b * 32, x1 = x + v.1 * xStride + b * 32
-                            let x2 = x + v.2 * xStride + b * 32, x3 = x + v.3 * xStride + b * 32
-                            var p0 = Partials(.init(), .init()), p1 = p0, p2 = p0, p3 = p0
+                            let xs = pass.inputs(x, stride: xStride, offset: b * 32)
+                            var p = FourPartials()
                             var spare = SIMD16<UInt32>()
                             for m in 0..<5 {
                                 let w = words.loadUnaligned(fromByteOffset: m * 64, as: SIMD16<UInt32>.self)
                                 spare |= (w &>> 30) &<< UInt32(2 * m)
                                 for i in 0..<6 {
                                     let j = 6 * m + i
-                                    let value = UnsignedCode.float((w &>> UInt32(5 * i)) & fiveBits, minus: zero)
-                                    UnsignedCode.accumulate(&p0, j % 2, value, x0[j])
-                                    UnsignedCode.accumulate(&p1, j % 2, value, x1[j])
-                                    UnsignedCode.accumulate(&p2, j % 2, value, x2[j])
-                                    UnsignedCode.accumulate(&p3, j % 2, value, x3[j])
+                                    p.add(j % 2, UnsignedCode.float((w &>> UInt32(5 * i)) & fiveBits, minus: zero), xs, j)
                                 }
                             }
-                            let last0 = UnsignedCode.float(spare & fiveBits, minus: zero)
-                            let last1 = UnsignedCode.float(spare &>> 5, minus: zero)
-                            UnsignedCode.accumulate(&p0, 0, last0, x0[30]); UnsignedCode.accumulate(&p0, 1, last1, x0[31])
-                            UnsignedCode.accumulate(&p1, 0, last0, x1[30]); UnsignedCode.accumulate(&p1, 1, last1, x1[31])
-                            UnsignedCode.accumulate(&p2, 0, last0, x2[30]); UnsignedCode.accumulate(&p2, 1, last1, x2[31])
-                            UnsignedCode.accumulate(&p3, 0, last0, x3[30]); UnsignedCode.accumulate(&p3, 1, last1, x3[31])
-                            let scale = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                            a0.addProduct(p0.0 + p0.1, scale); a1.addProduct(p1.0 + p1.1, scale)
-                            a2.addProduct(p2.0 + p2.1, scale); a3.addProduct(p3.0 + p3.1, scale)
+                            p.add(0, UnsignedCode.float(spare & fiveBits, minus: zero), xs, 30)
+                            p.add(1, UnsignedCode.float(spare &>> 5, minus: zero), xs, 31)
+                            acc.add(p, times: UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self))
                             if let sums {
                                 let offset = UnsafeRawPointer(offsets.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                                a0.addProduct(offset, SIMD16<Float>(repeating: sums[v.0 * blocksPerRow + b]))
-                                a1.addProduct(offset, SIMD16<Float>(repeating: sums[v.1 * blocksPerRow + b]))
-                                a2.addProduct(offset, SIMD16<Float>(repeating: sums[v.2 * blocksPerRow + b]))
-                                a3.addProduct(offset, SIMD16<Float>(repeating: sums[v.3 * blocksPerRow + b]))
+                                acc.add(offset, times: pass.inputs(sums, stride: blocksPerRow, offset: b), 0)
                             }
                         }
-                        for (lane, acc) in [a0, a1, a2, a3].enumerated() where first + lane < count {
-                            store(acc, group: group, y: y + (first + lane) * yStride, accumulate: accumulate)
-                        }
+                        pass.store(acc, matrix: self, group: group, y: y, yStride: yStride, accumulate: accumulate)
                     }
                 }
             }
         } }
     }
 
-    /// `multiplyQ4_K` (Q5_K with `fifthBit`) for `count` vectors, four at a time as above.
+    /// `multiplyQ4_K` (Q5_K with `fifthBit`) for `count` vectors, four at a time.
     @inline(__always)
     private func multiplyQ4_K(groups range: Range<Int>, count: Int, x: UnsafePointer<Float>, xStride: Int,
                               sums: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool,
                               fifthBit: Bool) {
         let superBlocks = blocksPerRow, wordsPerBlock = format.wordsPerBlock, sumStride = cols / 32
-        let nibble = SIMD16<UInt32>(repeating: 0x0F), byteMask = SIMD16<UInt32>(repeating: 0xFF)
-        let bit = SIMD16<UInt32>(repeating: 0x10)
-        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23)
         scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
             codes.withUnsafeBufferPointer { codes in
                 for group in range {
-                    for first in Swift.stride(from: 0, to: count, by: 4) {
-                        let v = (first, min(first + 1, count - 1), min(first + 2, count - 1), min(first + 3, count - 1))
-                        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+                    for pass in FourVectors.passes(count) {
+                        var acc = FourSums()
                         for s in 0..<superBlocks {
                             let slot = (group * superBlocks + s) * 16
                             let words = UnsafeRawPointer(codes.baseAddress! + slot * wordsPerBlock)
                             func word(_ k: Int) -> SIMD16<UInt32> {
                                 words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self)
                             }
-                            let x0 = x + v.0 * xStride + 256 * s, x1 = x + v.1 * xStride + 256 * s
-                            let x2 = x + v.2 * xStride + 256 * s, x3 = x + v.3 * xStride + 256 * s
-                            let s0 = sums + v.0 * sumStride + 8 * s, s1 = sums + v.1 * sumStride + 8 * s
-                            let s2 = sums + v.2 * sumStride + 8 * s, s3 = sums + v.3 * sumStride + 8 * s
-                            var c0 = SIMD16<Float>(), c1 = c0, c2 = c0, c3 = c0, m0 = c0, m1 = c0, m2 = c0, m3 = c0
+                            let xs = pass.inputs(x, stride: xStride, offset: 256 * s)
+                            let blockSums = pass.inputs(sums, stride: sumStride, offset: 8 * s)
+                            var scaled = FourSums(), minimum = FourSums()
                             for chunk in 0..<4 {
-                                var l0 = SIMD16<Float>(), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0
+                                var lowSum = FourSums(), highSum = FourSums()
                                 for k in 0..<8 {
                                     let w = word(4 + 8 * chunk + k)
                                     let h = fifthBit ? word(36 + k) : SIMD16<UInt32>()
                                     for t in 0..<4 {
                                         let j = 64 * chunk + 4 * k + t
-                                        var lowCode = (w &>> UInt32(8 * t)) & nibble, highCode = (w &>> UInt32(8 * t + 4)) & nibble
-                                        if fifthBit {
-                                            lowCode |= ((h &>> UInt32(8 * t + 2 * chunk)) &<< 4) & bit
-                                            highCode |= ((h &>> UInt32(8 * t + 2 * chunk + 1)) &<< 4) & bit
-                                        }
-                                        let low = UnsignedCode.float(lowCode, minus: zero)
-                                        let high = UnsignedCode.float(highCode, minus: zero)
-                                        l0.addProduct(low, SIMD16<Float>(repeating: x0[j])); h0.addProduct(high, SIMD16<Float>(repeating: x0[j + 32]))
-                                        l1.addProduct(low, SIMD16<Float>(repeating: x1[j])); h1.addProduct(high, SIMD16<Float>(repeating: x1[j + 32]))
-                                        l2.addProduct(low, SIMD16<Float>(repeating: x2[j])); h2.addProduct(high, SIMD16<Float>(repeating: x2[j + 32]))
-                                        l3.addProduct(low, SIMD16<Float>(repeating: x3[j])); h3.addProduct(high, SIMD16<Float>(repeating: x3[j + 32]))
+                                        let (low, high) = UnsignedCode.q4_K(w, fifthBits: h, byte: t, chunk: chunk, fifthBit: fifthBit)
+                                        lowSum.add(low, times: xs, j)
+                                        highSum.add(high, times: xs, j + 32)
                                     }
                                 }
-                                let scaleWord = word(chunk / 2), minWord = word(2 + chunk / 2)
-                                let shift = UInt32(16 * (chunk % 2))
-                                let scaleLow = UnsignedCode.float((scaleWord &>> shift) & byteMask, minus: zero)
-                                let scaleHigh = UnsignedCode.float((scaleWord &>> (shift + 8)) & byteMask, minus: zero)
-                                let minLow = UnsignedCode.float((minWord &>> shift) & byteMask, minus: zero)
-                                let minHigh = UnsignedCode.float((minWord &>> (shift + 8)) & byteMask, minus: zero)
-                                c0.addProduct(l0, scaleLow); c0.addProduct(h0, scaleHigh)
-                                c1.addProduct(l1, scaleLow); c1.addProduct(h1, scaleHigh)
-                                c2.addProduct(l2, scaleLow); c2.addProduct(h2, scaleHigh)
-                                c3.addProduct(l3, scaleLow); c3.addProduct(h3, scaleHigh)
-                                m0.addProduct(minLow, SIMD16<Float>(repeating: s0[2 * chunk])); m0.addProduct(minHigh, SIMD16<Float>(repeating: s0[2 * chunk + 1]))
-                                m1.addProduct(minLow, SIMD16<Float>(repeating: s1[2 * chunk])); m1.addProduct(minHigh, SIMD16<Float>(repeating: s1[2 * chunk + 1]))
-                                m2.addProduct(minLow, SIMD16<Float>(repeating: s2[2 * chunk])); m2.addProduct(minHigh, SIMD16<Float>(repeating: s2[2 * chunk + 1]))
-                                m3.addProduct(minLow, SIMD16<Float>(repeating: s3[2 * chunk])); m3.addProduct(minHigh, SIMD16<Float>(repeating: s3[2 * chunk + 1]))
+                                let (scaleLow, scaleHigh, minLow, minHigh) = UnsignedCode.q4_KScales(word(chunk / 2), word(2 + chunk / 2),
+                                                                                                    chunk: chunk)
+                                scaled.add(lowSum, times: scaleLow)
+                                scaled.add(highSum, times: scaleHigh)
+                                minimum.add(minLow, times: blockSums, 2 * chunk)
+                                minimum.add(minHigh, times: blockSums, 2 * chunk + 1)
                             }
-                            let d = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                            let dmin = UnsafeRawPointer(offsets.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                            a0.addProduct(d, c0); a0.addProduct(-dmin, m0)
-                            a1.addProduct(d, c1); a1.addProduct(-dmin, m1)
-                            a2.addProduct(d, c2); a2.addProduct(-dmin, m2)
-                            a3.addProduct(d, c3); a3.addProduct(-dmin, m3)
+                            acc.add(scaled, times: UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self))
+                            acc.add(minimum, times: -UnsafeRawPointer(offsets.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self))
                         }
-                        for (lane, acc) in [a0, a1, a2, a3].enumerated() where first + lane < count {
-                            store(acc, group: group, y: y + (first + lane) * yStride, accumulate: accumulate)
-                        }
+                        pass.store(acc, matrix: self, group: group, y: y, yStride: yStride, accumulate: accumulate)
                     }
                 }
             }
         } }
     }
 
-    /// `multiplyQ6_K` for `count` vectors, four at a time as above.
+    /// `multiplyQ6_K` for `count` vectors, four at a time.
     private func multiplyQ6_K(groups range: Range<Int>, count: Int, x: UnsafePointer<Float>, xStride: Int,
                               y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
-        typealias Partials = (SIMD16<Float>, SIMD16<Float>)
         let superBlocks = blocksPerRow
         let sixBits = SIMD16<UInt32>(repeating: 0x3F)
         let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23 + 32)
         scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
             for group in range {
-                for first in Swift.stride(from: 0, to: count, by: 4) {
-                    let v = (first, min(first + 1, count - 1), min(first + 2, count - 1), min(first + 3, count - 1))
-                    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+                for pass in FourVectors.passes(count) {
+                    var acc = FourSums()
                     for s in 0..<superBlocks {
                         let slot = (group * superBlocks + s) * 16
                         let words = UnsafeRawPointer(codes.baseAddress! + slot * 52)
                         func word(_ k: Int) -> SIMD16<UInt32> {
                             words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self)
                         }
-                        var t0 = SIMD16<Float>(), t1 = t0, t2 = t0, t3 = t0
+                        var total = FourSums()
                         for sub in 0..<16 {
-                            let base = 256 * s + 16 * sub
-                            let x0 = x + v.0 * xStride + base, x1 = x + v.1 * xStride + base
-                            let x2 = x + v.2 * xStride + base, x3 = x + v.3 * xStride + base
-                            var p0 = Partials(.init(), .init()), p1 = p0, p2 = p0, p3 = p0
+                            let xs = pass.inputs(x, stride: xStride, offset: 256 * s + 16 * sub)
+                            var p = FourPartials()
                             var spare = SIMD16<UInt32>()
                             for m in 0..<3 {
                                 let w = word(4 + 3 * sub + m)
                                 spare |= (w &>> 30) &<< UInt32(2 * m)
                                 for i in 0..<5 {
                                     let j = 5 * m + i
-                                    let value = UnsignedCode.float((w &>> UInt32(6 * i)) & sixBits, minus: zero)
-                                    UnsignedCode.accumulate(&p0, j % 2, value, x0[j])
-                                    UnsignedCode.accumulate(&p1, j % 2, value, x1[j])
-                                    UnsignedCode.accumulate(&p2, j % 2, value, x2[j])
-                                    UnsignedCode.accumulate(&p3, j % 2, value, x3[j])
+                                    p.add(j % 2, UnsignedCode.float((w &>> UInt32(6 * i)) & sixBits, minus: zero), xs, j)
                                 }
                             }
-                            let last = UnsignedCode.float(spare, minus: zero)
-                            UnsignedCode.accumulate(&p0, 1, last, x0[15]); UnsignedCode.accumulate(&p1, 1, last, x1[15])
-                            UnsignedCode.accumulate(&p2, 1, last, x2[15]); UnsignedCode.accumulate(&p3, 1, last, x3[15])
-                            let scale = SignedByte.float(unsafeBitCast(word(sub / 4), to: SIMD16<Int32>.self), byte: sub % 4)
-                            t0.addProduct(p0.0 + p0.1, scale); t1.addProduct(p1.0 + p1.1, scale)
-                            t2.addProduct(p2.0 + p2.1, scale); t3.addProduct(p3.0 + p3.1, scale)
+                            p.add(1, UnsignedCode.float(spare, minus: zero), xs, 15)
+                            total.add(p, times: SignedByte.float(unsafeBitCast(word(sub / 4), to: SIMD16<Int32>.self), byte: sub % 4))
                         }
-                        let d = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                        a0.addProduct(d, t0); a1.addProduct(d, t1); a2.addProduct(d, t2); a3.addProduct(d, t3)
+                        acc.add(total, times: UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self))
                     }
-                    for (lane, acc) in [a0, a1, a2, a3].enumerated() where first + lane < count {
-                        store(acc, group: group, y: y + (first + lane) * yStride, accumulate: accumulate)
-                    }
+                    pass.store(acc, matrix: self, group: group, y: y, yStride: yStride, accumulate: accumulate)
                 }
             }
         } }
+    }
+}
+
+/// The four vectors of one pass of a batch kernel; a short last pass repeats its last vector and
+/// stores only the real ones.
+struct FourVectors {
+    let first: Int
+    let count: Int
+
+    static func passes(_ count: Int) -> [FourVectors] {
+        Swift.stride(from: 0, to: count, by: 4).map { FourVectors(first: $0, count: count) }
+    }
+
+    /// Each vector's row of `base` (`stride` apart) from `offset` on.
+    @inline(__always)
+    func inputs(_ base: UnsafePointer<Float>, stride: Int, offset: Int) -> FourInputs {
+        FourInputs(x0: base + first * stride + offset, x1: base + min(first + 1, count - 1) * stride + offset,
+                   x2: base + min(first + 2, count - 1) * stride + offset, x3: base + min(first + 3, count - 1) * stride + offset)
+    }
+
+    @inline(__always)
+    func store(_ sums: FourSums, matrix: QuantizedMatrix, group: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+               accumulate: Bool) {
+        for (lane, total) in [sums.a0, sums.a1, sums.a2, sums.a3].enumerated() where first + lane < count {
+            matrix.store(total, group: group, y: y + (first + lane) * yStride, accumulate: accumulate)
+        }
+    }
+}
+
+/// One pass's four input rows.
+struct FourInputs {
+    let x0, x1, x2, x3: UnsafePointer<Float>
+}
+
+/// Each vector's two alternating partial sums (`UnsignedCode.accumulate`).
+struct FourPartials {
+    var p0 = (SIMD16<Float>(), SIMD16<Float>()), p1 = (SIMD16<Float>(), SIMD16<Float>())
+    var p2 = (SIMD16<Float>(), SIMD16<Float>()), p3 = (SIMD16<Float>(), SIMD16<Float>())
+
+    /// Partial `lane` of vector i += value · x_i[j].
+    @inline(__always)
+    mutating func add(_ lane: Int, _ value: SIMD16<Float>, _ x: FourInputs, _ j: Int) {
+        UnsignedCode.accumulate(&p0, lane, value, x.x0[j])
+        UnsignedCode.accumulate(&p1, lane, value, x.x1[j])
+        UnsignedCode.accumulate(&p2, lane, value, x.x2[j])
+        UnsignedCode.accumulate(&p3, lane, value, x.x3[j])
+    }
+}
+
+/// One accumulator per vector.
+struct FourSums {
+    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+
+    /// a_i += value · x_i[j].
+    @inline(__always)
+    mutating func add(_ value: SIMD16<Float>, times x: FourInputs, _ j: Int) {
+        a0.addProduct(value, SIMD16<Float>(repeating: x.x0[j]))
+        a1.addProduct(value, SIMD16<Float>(repeating: x.x1[j]))
+        a2.addProduct(value, SIMD16<Float>(repeating: x.x2[j]))
+        a3.addProduct(value, SIMD16<Float>(repeating: x.x3[j]))
+    }
+
+    /// a_i += s_i · scale.
+    @inline(__always)
+    mutating func add(_ s: FourSums, times scale: SIMD16<Float>) {
+        a0.addProduct(s.a0, scale); a1.addProduct(s.a1, scale); a2.addProduct(s.a2, scale); a3.addProduct(s.a3, scale)
+    }
+
+    /// a_i += (p_i's two partials summed) · scale.
+    @inline(__always)
+    mutating func add(_ p: FourPartials, times scale: SIMD16<Float>) {
+        a0.addProduct(p.p0.0 + p.p0.1, scale); a1.addProduct(p.p1.0 + p.p1.1, scale)
+        a2.addProduct(p.p2.0 + p.p2.1, scale); a3.addProduct(p.p3.0 + p.p3.1, scale)
     }
 }

@@ -12,9 +12,6 @@ extension QuantizedMatrix {
     func multiplyQ4_K(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
                       y: UnsafeMutablePointer<Float>, accumulate: Bool, fifthBit: Bool) {
         let superBlocks = blocksPerRow, wordsPerBlock = format.wordsPerBlock
-        let nibble = SIMD16<UInt32>(repeating: 0x0F), byteMask = SIMD16<UInt32>(repeating: 0xFF)
-        let bit = SIMD16<UInt32>(repeating: 0x10)
-        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23)
         scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
             codes.withUnsafeBufferPointer { codes in
                 for group in range {
@@ -34,25 +31,13 @@ extension QuantizedMatrix {
                                 let h = fifthBit ? word(36 + k) : SIMD16<UInt32>()
                                 for t in 0..<4 {
                                     let j = 64 * chunk + 4 * k + t
-                                    var lowCode = (w &>> UInt32(8 * t)) & nibble, highCode = (w &>> UInt32(8 * t + 4)) & nibble
-                                    if fifthBit {
-                                        // Bit 8t + 2c (low) and 8t + 2c + 1 (high) of h, moved to bit 4.
-                                        lowCode |= ((h &>> UInt32(8 * t + 2 * chunk)) &<< 4) & bit
-                                        highCode |= ((h &>> UInt32(8 * t + 2 * chunk + 1)) &<< 4) & bit
-                                    }
-                                    let low = UnsignedCode.float(lowCode, minus: zero)
-                                    let high = UnsignedCode.float(highCode, minus: zero)
+                                    let (low, high) = UnsignedCode.q4_K(w, fifthBits: h, byte: t, chunk: chunk, fifthBit: fifthBit)
                                     lowSum.addProduct(low, SIMD16<Float>(repeating: xs[j]))
                                     highSum.addProduct(high, SIMD16<Float>(repeating: xs[j + 32]))
                                 }
                             }
-                            // Sub-blocks 2c and 2c + 1 are bytes 2c mod 4 and 2c + 1 mod 4 of word c / 2.
-                            let scaleWord = word(chunk / 2), minWord = word(2 + chunk / 2)
-                            let shift = UInt32(16 * (chunk % 2))
-                            let scaleLow = UnsignedCode.float((scaleWord &>> shift) & byteMask, minus: zero)
-                            let scaleHigh = UnsignedCode.float((scaleWord &>> (shift + 8)) & byteMask, minus: zero)
-                            let minLow = UnsignedCode.float((minWord &>> shift) & byteMask, minus: zero)
-                            let minHigh = UnsignedCode.float((minWord &>> (shift + 8)) & byteMask, minus: zero)
+                            let (scaleLow, scaleHigh, minLow, minHigh) = UnsignedCode.q4_KScales(word(chunk / 2), word(2 + chunk / 2),
+                                                                                                chunk: chunk)
                             scaled.addProduct(lowSum, scaleLow)
                             scaled.addProduct(highSum, scaleHigh)
                             minimum.addProduct(minLow, SIMD16<Float>(repeating: sums[8 * s + 2 * chunk]))
@@ -108,5 +93,33 @@ extension QuantizedMatrix {
                 store(acc, group: group, y: y, accumulate: accumulate)
             }
         } }
+    }
+}
+
+extension UnsignedCode {
+    /// Q4_K's codes of byte `t` of word `w` in chunk `chunk` (low nibble: sub-block 2c, high: 2c + 1)
+    /// as floats; for Q5_K (`fifthBit`), bits 8t + 2c and 8t + 2c + 1 of `fifthBits` move to bit 4.
+    @inline(__always)
+    static func q4_K(_ w: SIMD16<UInt32>, fifthBits h: SIMD16<UInt32>, byte t: Int, chunk: Int,
+                     fifthBit: Bool) -> (low: SIMD16<Float>, high: SIMD16<Float>) {
+        let nibble = SIMD16<UInt32>(repeating: 0x0F), bit = SIMD16<UInt32>(repeating: 0x10)
+        var lowCode = (w &>> UInt32(8 * t)) & nibble, highCode = (w &>> UInt32(8 * t + 4)) & nibble
+        if fifthBit {
+            lowCode |= ((h &>> UInt32(8 * t + 2 * chunk)) &<< 4) & bit
+            highCode |= ((h &>> UInt32(8 * t + 2 * chunk + 1)) &<< 4) & bit
+        }
+        let zero = SIMD16<Float>(repeating: twoTo23)
+        return (float(lowCode, minus: zero), float(highCode, minus: zero))
+    }
+
+    /// The scales and mins of chunk c's sub-blocks 2c and 2c + 1: bytes 2c mod 4 and 2c + 1 mod 4
+    /// of words c / 2 (`scaleWord`) and 2 + c / 2 (`minWord`).
+    @inline(__always)
+    static func q4_KScales(_ scaleWord: SIMD16<UInt32>, _ minWord: SIMD16<UInt32>, chunk: Int)
+        -> (scaleLow: SIMD16<Float>, scaleHigh: SIMD16<Float>, minLow: SIMD16<Float>, minHigh: SIMD16<Float>) {
+        let byteMask = SIMD16<UInt32>(repeating: 0xFF), zero = SIMD16<Float>(repeating: twoTo23)
+        let shift = UInt32(16 * (chunk % 2))
+        return (float((scaleWord &>> shift) & byteMask, minus: zero), float((scaleWord &>> (shift + 8)) & byteMask, minus: zero),
+                float((minWord &>> shift) & byteMask, minus: zero), float((minWord &>> (shift + 8)) & byteMask, minus: zero))
     }
 }
