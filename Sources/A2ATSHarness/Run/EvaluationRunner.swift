@@ -160,7 +160,8 @@ public final class EvaluationRunner {
                     try store.append(record.jsonObject)
                     rowsWritten += 1
                     progress.advance(context: [task.name, ProgressReporter.label(method: run.canonical, budget: run.budget)])
-                    try stopIfAsked()
+                } afterBatch: {
+                    try stopIfAsked()   // once every finished row of the batch is written
                 }
             }
         }

@@ -27,8 +27,11 @@ struct SampleDecodes {
     var whileForksLive: (() -> Void)? = nil
 
     /// Decodes `runs` (with `instances`, their methods at the budgets they resolve to); `emit`
-    /// receives each row as soon as its batch (or its search) is done, in run order within a batch.
-    func run(_ runs: [MethodRun], instances: [CacheMethod], emit: (Row) throws -> Void) throws {
+    /// receives each row as soon as its batch (or its search) is done, in run order within a batch;
+    /// `afterBatch` runs once a batch's rows are emitted (where a stop request may end the run, so
+    /// that no finished row is lost).
+    func run(_ runs: [MethodRun], instances: [CacheMethod], emit: (Row) throws -> Void,
+             afterBatch: () throws -> Void = {}) throws {
         typealias Search = AttendedBudgetSearch.State<Generation>
         let promptTokens = prefill.tokens.count
         var searches: [Int: Search] = [:]
@@ -68,6 +71,7 @@ struct SampleDecodes {
                         try emit(Row(index: decode.index, generation: best.payload, budgetTokens: best.budget))
                     }
                 }
+                try afterBatch()
             }
             decodes = try searchDecodes()
         }
