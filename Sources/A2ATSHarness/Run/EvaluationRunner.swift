@@ -115,10 +115,7 @@ public final class EvaluationRunner {
         var rowsWritten = 0
         // Memory with the forks' shared pages counted once: see Outcome.peakMemoryBytes.
         var residentBeforeForks: Int?, largestProportional = 0
-        let sampleMemory = {
-            if residentBeforeForks == nil { residentBeforeForks = ResourceUsage.peakResidentBytes() }
-            largestProportional = max(largestProportional, ResourceUsage.proportionalSetBytes() ?? 0)
-        }
+        let sampleMemory = { largestProportional = max(largestProportional, ResourceUsage.proportionalSetBytes() ?? 0) }
         func stopIfAsked() throws {
             guard let signal = Interruption.requested else { return }
             throw RunError.interrupted(signal: signal, rowsWritten: rowsWritten, resultsFile: store.path,
