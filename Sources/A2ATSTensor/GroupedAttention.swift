@@ -44,7 +44,7 @@ public enum GroupedAttention {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: workers * partialFloats) { partials in
             let p = AttentionPointers(queries: queries, keys: keys, values: values, rows: rows, weights: weights,
                                       partials: partials.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            Parallel.perform(workers) { worker in
                 let first = count * worker / workers, n = count * (worker + 1) / workers - first
                 let maxima = p.partials + worker * partialFloats, sums = maxima + groupSize, out = sums + groupSize
                 out.update(repeating: 0, count: groupSize * d)
@@ -80,7 +80,7 @@ public enum GroupedAttention {
     /// it the hand-off (≈1 µs) outweighs the halved work.
     static let parallelWork = 1 << 15
 
-    /// The raw pointers of one `attend` call, to cross into `concurrentPerform`; workers write
+    /// The raw pointers of one `attend` call, to cross into `Parallel.perform`; workers write
     /// disjoint rows of `weights` and their own slice of `partials`.
     private struct AttentionPointers: @unchecked Sendable {
         let queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>

@@ -60,7 +60,7 @@ final class LloydStep {
         let d = dimension, count = count, workers = min(workers, count)
         panel.update(centroids)
         let (panel, points, pointNorms, values) = (panel, points, pointNorms, values)
-        parallel(workers) { worker in
+        Parallel.perform(workers) { worker in
             let first = worker * count / workers, last = (worker + 1) * count / workers
             panel.nearest(points + first * d, rows: last - first, labels: labels + first, values: values + first)
             for i in first ..< last { distances[i] = max(pointNorms[i] + values[i], 0) }
@@ -78,7 +78,7 @@ final class LloydStep {
         members.initialize(repeating: 0, count: k)
         for i in 0 ..< count { members[Int(labels[i])] += 1 }
         let points = points, sums = sums
-        parallel(workers) { worker in
+        Parallel.perform(workers) { worker in
             let first = worker * d / workers, last = (worker + 1) * d / workers
             for i in 0 ..< count {
                 let x = points + i * d, sum = sums + Int(labels[i]) * d
@@ -97,11 +97,5 @@ final class LloydStep {
             let x = points + Int(donors[slot]) * d, c = emptyClusters[slot]
             for t in 0 ..< d { centroids[c * d + t] = x[t] }
         }
-    }
-
-    /// Runs `body(worker)` for `workers` workers, on as many threads (no BLAS inside).
-    private func parallel(_ workers: Int, _ body: (Int) -> Void) {
-        guard workers > 1 else { body(0); return }
-        DispatchQueue.concurrentPerform(iterations: workers, execute: body)
     }
 }

@@ -96,6 +96,6 @@ extension QuantizedMatrix {
                 } }
             }
         }
-        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        Parallel.perform(workers, work)
     }
 }

@@ -40,7 +40,7 @@ extension QuantizedMatrix {
                                   yStride: yStride, accumulate: accumulate)
             }
         }
-        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        Parallel.perform(workers, work)
     }
 
 

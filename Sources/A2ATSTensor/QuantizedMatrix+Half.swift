@@ -143,7 +143,7 @@ extension QuantizedMatrix {
                 let last = min(groups, first + step)
                 // Two workers widen halves of the panel; sgemm then uses every BLAS thread.
                 let half = (last - first + 1) / 2
-                DispatchQueue.concurrentPerform(iterations: last - first > 1 ? 2 : 1) { worker in
+                Parallel.perform(last - first > 1 ? 2 : 1) { worker in
                     let range = (first + worker * half)..<(worker == 0 ? min(last, first + half) : last)
                     widenGroups(range, first: first, into: target.pointer, ldp: ldp)
                 }

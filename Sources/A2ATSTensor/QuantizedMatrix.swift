@@ -184,7 +184,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 case .f32, .mixed: break
                 }
             }
-            if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+            Parallel.perform(workers, work)
         }
     }
 
@@ -203,7 +203,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 }
 
-/// A float pointer that may cross into `concurrentPerform`; workers write disjoint rows.
+/// A float pointer that may cross into `Parallel.perform`; workers write disjoint rows.
 struct SendableFloats: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }

@@ -84,7 +84,7 @@ public final class A2ATSMethod: CacheMethod {
         BLAS.threadCount = 1
         defer { BLAS.threadCount = savedThreads }
         let workers = min(kvHeadCount, Self.workerCount)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        Parallel.perform(workers) { worker in
             for kvHead in Swift.stride(from: worker, to: kvHeadCount, by: workers) {
                 let slot = layer * kvHeadCount + kvHead
                 encode(layer: layer, kvHead: kvHead, from: starts[kvHead], cache: cache)
@@ -125,7 +125,7 @@ public final class A2ATSMethod: CacheMethod {
             }
             let workers = min(kvHeadCount, Self.workerCount)
             if workers > 1 && k > 0 {
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                Parallel.perform(workers) { worker in
                     for kvHead in Swift.stride(from: worker, to: kvHeadCount, by: workers) { choose(kvHead) }
                 }
             } else {

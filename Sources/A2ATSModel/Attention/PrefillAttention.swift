@@ -48,7 +48,7 @@ struct PrefillAttention {
         // for a ninth head; accumulated attention sums over a head's blocks into one row, so
         // then a unit is a whole head (one writer per row).
         let unitsPerHead = accumulate ? 1 : (count + blockRows - 1) / blockRows
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        Parallel.perform(workers) { worker in
             let scores = scratch.pointer + worker * (blockRows * count + blockRows)
             let inverseSums = scores + blockRows * count
             for unit in 0..<heads * unitsPerHead where owner(unit, workers: workers) == worker {
@@ -104,7 +104,7 @@ private func owner(_ unit: Int, workers: Int) -> Int {
     return lap % 2 == 0 ? seat : workers - 1 - seat
 }
 
-/// A raw pointer that may cross into `concurrentPerform`; each worker writes disjoint rows.
+/// A raw pointer that may cross into `Parallel.perform`; each worker writes disjoint rows.
 struct SendablePointer: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
