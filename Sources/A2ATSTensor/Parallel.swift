@@ -8,14 +8,16 @@ import Synchronization
 /// A decode step hands work to a second core about 300 times (7 products and 3 KV heads per
 /// layer), each worth 10–50 µs. `DispatchQueue.concurrentPerform` wakes a parked worker for
 /// every one of them, which costs ≈ 15 µs here (measured: two 16 µs halves took 36 µs through
-/// it, 18 µs through a spinning helper). These helpers spin for a while after each section
-/// (`spinLimit`) and only then park, so back-to-back sections pay a cache-line hand-off instead.
+/// it, 18 µs through a spinning helper). These helpers poll for a while after each section
+/// (`spinNanoseconds`) and only then park, so back-to-back sections pay a cache-line hand-off
+/// instead; a part no helper has picked up when the caller is done with its own, the caller runs.
 ///
-/// Worker w of a section always runs on the same thread as before (worker 0 on the caller), so
-/// results do not depend on which mechanism ran them. A section that finds the helpers busy
-/// (another thread's section, or a section started inside one) falls back to `concurrentPerform`.
+/// Worker w of a section runs the same code whichever thread runs it, so results do not depend on
+/// the mechanism. A section that finds the helpers busy (another thread's section, or a section
+/// started inside one) falls back to `concurrentPerform`.
 public enum Parallel {
-    /// Runs `body(0)` … `body(workers - 1)` concurrently and returns when all have finished.
+    /// Runs `body(0)` … `body(workers - 1)`, concurrently where a core is free, and returns when all
+    /// have finished. The parts must not wait for one another (one thread may run several).
     public static func perform(_ workers: Int, _ body: (Int) -> Void) {
         if workers <= 1 { body(0); return }
         guard workers - 1 <= SpinningHelpers.shared.count, SpinningHelpers.shared.claim() else {
@@ -38,8 +40,8 @@ private final class SpinningHelpers: @unchecked Sendable {
 
     let count: Int
     private let busy = Atomic<Bool>(false)
-    /// The section's body while it runs; read by helpers only between seeing their generation
-    /// change and reporting it done, so it is never replaced under them.
+    /// The section's body while it runs; read by a helper only after taking its part and before
+    /// reporting it done, so it is never replaced under it.
     private let job = UnsafeMutablePointer<(Int) -> Void>.allocate(capacity: 1)
     private let helpers: [Helper]
 
@@ -47,9 +49,15 @@ private final class SpinningHelpers: @unchecked Sendable {
         /// Bumped by the caller to start a section; `done` echoes it when this helper finished.
         let generation = Atomic<Int>(0)
         let done = Atomic<Int>(0)
+        /// The last section whose part someone (this helper or the caller) took: a part runs once.
+        let taken = Atomic<Int>(0)
         /// Set by a helper about to sleep on `wake`; whoever clears it owes or consumes one signal.
         let parked = Atomic<Bool>(false)
         let wake = DispatchSemaphore(value: 0)
+
+        func take(_ generation: Int) -> Bool {
+            taken.compareExchange(expected: generation - 1, desired: generation, ordering: .acquiringAndReleasing).exchanged
+        }
     }
 
     private init(count: Int) {
@@ -65,20 +73,24 @@ private final class SpinningHelpers: @unchecked Sendable {
     func claim() -> Bool { busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged }
     func release() { busy.store(false, ordering: .releasing) }
 
-    /// Starts helpers 1 ..< workers on `body`, runs worker 0 here and waits for the rest.
+    /// Starts helpers 1 ..< workers on `body` and runs worker 0 here. Then each helper's part is
+    /// either taken back (the helper has not picked it up yet: asleep, or descheduled on a loaded
+    /// machine — this thread runs it rather than wait for a wake-up) or waited for.
     func run(_ workers: Int, _ body: @escaping (Int) -> Void) {
         job.initialize(to: body)
         defer { job.deinitialize(count: 1) }
-        var started: [Int] = []
-        started.reserveCapacity(workers - 1)
-        for helper in helpers[0..<(workers - 1)] {
-            let next = helper.generation.load(ordering: .relaxed) + 1
-            helper.generation.store(next, ordering: .sequentiallyConsistent)
+        let used = helpers[0..<(workers - 1)]
+        for helper in used {
+            helper.generation.add(1, ordering: .sequentiallyConsistent)  // only this thread writes it
             if helper.parked.exchange(false, ordering: .sequentiallyConsistent) { helper.wake.signal() }
-            started.append(next)
         }
         body(0)
-        for (helper, generation) in zip(helpers, started) {
+        for (index, helper) in used.enumerated() {
+            let generation = helper.generation.load(ordering: .relaxed)
+            if helper.take(generation) {
+                body(index + 1)
+                continue
+            }
             var polls = 0
             while helper.done.load(ordering: .acquiring) != generation { politePause(&polls) }
         }
@@ -100,8 +112,9 @@ private final class SpinningHelpers: @unchecked Sendable {
                 current = helper.generation.load(ordering: .acquiring)
             }
             seen = current
+            guard helper.take(current) else { continue }  // the caller ran this part itself
             job.pointee(worker)
-            helper.done.store(seen, ordering: .releasing)
+            helper.done.store(current, ordering: .releasing)
         }
     }
 
