@@ -348,6 +348,25 @@ for weights in quick || longLengths != nil ? [LlamaModel.DecodeWeights.compact] 
 }
 model.decodeWeights = .compact
 
+// K/V in f16, as llama.cpp stores them by default (the `fp16` store; its one-off conversion of the
+// prompt's rows apart): the bytes attention reads halve, the arithmetic stays f32.
+if longLengths == nil {
+    let fp16 = try MethodRegistry.make(MethodSpec.parse("fp16"), budgetTokens: nil, model: c, resources: nil)
+    for n in lengths {
+        guard let prefill = prefills[n] else { continue }
+        var generation: Generation?
+        let time = try measure { generation = try model.generate(from: prefill, method: fp16, maxNewTokens: 33, stopTokens: []) }
+        let run = generation!, steps = Double(run.decodeSteps), perStep = (time.best - run.forkSeconds) / steps
+        let kvBytes = Double(2 * (n + 16) * c.headDim * c.kvHeadCount * c.layerCount * 2)
+        record("decode_fp16", ["context": .int(n), "steps": .int(run.decodeSteps), "ms_best": .double(1e3 * perStep),
+                               "ms_median": .double(1e3 * (time.median - run.forkSeconds) / steps)])
+        line("decode @%4d, K/V in f16 (fp16 store, %3.0f MB K/V): %6.2f ms/token (median %6.2f; one-off conversion %.3f s), attention %.2f ms/step",
+             n, kvBytes / 1e6, 1e3 * perStep, 1e3 * (time.median - run.forkSeconds) / steps, run.forkSeconds,
+             Double(run.breakdown.attentionNanoseconds) / 1e6 / steps)
+        if n == 1024 { print("check: decode @1024 fp16 tokens " + run.tokens.prefix(12).map(String.init).joined(separator: " ")) }
+    }
+}
+
 /// Peak resident memory of this process so far (Linux reports ru_maxrss in KiB).
 func peakResidentGiB() -> Double {
     var usage = rusage()

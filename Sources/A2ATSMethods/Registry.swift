@@ -207,6 +207,7 @@ public enum MethodRegistry {
         CORM.descriptor,
         A2ATSMethod.descriptor,
         ActQKV.descriptor,
+        FP16.descriptor,
         KIVI.descriptor,
         QAQ.descriptor,
         ThinK.descriptor,

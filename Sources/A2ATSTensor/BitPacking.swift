@@ -146,3 +146,8 @@ public enum InterleavedCodes {
 public func halfToFloat(_ half: UnsafePointer<Float16>, count: Int, into out: UnsafeMutablePointer<Float>) {
     UnsafeRawPointer(half).withMemoryRebound(to: UInt16.self, capacity: count) { a2ats_half_to_float($0, Int32(count), out) }
 }
+
+/// f32 → fp16 for `count` values, rounded to nearest even as `Float16(_:)` rounds (F16C).
+public func floatToHalf(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<UInt16>) {
+    a2ats_float_to_half(x, count, out)
+}

@@ -23,7 +23,15 @@ public enum GroupedAttention {
                               keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                               rows: UnsafePointer<Int32>?, count: Int,
                               weights: UnsafeMutablePointer<Float>, stride: Int, output: UnsafeMutablePointer<Float>) {
-        attend(queries: queries, groupSize: groupSize, headDim: d, keys: keys, values: values, rows: rows, count: count,
+        attend(queries: queries, groupSize: groupSize, headDim: d, stored: .f32(keys: keys, values: values), rows: rows,
+               count: count, weights: weights, stride: stride, output: output)
+    }
+
+    /// `attend` over rows stored as `stored` says (f32, or f16 widened as they are read).
+    public static func attend(queries: UnsafePointer<Float>, groupSize: Int, headDim d: Int, stored: StoredRows,
+                              rows: UnsafePointer<Int32>?, count: Int,
+                              weights: UnsafeMutablePointer<Float>, stride: Int, output: UnsafeMutablePointer<Float>) {
+        attend(queries: queries, groupSize: groupSize, headDim: d, stored: stored, rows: rows, count: count,
                weights: weights, stride: stride, output: output, workers: count * groupSize * d >= parallelWork ? 2 : 1)
     }
 
@@ -37,25 +45,34 @@ public enum GroupedAttention {
                               keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?,
                               count: Int, weights: UnsafeMutablePointer<Float>, stride: Int,
                               output: UnsafeMutablePointer<Float>, workers: Int) {
+        attend(queries: queries, groupSize: groupSize, headDim: d, stored: .f32(keys: keys, values: values), rows: rows,
+               count: count, weights: weights, stride: stride, output: output, workers: workers)
+    }
+
+    /// `attend` over `stored` rows on `workers` threads.
+    public static func attend(queries: UnsafePointer<Float>, groupSize: Int, headDim d: Int, stored: StoredRows,
+                              rows: UnsafePointer<Int32>?, count: Int, weights: UnsafeMutablePointer<Float>, stride: Int,
+                              output: UnsafeMutablePointer<Float>, workers: Int) {
         output.update(repeating: 0, count: groupSize * d)
         guard count > 0 else { return }
         // Per worker: the group's maxima, sums and unnormalized outputs.
         let partialFloats = groupSize * (2 + d)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: workers * partialFloats) { partials in
-            let p = AttentionPointers(queries: queries, keys: keys, values: values, rows: rows, weights: weights,
+            let p = AttentionPointers(queries: queries, stored: stored, rows: rows, weights: weights,
                                       partials: partials.baseAddress!)
             Parallel.perform(workers) { worker in
                 let first = count * worker / workers, n = count * (worker + 1) / workers - first
                 let maxima = p.partials + worker * partialFloats, sums = maxima + groupSize, out = sums + groupSize
                 out.update(repeating: 0, count: groupSize * d)
                 let rows = p.rows.map { $0 + first }
-                scores(queries: p.queries, groupSize: groupSize, headDim: d, keys: rows == nil ? p.keys + first * d : p.keys,
-                       rows: rows, count: n, into: p.weights + first, stride: stride)
+                let stored = rows == nil ? p.stored.advanced(by: first, headDim: d) : p.stored
+                scores(queries: p.queries, groupSize: groupSize, headDim: d, keys: stored, rows: rows, count: n,
+                       into: p.weights + first, stride: stride)
                 for g in 0 ..< groupSize {
                     (maxima[g], sums[g]) = softmaxNumerators(p.weights + g * stride + first, n)
                 }
                 weightedSum(weights: p.weights + first, stride: stride, groupSize: groupSize, headDim: d,
-                            values: rows == nil ? p.values + first * d : p.values, rows: rows, count: n, into: out)
+                            values: stored, rows: rows, count: n, into: out)
             }
             for g in 0 ..< groupSize {
                 var maximum = -Float.infinity
@@ -83,7 +100,7 @@ public enum GroupedAttention {
     /// The raw pointers of one `attend` call, to cross into `Parallel.perform`; workers write
     /// disjoint rows of `weights` and their own slice of `partials`.
     private struct AttentionPointers: @unchecked Sendable {
-        let queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>
+        let queries: UnsafePointer<Float>, stored: StoredRows
         let rows: UnsafePointer<Int32>?
         let weights: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>
     }
@@ -109,8 +126,8 @@ public enum GroupedAttention {
         while start < count {
             let end = min(start + blockRows, count)
             keys(start, end, scratch)
-            scores(queries: queries, groupSize: groupSize, headDim: d, keys: scratch, rows: nil, count: end - start,
-                   into: weights + start, stride: stride)
+            scores(queries: queries, groupSize: groupSize, headDim: d, keys: .f32(keys: scratch, values: scratch), rows: nil,
+                   count: end - start, into: weights + start, stride: stride)
             start = end
         }
         for g in 0 ..< groupSize { softmaxInPlace(weights + g * stride, count) }
@@ -119,7 +136,7 @@ public enum GroupedAttention {
             let end = min(start + blockRows, count)
             values(start, end, scratch)
             weightedSum(weights: weights + start, stride: stride, groupSize: groupSize, headDim: d,
-                        values: scratch, rows: nil, count: end - start, into: output)
+                        values: .f32(keys: scratch, values: scratch), rows: nil, count: end - start, into: output)
             start = end
         }
     }
@@ -129,25 +146,28 @@ public enum GroupedAttention {
     /// kernel serves every head from each eight rows, so it needs no blocks, and requests rows
     /// ahead itself.
     private static func scores(queries: UnsafePointer<Float>, groupSize: Int, headDim d: Int,
-                               keys: UnsafePointer<Float>, rows: UnsafePointer<Int32>?, count: Int,
+                               keys stored: StoredRows, rows: UnsafePointer<Int32>?, count: Int,
                                into scores: UnsafeMutablePointer<Float>, stride: Int) {
-        let scale = 1 / Float(d).squareRoot()
-        if CPUFeatures.hasAVX512 {
-            a2ats_scores_avx512(queries, Int32(groupSize), Int32(d), keys, rows, 0, Int32(count), scale, scores, stride)
-        } else {
-            a2ats_scores_avx2(queries, Int32(groupSize), Int32(d), keys, rows, 0, Int32(count), scale, scores, stride)
+        let scale = 1 / Float(d).squareRoot(), (g, dim, n) = (Int32(groupSize), Int32(d), Int32(count))
+        switch (stored, CPUFeatures.hasAVX512) {
+        case let (.f32(keys, _), true): a2ats_scores_avx512(queries, g, dim, keys, rows, 0, n, scale, scores, stride)
+        case let (.f32(keys, _), false): a2ats_scores_avx2(queries, g, dim, keys, rows, 0, n, scale, scores, stride)
+        case let (.f16(keys, _), true): a2ats_scores_f16_avx512(queries, g, dim, keys, rows, 0, n, scale, scores, stride)
+        case let (.f16(keys, _), false): a2ats_scores_f16_avx2(queries, g, dim, keys, rows, 0, n, scale, scores, stride)
         }
     }
 
     /// `output[g] += Σ_i weights[g · stride + i] · v(i)`, in C (`a2ats_weighted_sum_*`: each V
     /// vector loaded serves up to four heads of the group from registers).
     private static func weightedSum(weights: UnsafePointer<Float>, stride: Int, groupSize: Int, headDim d: Int,
-                                    values: UnsafePointer<Float>, rows: UnsafePointer<Int32>?,
+                                    values stored: StoredRows, rows: UnsafePointer<Int32>?,
                                     count: Int, into output: UnsafeMutablePointer<Float>) {
-        if CPUFeatures.hasAVX512 {
-            a2ats_weighted_sum_avx512(weights, stride, Int32(groupSize), Int32(d), values, rows, Int32(count), output)
-        } else {
-            a2ats_weighted_sum_avx2(weights, stride, Int32(groupSize), Int32(d), values, rows, Int32(count), output)
+        let (g, dim, n) = (Int32(groupSize), Int32(d), Int32(count))
+        switch (stored, CPUFeatures.hasAVX512) {
+        case let (.f32(_, values), true): a2ats_weighted_sum_avx512(weights, stride, g, dim, values, rows, n, output)
+        case let (.f32(_, values), false): a2ats_weighted_sum_avx2(weights, stride, g, dim, values, rows, n, output)
+        case let (.f16(_, values), true): a2ats_weighted_sum_f16_avx512(weights, stride, g, dim, values, rows, n, output)
+        case let (.f16(_, values), false): a2ats_weighted_sum_f16_avx2(weights, stride, g, dim, values, rows, n, output)
         }
     }
 
@@ -157,5 +177,20 @@ public enum GroupedAttention {
 
     @inline(__always) private static func store(_ v: Lane, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lane.self)
+    }
+}
+
+/// The K and V rows attention reads, `headDim` elements each: f32 as the cache holds them, or f16
+/// (IEEE half, the `fp16` store's), widened to f32 as the kernels load them.
+public enum StoredRows: @unchecked Sendable {
+    case f32(keys: UnsafePointer<Float>, values: UnsafePointer<Float>)
+    case f16(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>)
+
+    /// The rows from row `first` on.
+    func advanced(by first: Int, headDim d: Int) -> StoredRows {
+        switch self {
+        case let .f32(keys, values): .f32(keys: keys + first * d, values: values + first * d)
+        case let .f16(keys, values): .f16(keys: keys + first * d, values: values + first * d)
+        }
     }
 }

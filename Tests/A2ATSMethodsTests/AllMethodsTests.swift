@@ -53,7 +53,7 @@ class AllMethodsTests: XCTestCase {
     }
 
     func testEveryMethodHonoursTheProtocol() throws {
-        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 3 + 15)
+        XCTAssertEqual(specs.count, MethodRegistry.descriptors.count + 4 + 15)
         for spec in specs {
             let resolved = try MethodRegistry.resolve(MethodSpec.parse(spec))
             for budget in [1, 5, 16, 100, promptLength, promptLength + steps] {
@@ -206,6 +206,8 @@ class AllMethodsTests: XCTestCase {
                     let rank = min(shadow.rank, model.kvHeadCount * d, n)
                     total += (cache.length + outliers * shadow.chunk + cache.length - chunks * shadow.chunk) * d * f32
                     if kvHead == 0 { total += (n * rank + model.kvHeadCount * rank * d) * f32 }
+                case is FP16Store:
+                    total += kept.count * 2 * d * 2
                 case let think as ChannelPrunedStore:
                     for t in kept { total += (t < n - think.window ? think.keptChannels : d) * f32 + d * f32 }
                 default:

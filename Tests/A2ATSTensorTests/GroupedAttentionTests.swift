@@ -50,6 +50,55 @@ final class GroupedAttentionTests: XCTestCase {
         }
     }
 
+    /// f16 rows (the `fp16` store) against the f32 kernels on the same rows rounded by Swift's own
+    /// `Float16(_:)` beforehand: weights and outputs equal bit for bit (the f16 kernels widen each
+    /// row and then do the f32 kernels' arithmetic in their order), for both kernel widths, one
+    /// and two workers, contiguous rows and index lists. `floatToHalf` is checked against
+    /// `Float16(_:)` on the same values, ties and subnormals included.
+    func testHalfRowsEqualFloatRowsRoundedToHalf() {
+        let native = CPUFeatures.hasAVX512
+        defer { CPUFeatures.hasAVX512 = native }
+        var g = SeededGenerator(seed: 13)
+        for (d, group, n) in [(64, 3, 300), (64, 7, 1041), (16, 1, 64), (80, 4, 129), (7, 3, 5)] {
+            // Every 97th value near a rounding tie (1 + 2⁻¹¹, exactly one when i % 5 == 0), every 89th
+            // in f16's subnormal range.
+            var raw = [Float](repeating: 0, count: 2 * n * d)
+            for i in raw.indices {
+                let tie: Float = 1 + 0x1p-11 + Float(i % 5) * 0x1p-20
+                raw[i] = i % 97 == 0 ? tie : i % 89 == 0 ? 3e-6 * g.nextGaussian() : 3 * g.nextGaussian()
+            }
+            var half = [UInt16](repeating: 0, count: raw.count)
+            floatToHalf(raw, count: raw.count, into: &half)
+            XCTAssertEqual(half, raw.map { Float16($0).bitPattern }, "rounding, d \(d)")
+            let rounded = raw.map { Float(Float16($0)) }
+            let queries = (0 ..< group * d).map { _ in 2 * g.nextGaussian() }
+            let subsets: [[Int32]?] = [nil, (0 ..< n).filter { _ in g.next() % 3 == 0 }.map(Int32.init)]
+            for wide in native ? [false, true] : [false] {
+                CPUFeatures.hasAVX512 = wide
+                for workers in [1, 2] {
+                    for subset in subsets {
+                        let count = subset?.count ?? n
+                        func run(_ stored: StoredRows, _ list: UnsafePointer<Int32>?) -> [Float] {
+                            var weights = [Float](repeating: 0, count: group * n), output = [Float](repeating: 0, count: group * d)
+                            GroupedAttention.attend(queries: queries, groupSize: group, headDim: d, stored: stored, rows: list,
+                                                    count: count, weights: &weights, stride: n, output: &output, workers: workers)
+                            return weights + output
+                        }
+                        let results = rounded.withUnsafeBufferPointer { f in half.withUnsafeBufferPointer { h in
+                            (subset ?? []).withUnsafeBufferPointer { list in
+                                let rows = subset == nil ? nil : list.baseAddress
+                                return (run(.f32(keys: f.baseAddress!, values: f.baseAddress! + n * d), rows),
+                                        run(.f16(keys: h.baseAddress!, values: h.baseAddress! + n * d), rows))
+                            }
+                        } }
+                        XCTAssertEqual(results.1.map { $0.bitPattern }, results.0.map { $0.bitPattern },
+                                       "d \(d) group \(group) n \(n) workers \(workers) avx512 \(wide) rows \(subset == nil ? "all" : "list")")
+                    }
+                }
+            }
+        }
+    }
+
     func testFewRowsProductEqualsDoubleProduct() {
         var g = SeededGenerator(seed: 12)
         for (m, k, n) in [(3, 64, 4096), (1, 64, 32), (4, 16, 70), (2, 5, 33), (5, 7, 1)] {
