@@ -28,37 +28,38 @@ static inline void a2ats_prefetch_row(const void *row, int bytes) {
     for (int byte = 0; byte < bytes; byte += 64) _mm_prefetch((const char *)row + byte, _MM_HINT_T0);
 }
 
-// Rows are f32, or f16 (the `fp16` store) widened as they are loaded: ELEM is the stored type,
-// LOADK loads LANES of them as f32 lanes, SCALAR widens one. An f16 row's products and sums are
-// the f32 kernel's on the widened row, in the same order, so the two agree bit for bit.
+// Rows are f32, or f16 (the `fp16` store) widened as they are loaded: in the value pass ELEM is
+// the stored type, LOADK loads LANES of them as f32 lanes, SCALAR widens one. An f16 row's
+// products and sums are the f32 kernel's on the widened row, in the same order, so the two agree
+// bit for bit.
 #define A2ATS_SCALAR_F32(x) (x)
 #define A2ATS_SCALAR_F16(x) _cvtsh_ss(x)
 #define A2ATS_LOAD_F16_512(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
 #define A2ATS_LOAD_F16_256(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 
-#define A2ATS_SCORES(NAME, TARGET, VEC, LANES, SETZERO, LOADF, FMA, TO256, ELEM, LOADK, SCALAR) \
+#define A2ATS_SCORES(NAME, TARGET, VEC, LANES, SETZERO, LOADF, FMA, TO256) \
 static inline __attribute__((target(TARGET))) \
-void NAME(const float *q, int groupSize, int d, const ELEM *keys, const int32_t *rows, int start, int end, \
+void NAME(const float *q, int groupSize, int d, const float *keys, const int32_t *rows, int start, int end, \
           float scale, float *out, long stride) { \
     const int vectorEnd = d - d % LANES; \
     int r = start; \
     for (int ahead = start; ahead < start + A2ATS_ROWS_AHEAD && ahead < end; ahead++) \
-        a2ats_prefetch_row(keys + (long)d * (rows ? rows[ahead] : ahead), d * (int)sizeof(ELEM)); \
+        a2ats_prefetch_row(keys + (long)d * (rows ? rows[ahead] : ahead), 4 * d); \
     for (; r + 8 <= end; r += 8) { \
-        const ELEM *k[8]; \
+        const float *k[8]; \
         for (int j = 0; j < 8; j++) k[j] = keys + (long)d * (rows ? rows[r + j] : r + j); \
         for (int ahead = r + A2ATS_ROWS_AHEAD; ahead < r + A2ATS_ROWS_AHEAD + 8 && ahead < end; ahead++) \
-            a2ats_prefetch_row(keys + (long)d * (rows ? rows[ahead] : ahead), d * (int)sizeof(ELEM)); \
+            a2ats_prefetch_row(keys + (long)d * (rows ? rows[ahead] : ahead), 4 * d); \
         for (int g = 0; g < groupSize; g++) { \
             const float *qg = q + (long)g * d; \
             VEC a0 = SETZERO(), a1 = SETZERO(), a2 = SETZERO(), a3 = SETZERO(); \
             VEC a4 = SETZERO(), a5 = SETZERO(), a6 = SETZERO(), a7 = SETZERO(); \
             for (int c = 0; c < vectorEnd; c += LANES) { \
                 const VEC x = LOADF(qg + c); \
-                a0 = FMA(x, LOADK(k[0] + c), a0); a1 = FMA(x, LOADK(k[1] + c), a1); \
-                a2 = FMA(x, LOADK(k[2] + c), a2); a3 = FMA(x, LOADK(k[3] + c), a3); \
-                a4 = FMA(x, LOADK(k[4] + c), a4); a5 = FMA(x, LOADK(k[5] + c), a5); \
-                a6 = FMA(x, LOADK(k[6] + c), a6); a7 = FMA(x, LOADK(k[7] + c), a7); \
+                a0 = FMA(x, LOADF(k[0] + c), a0); a1 = FMA(x, LOADF(k[1] + c), a1); \
+                a2 = FMA(x, LOADF(k[2] + c), a2); a3 = FMA(x, LOADF(k[3] + c), a3); \
+                a4 = FMA(x, LOADF(k[4] + c), a4); a5 = FMA(x, LOADF(k[5] + c), a5); \
+                a6 = FMA(x, LOADF(k[6] + c), a6); a7 = FMA(x, LOADF(k[7] + c), a7); \
             } \
             __m256 sums = a2ats_sum8x8(TO256(a0), TO256(a1), TO256(a2), TO256(a3), \
                                        TO256(a4), TO256(a5), TO256(a6), TO256(a7)); \
@@ -66,7 +67,7 @@ void NAME(const float *q, int groupSize, int d, const ELEM *keys, const int32_t 
                 float tail[8]; \
                 for (int j = 0; j < 8; j++) { \
                     float t = 0; \
-                    for (int c = vectorEnd; c < d; c++) t += qg[c] * SCALAR(k[j][c]); \
+                    for (int c = vectorEnd; c < d; c++) t += qg[c] * k[j][c]; \
                     tail[j] = t; \
                 } \
                 sums = _mm256_add_ps(sums, _mm256_loadu_ps(tail)); \
@@ -75,11 +76,11 @@ void NAME(const float *q, int groupSize, int d, const ELEM *keys, const int32_t 
         } \
     } \
     for (; r < end; r++) { \
-        const ELEM *key = keys + (long)d * (rows ? rows[r] : r); \
+        const float *key = keys + (long)d * (rows ? rows[r] : r); \
         for (int g = 0; g < groupSize; g++) { \
             const float *qg = q + (long)g * d; \
             float t = 0; \
-            for (int c = 0; c < d; c++) t += qg[c] * SCALAR(key[c]); \
+            for (int c = 0; c < d; c++) t += qg[c] * key[c]; \
             out[g * stride + r] = t * scale; \
         } \
     } \
@@ -89,13 +90,37 @@ void NAME(const float *q, int groupSize, int d, const ELEM *keys, const int32_t 
 #define A2ATS_HALVES512(v) _mm256_add_ps(_mm512_castps512_ps256(v), \
     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
 A2ATS_SCORES(a2ats_scores_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_fmadd_ps,
-             A2ATS_IDENTITY256, float, _mm256_loadu_ps, A2ATS_SCALAR_F32)
+             A2ATS_IDENTITY256)
 A2ATS_SCORES(a2ats_scores_avx512, "avx512f,avx2,fma", __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_fmadd_ps,
-             A2ATS_HALVES512, float, _mm512_loadu_ps, A2ATS_SCALAR_F32)
-A2ATS_SCORES(a2ats_scores_f16_avx2, "avx2,fma,f16c", __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_fmadd_ps,
-             A2ATS_IDENTITY256, uint16_t, A2ATS_LOAD_F16_256, A2ATS_SCALAR_F16)
-A2ATS_SCORES(a2ats_scores_f16_avx512, "avx512f,avx2,fma,f16c", __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
-             _mm512_fmadd_ps, A2ATS_HALVES512, uint16_t, A2ATS_LOAD_F16_512, A2ATS_SCALAR_F16)
+             A2ATS_HALVES512)
+
+// Scores over f16 keys: each eight rows are widened once into L1 and scored there by the f32
+// kernel (the same eight-row blocks from `start`, so the same sums in the same order), so a
+// group's heads share one conversion per row instead of converting it once per head.
+#define A2ATS_SCORES_F16(NAME, TARGET, F32_KERNEL, LANES, STOREF, LOADK) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const float *q, int groupSize, int d, const uint16_t *keys, const int32_t *rows, int start, int end, \
+          float scale, float *out, long stride) { \
+    float block[8 * d]; \
+    for (int ahead = start; ahead < start + A2ATS_ROWS_AHEAD && ahead < end; ahead++) \
+        a2ats_prefetch_row(keys + (long)d * (rows ? rows[ahead] : ahead), 2 * d); \
+    for (int r = start; r < end; r += 8) { \
+        const int n = end - r < 8 ? end - r : 8; \
+        for (int ahead = r + A2ATS_ROWS_AHEAD; ahead < r + A2ATS_ROWS_AHEAD + 8 && ahead < end; ahead++) \
+            a2ats_prefetch_row(keys + (long)d * (rows ? rows[ahead] : ahead), 2 * d); \
+        for (int j = 0; j < n; j++) { \
+            const uint16_t *key = keys + (long)d * (rows ? rows[r + j] : r + j); \
+            float *row = block + j * d; \
+            int c = 0; \
+            for (; c + LANES <= d; c += LANES) STOREF(row + c, LOADK(key + c)); \
+            for (; c < d; c++) row[c] = _cvtsh_ss(key[c]); \
+        } \
+        F32_KERNEL(q, groupSize, d, block, 0, 0, n, scale, out + r, stride); \
+    } \
+}
+A2ATS_SCORES_F16(a2ats_scores_f16_avx2, "avx2,fma,f16c", a2ats_scores_avx2, 8, _mm256_storeu_ps, A2ATS_LOAD_F16_256)
+A2ATS_SCORES_F16(a2ats_scores_f16_avx512, "avx512f,avx2,fma,f16c", a2ats_scores_avx512, 16, _mm512_storeu_ps,
+                 A2ATS_LOAD_F16_512)
 
 // Decode attention's value pass: out[g·d + c] += Σ_r weights[g·stride + r] · v_r[c] for r in
 // [0, count), v_r = values + d·(rows ? rows[r] : r). Rows go in blocks of 128 (32 KiB at d = 64, in
