@@ -5,6 +5,10 @@
 // sparse attention run the engine's own kernel (GroupedAttention: K/V rows read once per group,
 // in place); "full GB/s" says how close full attention is to the memory ceiling (machine.md:
 // 30–32 GB/s streaming, one thread), so the ratio is not flattered by a slow baseline.
+// Two settings: warm, one head's K/V read step after step (at 32K its 16 MB may stay in the
+// last-level cache), and cold, each step on the next of as many copies of the head as hold
+// `coldBytes` of K/V, as in a model where every other layer's heads run between two steps of
+// one head, so rows come from memory.
 // "n/attended" is the speed-up sparse attention could reach if selection were free: the union
 // of 3 independent query heads' top 3% is ≈ 9% of n, which bounds the ratio near 11×. Real
 // heads of one group overlap more (the default model reads a 5–6% union at top-k 3%, see
@@ -23,9 +27,15 @@ let lengths = [4096, 16384, 32768]
 let centroidCounts = [4096, 512]
 openblas_set_num_threads(1)
 
-let config = ModelConfig(layerCount: 1, hiddenSize: group * headDim, intermediateSize: 1, headCount: group, kvHeadCount: 1,
-                         headDim: headDim, vocabSize: 1, contextLength: 32768, ropeTheta: 100_000,
-                         rmsNormEpsilon: 1e-5, tiedEmbeddings: false)
+/// K/V bytes the cold setting cycles through: well past any last-level cache of the hosts we use.
+let coldBytes = 1 << 30
+
+/// `layers` copies of one KV head's shape: a cold run steps through them.
+func config(layers: Int) -> ModelConfig {
+    ModelConfig(layerCount: layers, hiddenSize: group * headDim, intermediateSize: 1, headCount: group, kvHeadCount: 1,
+                headDim: headDim, vocabSize: 1, contextLength: 32768, ropeTheta: 100_000,
+                rmsNormEpsilon: 1e-5, tiedEmbeddings: false)
+}
 var generator = SeededGenerator(seed: 2502_12665)
 func gaussians(_ count: Int) -> [Float] { (0 ..< count).map { _ in generator.nextGaussian() } }
 
@@ -43,49 +53,53 @@ func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 
 
 /// A method with random codebooks: codebook quality does not change the cost of a step
 /// (centroids are sampled Gaussians, L = I).
-func method(centroids centroidCount: Int) throws -> A2ATSMethod {
+func method(centroids centroidCount: Int, layers: Int) throws -> A2ATSMethod {
     let book = Codebook(centroids: gaussians(centroidCount * headDim), cholesky: Codebook.identity(headDim),
                         centroidCount: centroidCount, headDim: headDim)
     let codebooks = CodebookSet(modelFingerprint: "synthetic",
                                 configuration: CodebookConfiguration(centroids: centroidCount, queryAware: false),
-                                headDim: headDim, codebooks: [[book]], statistics: [])
+                                headDim: headDim, codebooks: Array(repeating: [book], count: layers), statistics: [])
     var parameters = A2ATSParameters()
     parameters.centroids = centroidCount
     parameters.queryAware = false
     parameters.topk = topk
-    return try A2ATSMethod(parameters: parameters, codebooks: codebooks, config: config)
+    return try A2ATSMethod(parameters: parameters, codebooks: codebooks, config: config(layers: layers))
 }
 
-/// One row: full attention over n against A²ATS selection + sparse attention with C centroids.
-func measure(n: Int, centroidCount: Int) throws {
+/// One row: full attention over n against A²ATS selection + sparse attention with C centroids,
+/// step s on copy s mod `layers` of the head (identical rows at other addresses).
+func measure(n: Int, centroidCount: Int, layers: Int) throws {
     let keys = gaussians(n * headDim), values = gaussians(n * headDim)
-    let cache = KVCache.filled(layerCount: 1, kvHeadCount: 1, headDim: headDim, capacity: n, tokens: n) { _, _, k, preRoPE, v in
+    let cache = KVCache.filled(layerCount: layers, kvHeadCount: 1, headDim: headDim, capacity: n, tokens: n) { _, _, k, preRoPE, v in
         preRoPE.update(from: keys, count: n * headDim)
         k.update(from: keys, count: n * headDim)
         v.update(from: values, count: n * headDim)
     }
-    let method = try method(centroids: centroidCount)
-    try method.didPrefill(layer: 0, cache: cache,
-                          statistics: PrefillStatistics(layerCount: 1, headCount: group, promptLength: n, needs: .none))
+    let method = try method(centroids: centroidCount, layers: layers)
+    for layer in 0 ..< layers {
+        try method.didPrefill(layer: layer, cache: cache,
+                              statistics: PrefillStatistics(layerCount: layers, headCount: group, promptLength: n, needs: .none))
+    }
     let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * n)
     let output = UnsafeMutablePointer<Float>.allocate(capacity: group * headDim)
     let steps = max(20, 600_000 / n)
     var fullTimes: [Double] = [], selectTimes: [Double] = [], sparseTimes: [Double] = [], attended = 0
-    for _ in 0 ..< steps {
+    for step in 0 ..< steps {
+        let layer = step % layers
         let query = gaussians(group * headDim)
         query.withUnsafeBufferPointer { q in
             var start = DispatchTime.now().uptimeNanoseconds
-            attend(queries: q.baseAddress!, keys: cache.keys(layer: 0, kvHead: 0), values: cache.values(layer: 0, kvHead: 0),
+            attend(queries: q.baseAddress!, keys: cache.keys(layer: layer, kvHead: 0), values: cache.values(layer: layer, kvHead: 0),
                    rows: nil, count: n, scores: scores, stride: n, output: output)
             fullTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
 
             start = DispatchTime.now().uptimeNanoseconds
-            let selection = method.select(DecodeQuery(layer: 0, position: n - 1, queries: q.baseAddress!,
+            let selection = method.select(DecodeQuery(layer: layer, position: n - 1, queries: q.baseAddress!,
                                                       preRoPEQueries: q.baseAddress!), cache: cache)
             let middle = DispatchTime.now().uptimeNanoseconds
             let chosen = selection.perKVHead[0]!
             chosen.withUnsafeBufferPointer { rows in
-                attend(queries: q.baseAddress!, keys: cache.keys(layer: 0, kvHead: 0), values: cache.values(layer: 0, kvHead: 0),
+                attend(queries: q.baseAddress!, keys: cache.keys(layer: layer, kvHead: 0), values: cache.values(layer: layer, kvHead: 0),
                        rows: rows.baseAddress!, count: rows.count, scores: scores, stride: n, output: output)
             }
             let end = DispatchTime.now().uptimeNanoseconds
@@ -109,11 +123,16 @@ func measure(n: Int, centroidCount: Int) throws {
 
 print("A²ATS selection + sparse attention vs full attention, per KV head per step")
 print("d=\(headDim), group=\(group), topk=\(topk), sinks=8, window=64, 1 thread; medians")
+let header = "n        full ms  full GB/s   a2ats ms  (select + sparse)   speed-up  attended  n/attended  full MB  a2ats MB"
 for centroidCount in centroidCounts {
-    print("\nC = \(centroidCount)")
-    print("n        full ms  full GB/s   a2ats ms  (select + sparse)   speed-up  attended  n/attended  full MB  a2ats MB")
-    for n in lengths { try measure(n: n, centroidCount: centroidCount) }
+    print("\nC = \(centroidCount), warm (one head's K/V, step after step)")
+    print(header)
+    for n in lengths { try measure(n: n, centroidCount: centroidCount, layers: 1) }
 }
+// Cold at the default model's C only: the tables' cost is the same warm or cold.
+print("\nC = 512, cold (steps cycle over copies of the head holding \(coldBytes >> 20) MiB of K/V)")
+print(header)
+for n in lengths { try measure(n: n, centroidCount: 512, layers: coldBytes / (2 * n * headDim * 4)) }
 
 // Calibration cost of one codebook at the default model's settings (contract.md, "A²ATS defaults"):
 // 65,536 keys, 512 centroids, ≤ 50 Lloyd iterations, early stop 1e-4; the default model has 90.
