@@ -34,6 +34,10 @@ final class A2ATSCodeSelectionTests: XCTestCase {
             var again: [Int32] = []
             selection.select(codes: codes, index: index, range: start ..< end, tables: tables, k: k, into: &again)
             XCTAssertEqual(again, got, "trial \(trial), second call")
+            // Appended after what the output already holds (the method's sinks come first).
+            var afterSinks: [Int32] = [0, 1, 2]
+            selection.select(codes: codes, index: index, range: start ..< end, tables: tables, k: k, into: &afterSinks)
+            XCTAssertEqual(afterSinks, [0, 1, 2] + got, "trial \(trial), appended")
         }
     }
 

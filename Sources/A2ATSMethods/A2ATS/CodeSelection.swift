@@ -16,10 +16,11 @@ final class CodeSelection {
     private let values: UnsafeMutablePointer<Float>   // C: quickselect scratch
     private let weights: UnsafeMutablePointer<Int32>  // C
     private var tiesLeft: [Int]
-    private var tiedTokens: [Int32] = []
     private var buckets = [Int32](repeating: 0, count: 1024)
-    /// One bit per token: the ranked tokens kept, emitted in ascending order by scanning words.
+    /// One bit per token: the ranked tokens kept, emitted in ascending order by scanning words;
+    /// and the tokens whose code ties some head's threshold, visited in the same order.
     private var keptBits: [UInt64] = []
+    private var tiedBits: [UInt64] = []
     private static let above: UInt32 = 1 << 31
 
     init(centroidCount: Int, groupSize: Int) {
@@ -62,49 +63,80 @@ final class CodeSelection {
                 if v > threshold { flags[code] |= Self.above } else if v == threshold { flags[code] |= tieBit }
             }
         }
-        let words = (range.upperBound + 63) / 64
+        // One bit per token the index or the range holds: kept, and tied with some head's threshold.
+        // A code's tokens are marked without testing each against `range` (the flags are the code's);
+        // the sinks before it and the index's tokens after it are masked off when the bits are read.
+        let words = (max(index.count, range.upperBound) + 63) / 64
         if keptBits.count < words { keptBits = Array(repeating: 0, count: words) }
-        keptBits.withUnsafeMutableBufferPointer { bits in
-            func keep(_ j: Int) { bits[j >> 6] |= 1 << UInt64(j & 63) }
-            tiedTokens.removeAll(keepingCapacity: true)
+        if tiedBits.count < words { tiedBits = Array(repeating: 0, count: words) }
+        keptBits.withUnsafeMutableBufferPointer { kept in tiedBits.withUnsafeMutableBufferPointer { tied in
+            let (kept, tied) = (kept.baseAddress!, tied.baseAddress!)
             index.offsets.withUnsafeBufferPointer { offsets in
                 index.tokens.withUnsafeBufferPointer { tokens in
                     for code in 0 ..< c where flags[code] != 0 && counts[code] > 0 {
-                        let f = flags[code]
-                        for slot in Int(offsets[code]) ..< Int(offsets[code + 1]) {
-                            let j = Int(tokens[slot])
-                            guard j >= range.lowerBound && j < indexed else { continue }
-                            if f & Self.above != 0 { keep(j) }
-                            if f & ~Self.above != 0 { tiedTokens.append(Int32(j)) }
-                        }
+                        let f = flags[code], slots = Int(offsets[code]) ..< Int(offsets[code + 1])
+                        if f & Self.above != 0 { for slot in slots { Self.mark(Int(tokens[slot]), in: kept) } }
+                        if f & ~Self.above != 0 { for slot in slots { Self.mark(Int(tokens[slot]), in: tied) } }
                     }
                 }
             }
             for j in tail {
                 let f = flags[Int(codes[j])]
-                if f & Self.above != 0 { keep(j) }
-                if f & ~Self.above != 0 { tiedTokens.append(Int32(j)) }
+                if f & Self.above != 0 { Self.mark(j, in: kept) }
+                if f & ~Self.above != 0 { Self.mark(j, in: tied) }
             }
             // A tie consumes the head's room in token order, even if another head keeps the token.
-            tiedTokens.sort()
-            for j in tiedTokens {
-                var tieBits = flags[Int(codes[Int(j)])] & ~Self.above
+            Self.forEachBit(of: tied, in: range) { j in
+                var tieBits = flags[Int(codes[j])] & ~Self.above
                 while tieBits != 0 {
                     let g = tieBits.trailingZeroBitCount
                     tieBits &= tieBits - 1
-                    if tiesLeft[g] > 0 { tiesLeft[g] -= 1; keep(Int(j)) }
+                    if tiesLeft[g] > 0 { tiesLeft[g] -= 1; Self.mark(j, in: kept) }
                 }
             }
-            for w in (range.lowerBound >> 6) ..< words {
-                var word = bits[w]
-                bits[w] = 0
-                while word != 0 {
-                    output.append(Int32(w << 6 + word.trailingZeroBitCount))
-                    word &= word - 1
-                }
+            // The kept tokens of `range`, ascending, written in place after what `output` holds.
+            var total = 0
+            Self.forEachWord(of: kept, in: range) { _, word in total += word.nonzeroBitCount }
+            let first = output.count
+            output.append(contentsOf: repeatElement(0, count: total))
+            output.withUnsafeMutableBufferPointer { out in
+                var next = first
+                Self.forEachBit(of: kept, in: range) { j in out[next] = Int32(j); next += 1 }
+            }
+            kept.update(repeating: 0, count: words)
+            tied.update(repeating: 0, count: words)
+        } }
+        flags.update(repeating: 0, count: c)
+    }
+
+    @inline(__always) private static func mark(_ j: Int, in bits: UnsafeMutablePointer<UInt64>) {
+        bits[j >> 6] |= 1 << UInt64(j & 63)
+    }
+
+    /// `body(w, word)` for the words of `bits` that hold tokens of `range`, with the bits of
+    /// tokens outside it cleared.
+    @inline(__always) private static func forEachWord(of bits: UnsafeMutablePointer<UInt64>, in range: Range<Int>,
+                                                      _ body: (Int, UInt64) -> Void) {
+        guard !range.isEmpty else { return }
+        let low = range.lowerBound >> 6, high = (range.upperBound - 1) >> 6
+        for w in low ... high {
+            var word = bits[w]
+            if w == low { word &= ~UInt64(0) << UInt64(range.lowerBound & 63) }
+            if w == high { word &= ~UInt64(0) >> UInt64(63 - ((range.upperBound - 1) & 63)) }
+            body(w, word)
+        }
+    }
+
+    /// `body(j)` for every token j of `range` whose bit is set, ascending.
+    @inline(__always) private static func forEachBit(of bits: UnsafeMutablePointer<UInt64>, in range: Range<Int>,
+                                                     _ body: (Int) -> Void) {
+        forEachWord(of: bits, in: range) { w, word in
+            var word = word
+            while word != 0 {
+                body(w << 6 + word.trailingZeroBitCount)
+                word &= word - 1
             }
         }
-        flags.update(repeating: 0, count: c)
     }
 
     /// counts[code] = ranked tokens with that code: the index's counts, less its tokens outside
