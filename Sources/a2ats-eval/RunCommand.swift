@@ -32,7 +32,7 @@ enum RunCommand: Subcommand {
             OptionSpec("out", alias: "o", valueName: "dir", help: "output directory (default: runs/run-<date>-<time>)"),
             OptionSpec("resume", kind: .flag, help: "continue a run in --out: finished rows are kept and skipped"),
             OptionSpec("allow-mixed-builds", kind: .flag,
-                       help: "let --resume add rows to a file that holds rows of another build (the report then says which rows came from which build)"),
+                       help: "let --resume add rows to a file that holds rows of another build, or read codebooks other than the ones its manifest recorded (the report then says which rows came from which build)"),
             OptionSpec("stop-on-error", kind: .flag,
                        help: "stop at the first sample whose prompt cannot run (longer than the model's context or --max-length); by default it is reported and the other samples run, and the run exits 1 at the end"),
             OptionSpec("fork-batch", valueName: "n",

@@ -146,4 +146,50 @@ final class CalibrationAndFidelityTests: XCTestCase {
         _ = try fresh.codebooks(configuration)
         XCTAssertTrue(messages.contains { $0.contains("fitted on another calibration text") }, "\(messages)")
     }
+
+    /// A resumed run refuses to read a codebook file other than the one its rows were written with
+    /// (reference: the sha256 the first round's manifest recorded, against the file's own);
+    /// `--allow-mixed-builds` lets it go on.
+    func testResumeRefusesRecalibratedCodebooks() throws {
+        let model = try LanguageModel.load(path: fixture)
+        let configuration = CodebookConfiguration(centroids: 16, wrope: true, wropeOffset: 64, queryAware: true)
+        let store = CodebookStore(model: model, modelSHA256: try SHA256.hexDigest(ofFile: fixture),
+                                  options: smallOptions(configuration)) { _ in }
+        try store.calibrate(configuration)
+        let file = store.path(for: configuration)
+        let out = home + "/resumed"
+        var first = try RunnerFixture.configuration(out: out, methods: "a2ats:centroids=16,b=64", budgets: "0.5")
+        first.samples = 1
+        try RunnerFixture.run(first)
+        // Resuming with the file unchanged goes on.
+        var resumed = try RunnerFixture.configuration(out: out, methods: "a2ats:centroids=16,b=64", budgets: "0.5", resume: true)
+        resumed.samples = 1
+        try RunnerFixture.run(resumed)
+
+        // The same configuration fitted again: one centroid moved, under the same name.
+        let set = try CodebookFile.read(from: file)
+        let moved = set.codebooks.map { layer in
+            layer.map { book in
+                var centroids = book.centroids
+                centroids[0] += 1e-3
+                return Codebook(centroids: centroids, cholesky: book.cholesky, centroidCount: book.centroidCount,
+                                headDim: book.headDim)
+            }
+        }
+        try CodebookFile.write(CodebookSet(modelFingerprint: set.modelFingerprint, configuration: set.configuration,
+                                           headDim: set.headDim, codebooks: moved, statistics: set.statistics,
+                                           metadata: set.metadata), to: file)
+        resumed.samples = 2
+        XCTAssertThrowsError(try RunnerFixture.run(resumed)) { error in
+            guard case let RunError.codebooksChanged(_, name, recorded, current) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, (file as NSString).lastPathComponent)
+            XCTAssertNotEqual(recorded, current)
+            XCTAssertEqual(current, try? SHA256.hexDigest(ofFile: file))
+        }
+        // One sample's rows: a2ats and its matched oracle.
+        XCTAssertEqual(try RunnerFixture.rows(out + "/results.jsonl").count, 2, "a refused resume writes no row")
+        resumed.allowMixedBuilds = true
+        try RunnerFixture.run(resumed)
+        XCTAssertEqual(try RunnerFixture.rows(out + "/results.jsonl").count, 4)
+    }
 }

@@ -101,6 +101,11 @@ public final class EvaluationRunner {
             // Every missing codebook set and artifact from one forward pass, not one pass per method.
             try codebooks.prepare(for: methodRuns, promptTokens: promptTokens)
             for run in methodRuns { _ = try run.instantiate(promptTokens: promptTokens, model: model.config, resources: codebooks) }
+            // One grid, one set of codebooks, as one build: resumed rows must read what the rows before them read.
+            if config.resume, !config.allowMixedBuilds {
+                try Self.checkCodebooksUnchanged(manifest: config.outputDirectory + "/manifest.json",
+                                                 current: codebooks.manifestEntries)
+            }
         }
         let store = try ResultsStore(directory: config.outputDirectory, resume: config.resume)
         let total = work.reduce(0) { $0 + $1.samples.count } * methodRuns.count
@@ -173,6 +178,25 @@ public final class EvaluationRunner {
         switch error {
         case RunError.promptExceedsContext, TaskError.promptTooLong: return true
         default: return false
+        }
+    }
+
+    /// Throws when a codebook or artifact file the last finished round recorded (by file name) now
+    /// has another sha256. Files it did not record, and directories without a manifest, pass.
+    static func checkCodebooksUnchanged(manifest: String, current: [JSONValue]) throws {
+        guard let text = try? String(contentsOfFile: manifest, encoding: .utf8),
+              let recorded = (try? JSONValue.parse(text))?["codebooks"]?.arrayValue else { return }
+        func sums(_ entries: [JSONValue]) -> [String: String] {
+            Dictionary(entries.compactMap { entry -> (String, String)? in
+                guard let file = entry["file"]?.stringValue, let sum = entry["sha256"]?.stringValue else { return nil }
+                return ((file as NSString).lastPathComponent, sum)
+            }, uniquingKeysWith: { first, _ in first })
+        }
+        let before = sums(recorded)
+        for (file, sum) in sums(current).sorted(by: { $0.key < $1.key }) {
+            if let old = before[file], old != sum {
+                throw RunError.codebooksChanged(manifest: manifest, file: file, recorded: old, current: sum)
+            }
         }
     }
 

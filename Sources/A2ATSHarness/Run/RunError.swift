@@ -9,6 +9,9 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
     /// `--resume` found rows written by other builds of the tool (build id → rows; "" = rows from
     /// before build ids were recorded): one grid must come from one build unless the user says otherwise.
     case mixedBuilds(path: String, current: String, found: [String: Int])
+    /// `--resume` would read with a codebook or artifact file other than the one the run's rows were
+    /// written with (same name, another sha256: recalibrated since, by another build or on another host).
+    case codebooksChanged(manifest: String, file: String, recorded: String, current: String)
     /// SIGINT or SIGTERM stopped the run after a finished row; `resume` is the command that continues it.
     case interrupted(signal: Int32, rowsWritten: Int, resultsFile: String, resume: String)
     /// The run finished every other sample, but these could not run (each was reported as it was
@@ -32,6 +35,10 @@ public enum RunError: Error, CustomStringConvertible, Equatable {
             return "\(path) holds rows from other builds (\(others.joined(separator: ", "))); this binary is build \(current). "
                 + "Resume with the same build, choose another --out, or pass --allow-mixed-builds (the report then lists "
                 + "which rows came from which build)"
+        case let .codebooksChanged(manifest, file, recorded, current):
+            return "\(manifest) records \(file) with sha256 \(recorded.prefix(12))…, but the file this run would read has "
+                + "\(current.prefix(12))… (calibrated again since those rows were written). Rows of both would share one "
+                + "method name: restore the recorded file, choose another --out, or pass --allow-mixed-builds"
         case let .interrupted(signal, rowsWritten, resultsFile, resume):
             return "stopped by \(signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)") after a finished row: "
                 + "\(rowsWritten) rows written by this process, every finished row is in \(resultsFile). Resume with:\n  \(resume)"
