@@ -13,6 +13,8 @@
 #        BINARY_8K=PATH: the build that wrote the 8K ceilings, if not BINARY (each run directory is
 #        one build, and --resume refuses rows of another; reports/qwen-long: 8K by 1885f257ea59,
 #        16K and 32K by 70a152673c40).
+#        methods-32k/ read codebooks calibrated on another host (sha256 4ef87304…); calibrating again
+#        gives another file (reports/qwen-long/README.md), so its next round needs a new OUT.
 set -euo pipefail
 bin=${1:?usage: qwen-long.sh BINARY [OUT]}
 bin8k=${BINARY_8K:-$bin}
