@@ -14,10 +14,14 @@
 #        one build, and --resume refuses rows of another; reports/qwen-long: 8K by 1885f257ea59,
 #        16K and 32K by 70a152673c40).
 #        methods-32k/ read codebooks calibrated on another host (sha256 4ef87304…); calibrating again
-#        gives another file (reports/qwen-long/README.md), so its next round needs a new OUT.
+#        gives another file (reports/qwen-long/README.md), so the method grid continues in
+#        METHODS_DIR (default methods-32k-2) with BINARY_METHODS (default BINARY; methods-32k-2 is
+#        build dd2b361f43bb, C = 1024 codebooks sha256 ec6b5512…).
 set -euo pipefail
 bin=${1:?usage: qwen-long.sh BINARY [OUT]}
 bin8k=${BINARY_8K:-$bin}
+binMethods=${BINARY_METHODS:-$bin}
+methodsDir=${METHODS_DIR:-methods-32k-2}
 out=${2:-reports/qwen-long}
 model=qwen2.5-coder-0.5b
 ceiling_tasks="niah_single_1 niah_single_2 niah_single_3 niah_multikey_1 niah_multikey_2 niah_multikey_3 niah_multivalue niah_multiquery vt cwe"
@@ -34,8 +38,8 @@ ceilings() {  # LENGTH SAMPLES [TASKS]
 }
 methods32k() {  # SAMPLES
   for task in $method_tasks; do
-    "$bin" run --model "$model" --task "$task" --length 32768 --samples "$1" --methods "$methods" \
-      --attended-fractions 0.01,0.03,0.1 --out "$out/methods-32k/$task" --resume
+    "$binMethods" run --model "$model" --task "$task" --length 32768 --samples "$1" --methods "$methods" \
+      --attended-fractions 0.01,0.03,0.1 --out "$out/$methodsDir/$task" --resume
   done
 }
 
