@@ -35,6 +35,13 @@ static inline void a2ats_prefetch_row(const void *row, int bytes) {
 // whose fault the CPU suppresses in microcode on every block, which made contiguous scores 4×
 // slower on a Zen 5 EPYC (0.55 against 0.13 ms for 32K rows at d = 64, G = 3).
 #define A2ATS_BODY(TARGET) static inline __attribute__((target(TARGET), always_inline))
+#define A2ATS_SCORES_WRAPPER(NAME, TARGET, KEY) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const float *q, int groupSize, int d, const KEY *keys, const int32_t *rows, int start, int end, \
+          float scale, float *out, long stride) { \
+    if (rows) NAME##_body(q, groupSize, d, keys, rows, start, end, scale, out, stride); \
+    else NAME##_body(q, groupSize, d, keys, 0, start, end, scale, out, stride); \
+}
 
 // Rows are f32, or f16 (the `fp16` store) widened as they are loaded: in the value pass ELEM is
 // the stored type, LOADK loads LANES of them as f32 lanes, SCALAR widens one. An f16 row's
@@ -93,12 +100,7 @@ void NAME##_body(const float *q, int groupSize, int d, const float *keys, const 
         } \
     } \
 } \
-static inline __attribute__((target(TARGET))) \
-void NAME(const float *q, int groupSize, int d, const float *keys, const int32_t *rows, int start, int end, \
-          float scale, float *out, long stride) { \
-    if (rows) NAME##_body(q, groupSize, d, keys, rows, start, end, scale, out, stride); \
-    else NAME##_body(q, groupSize, d, keys, 0, start, end, scale, out, stride); \
-}
+A2ATS_SCORES_WRAPPER(NAME, TARGET, float)
 
 #define A2ATS_IDENTITY256(v) (v)
 #define A2ATS_HALVES512(v) _mm256_add_ps(_mm512_castps512_ps256(v), \
@@ -132,12 +134,7 @@ void NAME##_body(const float *q, int groupSize, int d, const uint16_t *keys, con
         F32_KERNEL##_body(q, groupSize, d, block, 0, 0, n, scale, out + r, stride); \
     } \
 } \
-static inline __attribute__((target(TARGET))) \
-void NAME(const float *q, int groupSize, int d, const uint16_t *keys, const int32_t *rows, int start, int end, \
-          float scale, float *out, long stride) { \
-    if (rows) NAME##_body(q, groupSize, d, keys, rows, start, end, scale, out, stride); \
-    else NAME##_body(q, groupSize, d, keys, 0, start, end, scale, out, stride); \
-}
+A2ATS_SCORES_WRAPPER(NAME, TARGET, uint16_t)
 A2ATS_SCORES_F16(a2ats_scores_f16_avx2, "avx2,fma,f16c", a2ats_scores_avx2, 8, _mm256_storeu_ps, A2ATS_LOAD_F16_256)
 A2ATS_SCORES_F16(a2ats_scores_f16_avx512, "avx512f,avx2,fma,f16c", a2ats_scores_avx512, 16, _mm512_storeu_ps,
                  A2ATS_LOAD_F16_512)

@@ -30,6 +30,16 @@ final class CalibrationAndFidelityTests: XCTestCase {
         return options
     }
 
+    /// The codebooks `a2ats:centroids=16,b=64` reads, fitted on the small calibration, in `home`.
+    private func calibratedRunCodebooks() throws -> (model: LanguageModel, configuration: CodebookConfiguration, file: String) {
+        let model = try LanguageModel.load(path: fixture)
+        let configuration = CodebookConfiguration(centroids: 16, wrope: true, wropeOffset: 64, queryAware: true)
+        let store = CodebookStore(model: model, modelSHA256: try SHA256.hexDigest(ofFile: fixture),
+                                  options: smallOptions(configuration)) { _ in }
+        try store.calibrate(configuration)
+        return (model, configuration, store.path(for: configuration))
+    }
+
     func testCalibrationWritesCodebooksThatTheNextStoreReuses() throws {
         let model = try LanguageModel.load(path: fixture)
         let configuration = CodebookConfiguration(centroids: 16, wrope: true, wropeOffset: 64, queryAware: true)
@@ -116,12 +126,7 @@ final class CalibrationAndFidelityTests: XCTestCase {
     /// A fidelity directory gets a manifest like a run's, naming the codebooks A²ATS read by file
     /// sha256 and calibration settings; codebooks fitted on another calibration text are refitted.
     func testFidelityManifestNamesTheCodebooks() throws {
-        let model = try LanguageModel.load(path: fixture)
-        let configuration = CodebookConfiguration(centroids: 16, wrope: true, wropeOffset: 64, queryAware: true)
-        let store = CodebookStore(model: model, modelSHA256: try SHA256.hexDigest(ofFile: fixture),
-                                  options: smallOptions(configuration)) { _ in }
-        try store.calibrate(configuration)
-        let file = store.path(for: configuration)
+        let (model, configuration, file) = try calibratedRunCodebooks()
 
         let out = home + "/fidelity"
         var run = try RunnerFixture.configuration(out: out, methods: "a2ats:centroids=16,b=64", budgets: "0.5")
@@ -151,12 +156,7 @@ final class CalibrationAndFidelityTests: XCTestCase {
     /// (reference: the sha256 the first round's manifest recorded, against the file's own);
     /// `--allow-mixed-builds` lets it go on.
     func testResumeRefusesRecalibratedCodebooks() throws {
-        let model = try LanguageModel.load(path: fixture)
-        let configuration = CodebookConfiguration(centroids: 16, wrope: true, wropeOffset: 64, queryAware: true)
-        let store = CodebookStore(model: model, modelSHA256: try SHA256.hexDigest(ofFile: fixture),
-                                  options: smallOptions(configuration)) { _ in }
-        try store.calibrate(configuration)
-        let file = store.path(for: configuration)
+        let file = try calibratedRunCodebooks().file
         let out = home + "/resumed"
         var first = try RunnerFixture.configuration(out: out, methods: "a2ats:centroids=16,b=64", budgets: "0.5")
         first.samples = 1
