@@ -23,6 +23,15 @@ public enum ResourceUsage {
         return kib * 1024
     }
 
+    /// Hands the allocator's freed pages back to the kernel (glibc's `malloc_trim`, looked up at run
+    /// time: other C libraries have none and return large blocks themselves), so that the process's
+    /// memory reads what is live.
+    public static func returnFreedMemory() {
+        typealias Trim = @convention(c) (Int) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+        _ = unsafeBitCast(symbol, to: Trim.self)(0)
+    }
+
     /// `1.23 GiB` / `456.7 MiB`.
     public static func formatBytes(_ bytes: Int) -> String {
         let mib = Double(bytes) / 1_048_576

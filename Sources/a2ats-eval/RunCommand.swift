@@ -38,6 +38,9 @@ enum RunCommand: Subcommand {
             OptionSpec("fork-batch", valueName: "n",
                        help: "forks of one prefill (method × budget rows) decoded together: each step reads the weights once for all of them, each fork attends on its own; a row's seconds is its own attention and fork work plus its share of the shared steps. 1 decodes one row at a time (seconds = that decode's latency)",
                        defaultValue: String(RunDefaults.forkBatch)),
+            OptionSpec("memory-limit", valueName: "GiB",
+                       help: "memory the process may hold while forks decode: a batch of forks stops growing once one more as large as the largest so far would pass it (the first fork of a batch always runs; the prefill is not limited); 0: no limit",
+                       defaultValue: String(format: "%g", RunDefaults.memoryLimitGiB)),
             OptionSpec("shard", valueName: "I/N",
                        help: "run the I-th (0-based) of N disjoint parts (sample k goes to shard k mod N); also read from Slurm array and Kubernetes Indexed Job variables"),
             OptionSpec("chat-template", valueName: "auto|on|off",
@@ -80,6 +83,9 @@ enum RunCommand: Subcommand {
         guard let forkBatch = try arguments.intValue("fork-batch"), forkBatch >= 1 else {
             throw UsageError("--fork-batch must be a positive integer (1 decodes one row at a time)")
         }
+        guard let memoryLimit = Double(arguments.value("memory-limit")!), memoryLimit >= 0, memoryLimit.isFinite else {
+            throw UsageError("--memory-limit takes GiB, a number ≥ 0 (0: no limit)")
+        }
         let (shard, origin) = try ShardSpec.resolve(flag: arguments.value("shard"), environment: ProcessInfo.processInfo.environment)
         if shard.count > 1 && !arguments.isSet("out") {
             throw UsageError("a sharded run needs --out (e.g. --out runs/x/shard-\(shard.index)) so that every shard writes under one directory")
@@ -93,6 +99,7 @@ enum RunCommand: Subcommand {
         configuration.allowMixedBuilds = arguments.flag("allow-mixed-builds")
         configuration.stopOnError = arguments.flag("stop-on-error")
         configuration.forkBatch = forkBatch
+        configuration.memoryLimitBytes = memoryLimit > 0 ? Int(memoryLimit * 1_073_741_824) : nil
         configuration.kvBudgets = kvBudgets
         configuration.attendedTargets = attendedTargets
         return configuration

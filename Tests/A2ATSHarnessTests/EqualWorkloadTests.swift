@@ -98,22 +98,25 @@ final class EqualWorkloadTests: XCTestCase {
     /// Rows decoded as forks of one batch (`--fork-batch`, the searches stepping in lockstep) equal
     /// rows decoded one at a time, field for field but timings and in the same order: budgets in
     /// tokens, equal-workload searches and a composition together. Reference: the run with
-    /// `forkBatch = 1`, where every decode is a lone `generate`.
+    /// `forkBatch = 1`, where every decode is a lone `generate`; also batches under a memory limit
+    /// the process is always over (`--memory-limit`), which decode one fork per batch.
     func testForkBatchesDecodeTheRowsOfOneAtATime() throws {
         var rows: [[JSONObject]] = []
-        for batch in [1, 3, 16] {
-            let out = RunnerFixture.freshDirectory("fork-batch-\(batch)")
+        for (batch, memoryLimit) in [(1, nil), (3, nil), (16, nil), (16, 1)] as [(Int, Int?)] {
+            let out = RunnerFixture.freshDirectory("fork-batch-\(batch)-\(memoryLimit ?? 0)")
             defer { try? FileManager.default.removeItem(atPath: out) }
             var configuration = try RunnerFixture.configuration(out: out, methods: "full,oracle,streamingllm,snapkv+kivi:bits=2",
                                                                 budgets: "8,0.5")
             configuration.attendedTargets = [.attended(0.25)]
             configuration.forkBatch = batch
+            configuration.memoryLimitBytes = memoryLimit
             try RunnerFixture.run(configuration)
             rows.append(RunnerFixture.withoutTimings(try RunnerFixture.rows(out + "/results.jsonl")))
         }
         XCTAssertGreaterThanOrEqual(rows[0].count, RunnerFixture.sampleCount * (1 + 3 * 3))
         XCTAssertEqual(rows[1], rows[0], "batches of 3")
         XCTAssertEqual(rows[2], rows[0], "one batch per round")
+        XCTAssertEqual(rows[3], rows[0], "a 1-byte memory limit: one fork per batch")
     }
 
     /// The report's equal-workload table from rows worked out by hand: 4 samples of 1,000 prompt

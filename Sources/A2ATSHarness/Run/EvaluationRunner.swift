@@ -128,6 +128,7 @@ public final class EvaluationRunner {
                                                                           outputDirectory: config.outputDirectory))
         }
 
+        let memoryBudget = ForkMemoryBudget(limit: config.memoryLimitBytes)
         for item in work {
             let (input, task) = (item.input, item.input.definition)
             for (_, sample) in item.samples {
@@ -136,16 +137,16 @@ public final class EvaluationRunner {
                 if pending.isEmpty { continue }
                 let prompt = try prompt(for: sample, in: item, context: maxPositions)
                 let promptTokens = prompt.tokenIDs.count
-                let instances = try pending.map {
-                    try $0.instantiate(promptTokens: promptTokens, model: model.config, resources: codebooks)
+                // What the prefill must record for these methods; each is instantiated again when it decodes.
+                let needs = try pending.reduce(PrefillNeeds.none) {
+                    $0.merged(with: try $1.instantiate(promptTokens: promptTokens, model: model.config, resources: codebooks).prefillNeeds)
                 }
-                let needs = instances.reduce(PrefillNeeds.none) { $0.merged(with: $1.prefillNeeds) }
                 let prefill = try model.prefill(prompt.tokenIDs, extraCapacity: task.maxNewTokens, needs: needs)
                 if residentBeforeForks == nil { residentBeforeForks = ResourceUsage.peakResidentBytes() }
                 let decodes = SampleDecodes(prefill: prefill, model: model, resources: codebooks, maxNewTokens: task.maxNewTokens,
                                             stopTokens: loaded.tokenizer.stopTokenIDs, batchSize: config.forkBatch,
-                                            whileForksLive: sampleMemory)
-                try decodes.run(pending, instances: instances) { row in
+                                            memoryBudget: memoryBudget, whileForksLive: sampleMemory)
+                try decodes.run(pending) { row in
                     let run = pending[row.index], generation = row.generation
                     let prediction = loaded.tokenizer.decode(generation.tokens)
                     let record = ResultRecord(
@@ -212,6 +213,8 @@ public final class EvaluationRunner {
                               extra: ["prefill": "one full-attention prefill per sample, shared by every method × budget forked from it",
                                       "fork_batch": .int(config.forkBatch),
                                       "fork_batch_note": "forks of one prefill decoded together (weights read once per step for all of them); a row's seconds is its fork work and attention plus its share of the steps' weights, logits and the rest. Tokens do not depend on the batch",
+                                      "memory_limit_bytes": config.memoryLimitBytes.map(JSONValue.int) ?? .null,
+                                      "memory_limit_note": "forks of a batch stop at the number whose memory, with one more fork as large as the largest so far, stays under this (one fork always runs); tokens do not depend on it",
                                       "sample_errors": .array(sampleErrors.map(JSONValue.string)),
                                       "peak_rss_bytes": .int(peak),
                                       "peak_rss_note": "getrusage ru_maxrss of the process that finished the run (a resumed run: that process only); forks decoded together map the shared prefill's pages once each, and this count takes a page once per fork that read it",

@@ -32,6 +32,9 @@ public struct RunConfiguration {
     /// Forks of one prefill decoded together (each step reads the weights once for all of them);
     /// 1 decodes them one at a time, so each row's `seconds` is that decode's own latency.
     public var forkBatch: Int = RunDefaults.forkBatch
+    /// Bytes the process may hold while forks decode: a batch takes another fork only while one as
+    /// large as the largest so far still fits (`ForkMemoryBudget`); nil: no limit.
+    public var memoryLimitBytes: Int? = Int(RunDefaults.memoryLimitGiB * 1_073_741_824)
     public var shard: ShardSpec
     public var shardOrigin: ShardOrigin
     public var chatTemplate: ChatTemplateMode

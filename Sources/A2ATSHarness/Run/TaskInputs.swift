@@ -79,4 +79,7 @@ public enum RunDefaults {
     /// Forks of one prefill decoded together: past a dozen, a step's weights are read for so many
     /// forks that its FLOPs, not its bytes, set its time, while every fork's method state is held at once.
     public static let forkBatch = 16
+    /// GiB the process may hold while forks decode (`--memory-limit`): a 32K run of the long-context
+    /// model holds ≈ 4 GiB before its forks, and a method's side data there reaches 0.9 GB per fork.
+    public static let memoryLimitGiB = 8.0
 }

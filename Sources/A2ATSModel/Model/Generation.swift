@@ -43,31 +43,48 @@ extension LlamaModel {
     }
 
     /// Greedy decoding of several forks of one prefill together, one per entry of `methods` (nil =
-    /// full attention): each step reads the weights once for every fork still decoding, while each
-    /// fork attends over its own cache (the prompt's pages shared copy-on-write, its decoded rows its
-    /// own) through its own method and store. Each fork's tokens, attended tokens and bytes equal a
-    /// decode of that method alone; its `seconds` are its own fork work and attention plus its share
-    /// of the steps' weights, logits and the rest (divided by the forks that stepped together).
-    /// `whileForksLive` runs after the last step, while every fork still holds its pages (what the
-    /// runner samples memory at).
+    /// full attention): `prepareFork` for each (a lone method runs on the shared cache itself), then
+    /// `generate(from:forks:…)`.
     public func generate(from prefill: PrefillResult, methods: [CacheMethod?], maxNewTokens: Int,
                          stopTokens: Set<Int>, whileForksLive: (() -> Void)? = nil) throws -> [Generation] {
+        let forks = try methods.map { try prepareFork(from: prefill, method: $0, alone: methods.count == 1, maxNewTokens: maxNewTokens) }
+        return generate(from: prefill, forks: forks, maxNewTokens: maxNewTokens, stopTokens: stopTokens,
+                        whileForksLive: whileForksLive)
+    }
+
+    /// Forks `prefill` under `method` (nil = full attention) and does the method's one-off work
+    /// (`didPrefill` of the method and its store), so that a caller can see what the fork holds
+    /// before it adds another to a batch. `alone`: the fork runs on the shared cache itself (cut back
+    /// to the prompt; no other fork may live beside it); otherwise it shares the prompt's pages
+    /// copy-on-write and keeps its decoded rows its own.
+    public func prepareFork(from prefill: PrefillResult, method: CacheMethod?, alone: Bool,
+                            maxNewTokens: Int) throws -> PreparedFork {
+        let start = Date()
         let shared = prefill.cache
-        let promptLength = prefill.tokens.count
-        shared.truncate(to: promptLength)
-        precondition(promptLength + maxNewTokens - 1 <= shared.capacity, "prefill made without room to decode")
-        // One fork runs on the shared cache (cut back again by the next); several each get a fork of it.
-        let forks = try methods.map { method -> (fork: DecodeFork, seconds: Double) in
-            let start = Date()
-            let cache = methods.count == 1 ? shared : shared.fork()
-            let store = method?.kvStore ?? DenseKVStore()
-            for layer in 0..<config.layerCount {
-                try method?.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics)
-                let resident = (0..<config.kvHeadCount).map { method?.residentTokens(layer: layer, kvHead: $0) }
-                try store.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics, resident: resident)
-            }
-            return (DecodeFork(cache: cache, method: method, store: store), Date().timeIntervalSince(start))
+        shared.truncate(to: prefill.tokens.count)
+        precondition(prefill.tokens.count + maxNewTokens - 1 <= shared.capacity, "prefill made without room to decode")
+        let cache = alone ? shared : shared.fork()
+        let store = method?.kvStore ?? DenseKVStore()
+        for layer in 0..<config.layerCount {
+            try method?.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics)
+            let resident = (0..<config.kvHeadCount).map { method?.residentTokens(layer: layer, kvHead: $0) }
+            try store.didPrefill(layer: layer, cache: cache, statistics: prefill.statistics, resident: resident)
         }
+        return PreparedFork(fork: DecodeFork(cache: cache, method: method, store: store), seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Greedy decoding of prepared forks of one prefill together: each step reads the weights once
+    /// for every fork still decoding, while each fork attends over its own cache through its own
+    /// method and store. Each fork's tokens, attended tokens and bytes equal a decode of that method
+    /// alone; its `seconds` are its own fork work and attention plus its share of the steps'
+    /// weights, logits and the rest (divided by the forks that stepped together). `whileForksLive`
+    /// runs after the last step, while every fork still holds its pages (what the runner samples
+    /// memory at). Stops at a stop token or after `maxNewTokens`.
+    public func generate(from prefill: PrefillResult, forks prepared: [PreparedFork], maxNewTokens: Int,
+                         stopTokens: Set<Int>, whileForksLive: (() -> Void)? = nil) -> [Generation] {
+        let shared = prefill.cache
+        let forks = prepared.map { (fork: $0.fork, seconds: $0.seconds) }
+        let methods = prepared.map { $0.fork.method }
         let decoder = Decoder(model: self, capacity: shared.capacity, batch: max(1, methods.count))
         let first = prefill.lastLogits.withUnsafeBufferPointer { argmax($0) }
         var generated = [[Int]](repeating: [], count: methods.count)
@@ -104,5 +121,18 @@ extension LlamaModel {
                               selectionSeconds: Double(fork.selectionNanoseconds) / 1e9, breakdown: b,
                               forkSeconds: forkSeconds)
         }
+    }
+}
+
+/// A fork of a prefill under one method, its one-off work done, ready to decode (see
+/// `LlamaModel.prepareFork`).
+public final class PreparedFork {
+    let fork: DecodeFork
+    /// The one-off work's time (`didPrefill` of the method and its store).
+    let seconds: Double
+
+    init(fork: DecodeFork, seconds: Double) {
+        self.fork = fork
+        self.seconds = seconds
     }
 }
