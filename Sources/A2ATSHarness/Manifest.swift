@@ -119,6 +119,8 @@ public struct MachineInfo: Equatable {
     /// OpenBLAS threads (OPENBLAS_NUM_THREADS, else the cores): its sums, and so the last bits of
     /// logits, depend on it; runs that must agree bit for bit use the same (docs/reliability.md).
     public var blasThreads: Int = 0
+    /// What runs the prefill's matrix products: our AVX-512 kernel or OpenBLAS's sgemm (`BLAS.ownProduct`).
+    public var matrixProduct: String = BLAS.productName
 
     public static func current() -> MachineInfo {
         var name = [CChar](repeating: 0, count: 256)
@@ -172,6 +174,6 @@ public struct MachineInfo: Equatable {
         .object(["hostname": .string(hostname), "cpu_model": .string(cpuModel), "cores": .int(cores),
                  "memory_bytes": .int(Int(clamping: memoryBytes)), "os": .string(operatingSystem),
                  "swift_compiler": .string(swiftCompiler), "blas_kernels": .string(blasKernels),
-                 "blas_threads": .int(blasThreads)])
+                 "blas_threads": .int(blasThreads), "matrix_product": .string(matrixProduct)])
     }
 }

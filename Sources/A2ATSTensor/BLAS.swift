@@ -1,4 +1,6 @@
+import CKernels
 import COpenBLAS
+import Foundation
 
 /// Row-major BLAS calls under names that say which operand is transposed. Weights are stored
 /// as GGUF stores them: `out × in` rows, so a layer is y = W·x and a batch is Y = X·Wᵀ.
@@ -9,6 +11,10 @@ public enum BLAS {
                                            a: UnsafePointer<Float>, lda: Int,
                                            b: UnsafePointer<Float>, ldb: Int,
                                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if ownProduct {
+            product(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, transposedB: true, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -19,8 +25,49 @@ public enum BLAS {
                                 a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if ownProduct {
+            product(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, transposedB: false, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Whether the two products above run our AVX-512 kernel (`gemm.h`) instead of OpenBLAS's
+    /// sgemm: where the CPU has AVX-512F, unless `A2ATS_GEMM=openblas`. OpenBLAS chooses its kernels
+    /// by CPU model (or as `OPENBLAS_CORETYPE` pins them) and ran AVX2 kernels on this Zen 5 host at
+    /// half the FMA width it has. Tests switch it to compare the two.
+    public static var ownProduct = CPUFeatures.hasAVX512 && ProcessInfo.processInfo.environment["A2ATS_GEMM"] != "openblas"
+
+    /// Which product the prefill runs, for benchmarks and manifests.
+    public static var productName: String { ownProduct ? "a2ats AVX-512" : "OpenBLAS sgemm (\(BLASKernelFamily.current))" }
+
+    /// `gemm.h` on `threadCount` workers: rows split when A is the taller side, columns otherwise
+    /// (at multiples of the kernel's 32-column panels). Each element sums in the same order whatever
+    /// the split, so results do not depend on the threads.
+    private static func product(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                b: UnsafePointer<Float>, ldb: Int, transposedB: Bool, beta: Float,
+                                c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        let (pa, pb, pc) = (SendableFloats(UnsafeMutablePointer(mutating: a)), SendableFloats(UnsafeMutablePointer(mutating: b)), SendableFloats(c))
+        let panels = (n + 31) / 32
+        let splitRows = m >= n
+        let workers = max(1, min(threadCount, splitRows ? (m + 13) / 14 : panels))
+        func per(_ parts: Int) -> Int { (parts + workers - 1) / workers }
+        Parallel.perform(workers) { worker in
+            let workspace = a2ats_gemm_thread_workspace(a2ats_gemm_workspace_count(Int32(splitRows ? n : (per(panels) * 32))))!
+            if splitRows {
+                let first = worker * per(m), rows = min(m, first + per(m)) - first
+                guard rows > 0 else { return }
+                a2ats_gemm_avx512(Int32(rows), 0, Int32(n), Int32(k), alpha, pa.pointer + first * lda, Int32(lda), pb.pointer,
+                                  Int32(ldb), transposedB ? 1 : 0, beta, pc.pointer + first * ldc, Int32(ldc), workspace)
+            } else {
+                let first = min(n, worker * per(panels) * 32), last = min(n, (worker + 1) * per(panels) * 32)
+                guard last > first else { return }
+                a2ats_gemm_avx512(Int32(m), Int32(first), Int32(last), Int32(k), alpha, pa.pointer, Int32(lda), pb.pointer,
+                                  Int32(ldb), transposedB ? 1 : 0, beta, pc.pointer, Int32(ldc), workspace)
+            }
+        }
     }
 
     /// y[rows] = alpha · A[rows×cols] · x + beta · y.
