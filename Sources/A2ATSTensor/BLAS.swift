@@ -11,7 +11,7 @@ public enum BLAS {
                                            a: UnsafePointer<Float>, lda: Int,
                                            b: UnsafePointer<Float>, ldb: Int,
                                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if ownProduct {
+        if ownProduct && m >= ownProductMinimumRows {
             product(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, transposedB: true, beta: beta, c: c, ldc: ldc)
             return
         }
@@ -25,7 +25,7 @@ public enum BLAS {
                                 a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if ownProduct {
+        if ownProduct && m >= ownProductMinimumRows {
             product(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, transposedB: false, beta: beta, c: c, ldc: ldc)
             return
         }
@@ -38,6 +38,10 @@ public enum BLAS {
     /// by CPU model (or as `OPENBLAS_CORETYPE` pins them) and ran AVX2 kernels on this Zen 5 host at
     /// half the FMA width it has. Tests switch it to compare the two.
     public static var ownProduct = CPUFeatures.hasAVX512 && ProcessInfo.processInfo.environment["A2ATS_GEMM"] != "openblas"
+
+    /// Fewer rows than this go to OpenBLAS: our kernel packs all of B for any number of rows, which
+    /// a product of one row (the prefill's last logits: a 151,936 × 896 head) would pay in full.
+    static let ownProductMinimumRows = 16
 
     /// Which product the prefill runs, for benchmarks and manifests.
     public static var productName: String { ownProduct ? "a2ats AVX-512" : "OpenBLAS sgemm (\(BLASKernelFamily.current))" }

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef A2ATS_GEMM_MR
 #define A2ATS_GEMM_MR 14
+#endif
 #define A2ATS_GEMM_NR 32
 #ifndef A2ATS_GEMM_KC
 #define A2ATS_GEMM_KC 256

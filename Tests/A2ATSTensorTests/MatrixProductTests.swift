@@ -12,10 +12,12 @@ final class MatrixProductTests: XCTestCase {
 
     struct Case { let m, n, k: Int; let alpha, beta: Float }
     static let cases: [Case] = [
-        Case(m: 1, n: 1, k: 1, alpha: 1, beta: 0), Case(m: 13, n: 31, k: 7, alpha: 1, beta: 0),
+        Case(m: 16, n: 1, k: 1, alpha: 1, beta: 0), Case(m: 17, n: 31, k: 7, alpha: 1, beta: 0),
         Case(m: 14, n: 32, k: 256, alpha: 0.125, beta: 0), Case(m: 15, n: 33, k: 257, alpha: 1, beta: 1),
         Case(m: 170, n: 70, k: 300, alpha: 0.5, beta: -2), Case(m: 37, n: 600, k: 520, alpha: 1, beta: 1),
-        Case(m: 200, n: 64, k: 700, alpha: 1, beta: 0), Case(m: 5, n: 1100, k: 64, alpha: 0.125, beta: 0),
+        Case(m: 200, n: 64, k: 700, alpha: 1, beta: 0), Case(m: 19, n: 1100, k: 64, alpha: 0.125, beta: 0),
+        // Fewer than 16 rows go to OpenBLAS (`ownProductMinimumRows`): the same answer.
+        Case(m: 1, n: 300, k: 40, alpha: 1, beta: 0),
     ]
 
     /// Elements from a seeded generator; C starts non-zero so that beta counts (and beta 0 must not read it).
