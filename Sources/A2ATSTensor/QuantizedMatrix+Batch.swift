@@ -5,9 +5,9 @@ import Dispatch
 /// each weight block once for a pass of vectors (4 with AVX-512, 2 with AVX2) instead of once per
 /// fork, which is what a step of compact weights costs (bytes, not FLOPs).
 extension QuantizedMatrix {
-    /// Whether `multiply(count:…)` reads a block once for several vectors (the C kernels' formats,
-    /// and Q5_0/Q5_1 on AVX-512); the other formats run `multiply` once per vector.
-    public var hasBatchKernel: Bool { format.hasHalfScales || hasSwiftBatchKernel }
+    /// Whether `multiply(count:…)` reads a block once for several vectors (the C kernels' formats
+    /// and Q5_0/Q5_1, and the K-quants on AVX-512); the other formats run `multiply` once per vector.
+    public var hasBatchKernel: Bool { format.hasHalfScales || format == .q5_0 || format == .q5_1 || hasSwiftBatchKernel }
 
     /// `y[i] = W·x[i]` (or `+=` with `accumulate`) for `count` vectors `xStride` apart, into rows
     /// `yStride` apart. Each result equals `multiply` of its vector bit for bit (same products
@@ -30,14 +30,16 @@ extension QuantizedMatrix {
             multiplyWithSwiftBatchKernel(count: count, x, xStride: xStride, into: y, yStride: yStride, accumulate: accumulate)
             return
         }
-        let hasOffsets = format.hasOffsets
+        let fiveBit = format == .q5_0 || format == .q5_1
+        let hasOffsets = format.hasOffsets, scaledInputs = hasOffsets || fiveBit
         let blocks = cols / 32
-        // Q4_1's inputs scaled per nibble place and its per-block Σx, as `multiplyQ4_1` makes them.
-        let scaled = UnsafeMutablePointer<Float>.allocate(capacity: hasOffsets ? count * cols : 0)
-        let sums = UnsafeMutablePointer<Float>.allocate(capacity: hasOffsets ? count * blocks : 0)
+        // Q4_1's and Q5's inputs scaled per code place and their per-block Σx, as `multiplyQ4_1`
+        // and `multiplyQ5_0` make them.
+        let scaled = UnsafeMutablePointer<Float>.allocate(capacity: scaledInputs ? count * cols : 0)
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: scaledInputs ? count * blocks : 0)
         defer { scaled.deallocate(); sums.deallocate() }
-        if hasOffsets {
-            Self.q4_1ColumnScales.withUnsafeBufferPointer { factors in
+        if scaledInputs {
+            (fiveBit ? Self.q5ColumnScales : Self.q4_1ColumnScales).withUnsafeBufferPointer { factors in
                 for i in 0..<count {
                     let row = x + i * xStride, out = scaled + i * cols
                     for block in 0..<blocks {
@@ -51,7 +53,7 @@ extension QuantizedMatrix {
                 }
             }
         }
-        let inputs = hasOffsets ? UnsafePointer(scaled) : x, inputStride = hasOffsets ? cols : xStride
+        let inputs = scaledInputs ? UnsafePointer(scaled) : x, inputStride = scaledInputs ? cols : xStride
         let groups = self.groups
         let groupsPerWorker = rows * cols >= 1 << 18 ? (groups + 1) / 2 : groups
         let workers = (groups + groupsPerWorker - 1) / groupsPerWorker
@@ -62,6 +64,7 @@ extension QuantizedMatrix {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: count * 16) { results in
                 let out = results.baseAddress!
                 halfScales.withUnsafeBufferPointer { halves in codes.withUnsafeBufferPointer { codes in
+                  scales.withUnsafeBufferPointer { fiveBitScales in offsets.withUnsafeBufferPointer { fiveBitOffsets in
                     for group in range {
                         let block = group * blocks
                         var first = 0
@@ -69,7 +72,17 @@ extension QuantizedMatrix {
                             let vectors = count - first >= pass ? pass : 1
                             let xs = input.pointer + first * inputStride, o = out + first * 16
                             let s = blockSums.pointer + first * blocks
-                            if hasOffsets {
+                            if fiveBit {
+                                let slot = block * 16
+                                let (c, d) = (codes.baseAddress! + slot * 5, fiveBitScales.baseAddress! + slot)
+                                let off = format == .q5_1 ? UnsafePointer(fiveBitOffsets.baseAddress! + slot) : nil
+                                switch (vectors > 1, CPUFeatures.hasAVX512) {
+                                case (true, true): a2ats_q5_batch_avx512(c, d, off, Int32(blocks), xs, inputStride, s, blocks, o, 16)
+                                case (true, false): a2ats_q5_batch_avx2(c, d, off, Int32(blocks), xs, inputStride, s, blocks, o, 16)
+                                case (false, true): a2ats_q5_group_avx512(c, d, off, Int32(blocks), xs, s, o)
+                                case (false, false): a2ats_q5_group_avx2(c, d, off, Int32(blocks), xs, s, o)
+                                }
+                            } else if hasOffsets {
                                 let (c, h) = (codes.baseAddress! + block * 64, halves.baseAddress! + block * 32)
                                 switch (vectors > 1, CPUFeatures.hasAVX512) {
                                 case (true, true): a2ats_q4_1_batch_avx512(c, h, Int32(blocks), xs, inputStride, s, blocks, o, 16)
@@ -93,6 +106,7 @@ extension QuantizedMatrix {
                                   y: output.pointer + i * yStride, accumulate: accumulate)
                         }
                     }
+                  } }
                 } }
             }
         }

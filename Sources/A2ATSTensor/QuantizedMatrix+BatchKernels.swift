@@ -7,11 +7,11 @@ import Dispatch
 extension QuantizedMatrix {
     /// Whether `multiply(count:…)` has a Swift batch kernel for this format on this CPU.
     var hasSwiftBatchKernel: Bool {
-        CPUFeatures.hasAVX512 && [.q5_0, .q5_1, .q4_K, .q5_K, .q3_K, .q6_K].contains(format)
+        CPUFeatures.hasAVX512 && [.q4_K, .q5_K, .q3_K, .q6_K].contains(format)
     }
 
     /// `y[i] = W·x[i]` for `count` vectors with the Swift batch kernels, split between two workers
-    /// like `multiply`. Q5_1 and Q4_K take Σx per 32 columns of each vector, as `multiply` computes it.
+    /// like `multiply`. Q4_K takes Σx per 32 columns of each vector, as `multiply` computes it.
     func multiplyWithSwiftBatchKernel(count: Int, _ x: UnsafePointer<Float>, xStride: Int, into y: UnsafeMutablePointer<Float>,
                                       yStride: Int, accumulate: Bool) {
         let blocks = cols / 32, withSums = format.hasOffsets
@@ -34,55 +34,13 @@ extension QuantizedMatrix {
                                      accumulate: accumulate, fifthBit: false)
             case .q5_K: multiplyQ4_K(groups: range, count: count, x: x, xStride: xStride, sums: sums, y: y, yStride: yStride,
                                      accumulate: accumulate, fifthBit: true)
-            case .q3_K, .q6_K: multiplyQ6_K(groups: range, count: count, x: x, xStride: xStride, y: y, yStride: yStride,
-                                            accumulate: accumulate)
-            default: multiplyQ5_0(groups: range, count: count, x: x, xStride: xStride, sums: withSums ? sums : nil, y: y,
-                                  yStride: yStride, accumulate: accumulate)
+            default: multiplyQ6_K(groups: range, count: count, x: x, xStride: xStride, y: y, yStride: yStride,
+                                  accumulate: accumulate)
             }
         }
         Parallel.perform(workers, work)
     }
 
-
-    /// `multiplyQ5_0` for `count` vectors, four at a time. `sums`: Σx per block, `blocksPerRow` per vector.
-    private func multiplyQ5_0(groups range: Range<Int>, count: Int, x: UnsafePointer<Float>, xStride: Int,
-                              sums: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
-        let blocksPerRow = self.blocksPerRow
-        let fiveBits = SIMD16<UInt32>(repeating: 0x1F)
-        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23 + (sums == nil ? 16 : 0))
-        scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
-            codes.withUnsafeBufferPointer { codes in
-                for group in range {
-                    for pass in FourVectors.passes(count) {
-                        var acc = FourSums()
-                        for b in 0..<blocksPerRow {
-                            let slot = (group * blocksPerRow + b) * 16
-                            let words = UnsafeRawPointer(codes.baseAddress! + slot * 5)
-                            let xs = pass.inputs(x, stride: xStride, offset: b * 32)
-                            var p = FourPartials()
-                            var spare = SIMD16<UInt32>()
-                            for m in 0..<5 {
-                                let w = words.loadUnaligned(fromByteOffset: m * 64, as: SIMD16<UInt32>.self)
-                                spare |= (w &>> 30) &<< UInt32(2 * m)
-                                for i in 0..<6 {
-                                    let j = 6 * m + i
-                                    p.add(j % 2, UnsignedCode.float((w &>> UInt32(5 * i)) & fiveBits, minus: zero), xs, j)
-                                }
-                            }
-                            p.add(0, UnsignedCode.float(spare & fiveBits, minus: zero), xs, 30)
-                            p.add(1, UnsignedCode.float(spare &>> 5, minus: zero), xs, 31)
-                            acc.add(p, times: UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self))
-                            if let sums {
-                                let offset = UnsafeRawPointer(offsets.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                                acc.add(offset, times: pass.inputs(sums, stride: blocksPerRow, offset: b), 0)
-                            }
-                        }
-                        pass.store(acc, matrix: self, group: group, y: y, yStride: yStride, accumulate: accumulate)
-                    }
-                }
-            }
-        } }
-    }
 
     /// `multiplyQ4_K` (Q5_K with `fifthBit`) for `count` vectors, four at a time.
     @inline(__always)

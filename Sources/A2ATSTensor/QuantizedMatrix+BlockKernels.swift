@@ -2,8 +2,8 @@ import CKernels
 
 /// Decode kernels for the 32-column block formats (Q4_1, Q8_0, Q5_0, and the formats repacked
 /// into them: Q4_0, IQ4_NL, Q5_1): one SIMD lane per row of a 16-row group, codes widened in
-/// registers, one broadcast input per column. Q4_1 and Q8_0, which carry the default model, run
-/// the C kernels of `CKernels` (512-bit where the CPU has AVX-512F, else AVX2).
+/// registers, one broadcast input per column, in the C kernels of `CKernels` (512-bit where the
+/// CPU has AVX-512F, else AVX2).
 extension QuantizedMatrix {
     /// 2^(−4j) for each of a block's 32 columns, j the place of its nibble in the code word
     /// (column 4k+t: byte t's low nibble, j = 2t; column 4k+t+16: its high nibble, j = 2t+1, but
@@ -66,45 +66,48 @@ extension QuantizedMatrix {
         }
     }
 
-    /// Q5_0 in the layout of `packFiveBit`: value d·(code − 16). With `sums` (Σx per block), Q5_1:
-    /// value d·code + m, the offset m applied once per block as for Q4_1.
-    func multiplyQ5_0(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>?,
+    /// 2^(−5i) for each of a block's 32 columns, i the place of its code in word ⌊j/6⌋ (columns 30
+    /// and 31, assembled from the words' top bits, shifted down in the kernel: 1).
+    static let q5ColumnScales: [Float] = (0..<32).map { column in
+        column >= 30 ? 1 : Float(sign: .plus, exponent: -5 * (column % 6), significand: 1)
+    }
+
+    /// Q5_0 in the layout of `packFiveBit`: value d·(code − 16). With `offsets` (Q5_1): value
+    /// d·code + m. Both apply their offset once per block through `sums` (Σx per 32 columns).
+    func multiplyQ5_0(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>, withOffsets: Bool,
                       y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let blocksPerRow = self.blocksPerRow
-        let fiveBits = SIMD16<UInt32>(repeating: 0x1F)
-        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23 + (sums == nil ? 16 : 0))
-        scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
-            codes.withUnsafeBufferPointer { codes in
-                for group in range {
-                    var acc = SIMD16<Float>()
-                    for b in 0..<blocksPerRow {
-                        let slot = (group * blocksPerRow + b) * 16
-                        let words = UnsafeRawPointer(codes.baseAddress! + slot * 5)
-                        let xs = x + b * 32
-                        var p = (SIMD16<Float>(), SIMD16<Float>())
-                        var spare = SIMD16<UInt32>()
-                        for m in 0..<5 {
-                            let w = words.loadUnaligned(fromByteOffset: m * 64, as: SIMD16<UInt32>.self)
-                            spare |= (w &>> 30) &<< UInt32(2 * m)
-                            for i in 0..<6 {
-                                let j = 6 * m + i
-                                let value = UnsignedCode.float((w &>> UInt32(5 * i)) & fiveBits, minus: zero)
-                                UnsignedCode.accumulate(&p, j % 2, value, xs[j])
-                            }
-                        }
-                        UnsignedCode.accumulate(&p, 0, UnsignedCode.float(spare & fiveBits, minus: zero), xs[30])
-                        UnsignedCode.accumulate(&p, 1, UnsignedCode.float(spare &>> 5, minus: zero), xs[31])
-                        let scale = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                        acc.addProduct(p.0 + p.1, scale)
-                        if let sums {
-                            let offset = UnsafeRawPointer(offsets.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                            acc.addProduct(offset, SIMD16<Float>(repeating: sums[b]))
-                        }
+        // Each column's x scaled by 2^(−5i), i its code's place in its word (see kernels.h): a
+        // power of two, so exact, and every product in the kernel equals code · x.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: cols + 16) { scaled in
+            Self.q5ColumnScales.withUnsafeBufferPointer { factors in
+                for block in Swift.stride(from: 0, to: cols, by: 32) {
+                    for half in Swift.stride(from: 0, to: 32, by: 16) {
+                        let factor = UnsafeRawPointer(factors.baseAddress! + half).loadUnaligned(as: SIMD16<Float>.self)
+                        let value = UnsafeRawPointer(x + block + half).loadUnaligned(as: SIMD16<Float>.self)
+                        UnsafeMutableRawPointer(scaled.baseAddress! + block + half).storeBytes(of: value * factor,
+                                                                                                as: SIMD16<Float>.self)
                     }
-                    store(acc, group: group, y: y, accumulate: accumulate)
                 }
             }
-        } }
+            let xs = UnsafePointer(scaled.baseAddress!), out = scaled.baseAddress! + cols
+            scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
+                codes.withUnsafeBufferPointer { codes in
+                    for group in range {
+                        let slot = group * blocksPerRow * 16
+                        let (c, d) = (codes.baseAddress! + slot * 5, scales.baseAddress! + slot)
+                        let o = withOffsets ? UnsafePointer(offsets.baseAddress! + slot) : nil
+                        if CPUFeatures.hasAVX512 {
+                            a2ats_q5_group_avx512(c, d, o, Int32(blocksPerRow), xs, sums, out)
+                        } else {
+                            a2ats_q5_group_avx2(c, d, o, Int32(blocksPerRow), xs, sums, out)
+                        }
+                        store(UnsafeRawPointer(out).loadUnaligned(as: SIMD16<Float>.self), group: group, y: y,
+                              accumulate: accumulate)
+                    }
+                }
+            } }
+        }
     }
 }
 

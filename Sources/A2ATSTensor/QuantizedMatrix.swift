@@ -162,9 +162,9 @@ public struct QuantizedMatrix: @unchecked Sendable {
         let workers = (groups + groupsPerWorker - 1) / groupsPerWorker
         let output = SendableFloats(y)
         let input = SendableFloats(UnsafeMutablePointer(mutating: x))
-        // Σx per 32 columns turns a per-block offset (Q4_1's m, Q4_K's dmin·min) into one multiply.
+        // Σx per 32 columns turns a per-block offset (Q4_1's m, Q4_K's dmin·min, Q5_0's −16·d) into one multiply.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: cols / 32) { blockSums in
-            if format.hasOffsets {
+            if format.hasOffsets || format == .q5_0 {
                 for b in 0..<cols / 32 { blockSums[b] = vectorSum(x + b * 32, 32) }
             }
             let sums = SendableFloats(blockSums.baseAddress!)
@@ -174,8 +174,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 switch format {
                 case .q4_0, .q4_1: multiplyQ4_1(groups: range, x: x, sums: sums, y: y, accumulate: accumulate)
                 case .q8_0, .iq4_NL: multiplyQ8_0(groups: range, x: x, y: y, accumulate: accumulate)
-                case .q5_0: multiplyQ5_0(groups: range, x: x, sums: nil, y: y, accumulate: accumulate)
-                case .q5_1: multiplyQ5_0(groups: range, x: x, sums: sums, y: y, accumulate: accumulate)
+                case .q5_0: multiplyQ5_0(groups: range, x: x, sums: sums, withOffsets: false, y: y, accumulate: accumulate)
+                case .q5_1: multiplyQ5_0(groups: range, x: x, sums: sums, withOffsets: true, y: y, accumulate: accumulate)
                 case .q4_K: multiplyQ4_K(groups: range, x: x, sums: sums, y: y, accumulate: accumulate, fifthBit: false)
                 case .q5_K: multiplyQ4_K(groups: range, x: x, sums: sums, y: y, accumulate: accumulate, fifthBit: true)
                 case .q3_K, .q6_K: multiplyQ6_K(groups: range, x: x, y: y, accumulate: accumulate)

@@ -83,6 +83,47 @@ void NAME(const uint32_t *codes, const uint16_t *halves, int blocks, const float
     } \
 }
 
+// Q5_0 / Q5_1 (layout, code scaling and offsets as A2ATS_Q5_GROUP) for V vectors: `xs` holds V
+// scaled inputs `xstride` apart, `sums` their per-block Σx `sstride` apart, `out` V rows of 16.
+#define A2ATS_Q5_BATCH(NAME, TARGET, VEC, LANES, V, SETZERO, SET1, SET1I, LOADI, AND, OR, SRLI, SLLI, CVT, FMA, MUL, ADD, \
+                       LOADF, STOREF) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const uint32_t *codes, const float *scales, const float *offsets, int blocks, const float *xs, long xstride, \
+          const float *sums, long sstride, float *out, long ostride) { \
+    for (int half = 0; half < 16; half += LANES) { \
+        VEC acc[V]; \
+        A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) acc[v] = SETZERO(); \
+        for (int b = 0; b < blocks; b++) { \
+            const uint32_t *w = codes + b * 80 + half; \
+            const float *x[V]; \
+            A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) x[v] = xs + v * xstride + b * 32; \
+            a2ats_prefetch_ahead(codes + b * 80, 320); \
+            VEC p0[V], p1[V], p2[V]; \
+            A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) { p0[v] = SETZERO(); p1[v] = SETZERO(); p2[v] = SETZERO(); } \
+            VEC##i_t spare = SET1I(0); \
+            for (int m = 0; m < 5; m++) { \
+                const VEC##i_t word = LOADI(w + 16 * m); \
+                spare = OR(spare, SLLI(SRLI(word, 30), 2 * m)); \
+                A2ATS_BATCH_FMA(V, FMA, SET1, p0, CVT(AND(word, SET1I(0x1F))), 6 * m) \
+                A2ATS_BATCH_FMA(V, FMA, SET1, p1, CVT(AND(word, SET1I(0x1F << 5))), 6 * m + 1) \
+                A2ATS_BATCH_FMA(V, FMA, SET1, p2, CVT(AND(word, SET1I(0x1F << 10))), 6 * m + 2) \
+                A2ATS_BATCH_FMA(V, FMA, SET1, p0, CVT(AND(word, SET1I(0x1F << 15))), 6 * m + 3) \
+                A2ATS_BATCH_FMA(V, FMA, SET1, p1, CVT(AND(word, SET1I(0x1F << 20))), 6 * m + 4) \
+                A2ATS_BATCH_FMA(V, FMA, SET1, p2, CVT(AND(word, SET1I(0x1F << 25))), 6 * m + 5) \
+            } \
+            A2ATS_BATCH_FMA(V, FMA, SET1, p0, CVT(AND(spare, SET1I(0x1F))), 30) \
+            A2ATS_BATCH_FMA(V, FMA, SET1, p1, CVT(SRLI(spare, 5)), 31) \
+            const VEC d = LOADF(scales + b * 16 + half); \
+            const VEC o = offsets ? LOADF(offsets + b * 16 + half) : MUL(d, SET1(-16.0f)); \
+            A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) { \
+                acc[v] = FMA(ADD(ADD(p0[v], p1[v]), p2[v]), d, acc[v]); \
+                acc[v] = FMA(o, SET1(sums[v * sstride + b]), acc[v]); \
+            } \
+        } \
+        A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) STOREF(out + v * ostride + half, acc[v]); \
+    } \
+}
+
 // Vectors per pass: partial sums of V vectors stay in registers (4·V + V accumulators + one
 // widened code: 21 of AVX-512's 32, 11 of AVX2's 16).
 #define A2ATS_BATCH_AVX512 4
@@ -100,3 +141,9 @@ A2ATS_Q8_0_BATCH(a2ats_q8_0_batch_avx2, "avx2,fma,f16c", __m256, 8, 2, _mm256_se
 A2ATS_Q8_0_BATCH(a2ats_q8_0_batch_avx512, "avx512f", __m512, 16, 4, _mm512_setzero_ps, _mm512_set1_ps,
                  A2ATS_LOADI512, _mm512_slli_epi32, _mm512_srai_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps,
                  _mm512_add_ps, A2ATS_LOADH512, _mm512_storeu_ps)
+A2ATS_Q5_BATCH(a2ats_q5_batch_avx2, "avx2,fma", __m256, 8, 2, _mm256_setzero_ps, _mm256_set1_ps, _mm256_set1_epi32,
+               A2ATS_LOADI256, _mm256_and_si256, _mm256_or_si256, _mm256_srli_epi32, _mm256_slli_epi32,
+               _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps)
+A2ATS_Q5_BATCH(a2ats_q5_batch_avx512, "avx512f", __m512, 16, 4, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
+               A2ATS_LOADI512, _mm512_and_si512, _mm512_or_si512, _mm512_srli_epi32, _mm512_slli_epi32,
+               _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, _mm512_loadu_ps, _mm512_storeu_ps)

@@ -135,6 +135,46 @@ void NAME(const uint32_t *codes, const uint16_t *halves, int blocks, const float
 
 typedef __m256i __m256i_t;
 typedef __m512i __m512i_t;
+// Q5_0 and Q5_1 in the layout of `packFiveBit` (per block, the 16 rows' f32 scales side by side in
+// `scales`, Q5_1's offsets in `offsets`, five code words of 16 rows in `codes`): word m holds columns 6m … 6m+5 at bits 5i and two bits
+// of columns 30 and 31 at bits 30–31. A code masked in place at bit 5i is code·2^(5i), exact as an
+// int and a float; `xs` holds column 6m+i's x scaled by 2^(−5i) (columns 30–31 as they are), so
+// every product equals code·x. out[r] = Σ_b d·Σ code·x + o·Σx, o the Q5_1 offset m, or −16·d for
+// Q5_0 (offsets NULL: value d·(code − 16)).
+#define A2ATS_Q5_GROUP(NAME, TARGET, VEC, LANES, SETZERO, SET1, SET1I, LOADI, AND, OR, SRLI, SLLI, CVT, FMA, MUL, ADD, \
+                       LOADF, STOREF) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const uint32_t *codes, const float *scales, const float *offsets, int blocks, const float *xs, \
+          const float *sums, float *out) { \
+    for (int half = 0; half < 16; half += LANES) { \
+        VEC acc = SETZERO(); \
+        for (int b = 0; b < blocks; b++) { \
+            const uint32_t *w = codes + b * 80 + half; \
+            const float *x = xs + b * 32; \
+            a2ats_prefetch_ahead(codes + b * 80, 320); \
+            VEC p0 = SETZERO(), p1 = SETZERO(), p2 = SETZERO(); \
+            VEC##i_t spare = SET1I(0); \
+            for (int m = 0; m < 5; m++) { \
+                const VEC##i_t word = LOADI(w + 16 * m); \
+                spare = OR(spare, SLLI(SRLI(word, 30), 2 * m)); \
+                p0 = FMA(CVT(AND(word, SET1I(0x1F))), SET1(x[6 * m]), p0); \
+                p1 = FMA(CVT(AND(word, SET1I(0x1F << 5))), SET1(x[6 * m + 1]), p1); \
+                p2 = FMA(CVT(AND(word, SET1I(0x1F << 10))), SET1(x[6 * m + 2]), p2); \
+                p0 = FMA(CVT(AND(word, SET1I(0x1F << 15))), SET1(x[6 * m + 3]), p0); \
+                p1 = FMA(CVT(AND(word, SET1I(0x1F << 20))), SET1(x[6 * m + 4]), p1); \
+                p2 = FMA(CVT(AND(word, SET1I(0x1F << 25))), SET1(x[6 * m + 5]), p2); \
+            } \
+            p0 = FMA(CVT(AND(spare, SET1I(0x1F))), SET1(x[30]), p0); \
+            p1 = FMA(CVT(SRLI(spare, 5)), SET1(x[31]), p1); \
+            const VEC d = LOADF(scales + b * 16 + half); \
+            acc = FMA(ADD(ADD(p0, p1), p2), d, acc); \
+            const VEC o = offsets ? LOADF(offsets + b * 16 + half) : MUL(d, SET1(-16.0f)); \
+            acc = FMA(o, SET1(sums[b]), acc); \
+        } \
+        STOREF(out + half, acc); \
+    } \
+}
+
 #define A2ATS_LOADI256(p) _mm256_loadu_si256((const __m256i *)(p))
 #define A2ATS_LOADI512(p) _mm512_loadu_si512((const void *)(p))
 #define A2ATS_LOADH256(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
@@ -148,6 +188,12 @@ A2ATS_Q4_1_GROUP(a2ats_q4_1_group_avx512, "avx512f", __m512, 16, _mm512_setzero_
                  A2ATS_LOADI512,
                  _mm512_and_si512, _mm512_srli_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_add_ps,
                  A2ATS_LOADH512, _mm512_storeu_ps)
+A2ATS_Q5_GROUP(a2ats_q5_group_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_set1_epi32,
+               A2ATS_LOADI256, _mm256_and_si256, _mm256_or_si256, _mm256_srli_epi32, _mm256_slli_epi32,
+               _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps)
+A2ATS_Q5_GROUP(a2ats_q5_group_avx512, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
+               A2ATS_LOADI512, _mm512_and_si512, _mm512_or_si512, _mm512_srli_epi32, _mm512_slli_epi32,
+               _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, _mm512_loadu_ps, _mm512_storeu_ps)
 A2ATS_Q8_0_GROUP(a2ats_q8_0_group_avx2, "avx2,fma,f16c", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, A2ATS_LOADI256,
                  _mm256_slli_epi32, _mm256_srai_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_add_ps,
                  A2ATS_LOADH256, _mm256_storeu_ps)
