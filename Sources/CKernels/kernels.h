@@ -62,7 +62,7 @@ void a2ats_float_to_half(const float *x, long count, uint16_t *out) {
 // Decode streams every weight once: each block asks now for its bytes 2 KiB ahead (the hardware
 // prefetcher alone left the kernels waiting on each block's first load). Past the last group it
 // touches nothing: prefetches of any address are hints and never fault. (The Swift kernels of
-// Q5_0 and the K-quants are compute-bound, streamed ≈ from cache: prefetching gained nothing.)
+// the K-quants are compute-bound, streamed ≈ from cache: prefetching gained nothing.)
 static inline void a2ats_prefetch_ahead(const void *p, int bytes) {
     for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)p + 2048 + line, _MM_HINT_T0);
 }
