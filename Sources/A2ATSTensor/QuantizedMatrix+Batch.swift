@@ -39,18 +39,11 @@ extension QuantizedMatrix {
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: scaledInputs ? count * blocks : 0)
         defer { scaled.deallocate(); sums.deallocate() }
         if scaledInputs {
-            (fiveBit ? Self.q5ColumnScales : Self.q4_1ColumnScales).withUnsafeBufferPointer { factors in
-                for i in 0..<count {
-                    let row = x + i * xStride, out = scaled + i * cols
-                    for block in 0..<blocks {
-                        sums[i * blocks + block] = vectorSum(row + block * 32, 32)
-                        for half in Swift.stride(from: 0, to: 32, by: 16) {
-                            let factor = UnsafeRawPointer(factors.baseAddress! + half).loadUnaligned(as: SIMD16<Float>.self)
-                            let value = UnsafeRawPointer(row + block * 32 + half).loadUnaligned(as: SIMD16<Float>.self)
-                            UnsafeMutableRawPointer(out + block * 32 + half).storeBytes(of: value * factor, as: SIMD16<Float>.self)
-                        }
-                    }
-                }
+            for i in 0..<count {
+                let row = x + i * xStride
+                for block in 0..<blocks { sums[i * blocks + block] = vectorSum(row + block * 32, 32) }
+                Self.scaleByCodePlace(row, cols: cols, factors: fiveBit ? Self.q5ColumnScales : Self.q4_1ColumnScales,
+                                      into: scaled + i * cols)
             }
         }
         let inputs = scaledInputs ? UnsafePointer(scaled) : x, inputStride = scaledInputs ? cols : xStride

@@ -13,22 +13,27 @@ extension QuantizedMatrix {
         return Float(sign: .plus, exponent: column < 16 ? -8 * t : t == 3 ? 0 : -8 * t - 4, significand: 1)
     }
 
+    /// `x` with column c multiplied by `factors[c % 32]`, powers of two (so exact): the inputs of
+    /// the C kernels that read codes masked in place instead of shifted down.
+    static func scaleByCodePlace(_ x: UnsafePointer<Float>, cols: Int, factors: [Float], into out: UnsafeMutablePointer<Float>) {
+        factors.withUnsafeBufferPointer { factors in
+            for block in Swift.stride(from: 0, to: cols, by: 32) {
+                for half in Swift.stride(from: 0, to: 32, by: 16) {
+                    let factor = UnsafeRawPointer(factors.baseAddress! + half).loadUnaligned(as: SIMD16<Float>.self)
+                    let value = UnsafeRawPointer(x + block + half).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(out + block + half).storeBytes(of: value * factor, as: SIMD16<Float>.self)
+                }
+            }
+        }
+    }
+
     func multiplyQ4_1(groups range: Range<Int>, x: UnsafePointer<Float>, sums: UnsafePointer<Float>,
                       y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let blocksPerRow = self.blocksPerRow
         // Each column's x scaled by 2^(−4j), j its nibble's place in the code word (see kernels.h):
         // a power of two, so exact, and every product in the kernel equals code · x.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: cols + 16) { scaled in
-            Self.q4_1ColumnScales.withUnsafeBufferPointer { factors in
-                for block in Swift.stride(from: 0, to: cols, by: 32) {
-                    for half in Swift.stride(from: 0, to: 32, by: 16) {
-                        let factor = UnsafeRawPointer(factors.baseAddress! + half).loadUnaligned(as: SIMD16<Float>.self)
-                        let value = UnsafeRawPointer(x + block + half).loadUnaligned(as: SIMD16<Float>.self)
-                        UnsafeMutableRawPointer(scaled.baseAddress! + block + half).storeBytes(of: value * factor,
-                                                                                                as: SIMD16<Float>.self)
-                    }
-                }
-            }
+            Self.scaleByCodePlace(x, cols: cols, factors: Self.q4_1ColumnScales, into: scaled.baseAddress!)
             let xs = UnsafePointer(scaled.baseAddress!), out = scaled.baseAddress! + cols
             halfScales.withUnsafeBufferPointer { halves in codes.withUnsafeBufferPointer { codes in
                 for group in range {
@@ -80,16 +85,7 @@ extension QuantizedMatrix {
         // Each column's x scaled by 2^(−5i), i its code's place in its word (see kernels.h): a
         // power of two, so exact, and every product in the kernel equals code · x.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: cols + 16) { scaled in
-            Self.q5ColumnScales.withUnsafeBufferPointer { factors in
-                for block in Swift.stride(from: 0, to: cols, by: 32) {
-                    for half in Swift.stride(from: 0, to: 32, by: 16) {
-                        let factor = UnsafeRawPointer(factors.baseAddress! + half).loadUnaligned(as: SIMD16<Float>.self)
-                        let value = UnsafeRawPointer(x + block + half).loadUnaligned(as: SIMD16<Float>.self)
-                        UnsafeMutableRawPointer(scaled.baseAddress! + block + half).storeBytes(of: value * factor,
-                                                                                                as: SIMD16<Float>.self)
-                    }
-                }
-            }
+            Self.scaleByCodePlace(x, cols: cols, factors: Self.q5ColumnScales, into: scaled.baseAddress!)
             let xs = UnsafePointer(scaled.baseAddress!), out = scaled.baseAddress! + cols
             scales.withUnsafeBufferPointer { scales in offsets.withUnsafeBufferPointer { offsets in
                 codes.withUnsafeBufferPointer { codes in
