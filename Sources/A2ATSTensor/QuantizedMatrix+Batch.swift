@@ -5,9 +5,11 @@ import Dispatch
 /// each weight block once for a pass of vectors (4 with AVX-512, 2 with AVX2) instead of once per
 /// fork, which is what a step of compact weights costs (bytes, not FLOPs).
 extension QuantizedMatrix {
-    /// Whether `multiply(count:…)` reads a block once for several vectors (the C kernels' formats
-    /// and Q5_0/Q5_1, and the K-quants on AVX-512); the other formats run `multiply` once per vector.
-    public var hasBatchKernel: Bool { format.hasHalfScales || format == .q5_0 || format == .q5_1 || hasSwiftBatchKernel }
+    /// Whether `multiply(count:…)` reads a block once for several vectors (the C kernels' formats,
+    /// and Q4_K/Q5_K on AVX-512); the other formats run `multiply` once per vector.
+    public var hasBatchKernel: Bool {
+        format.hasHalfScales || [.q5_0, .q5_1, .q6_K, .q3_K].contains(format) || hasSwiftBatchKernel
+    }
 
     /// `y[i] = W·x[i]` (or `+=` with `accumulate`) for `count` vectors `xStride` apart, into rows
     /// `yStride` apart. Each result equals `multiply` of its vector bit for bit (same products
@@ -30,20 +32,21 @@ extension QuantizedMatrix {
             multiplyWithSwiftBatchKernel(count: count, x, xStride: xStride, into: y, yStride: yStride, accumulate: accumulate)
             return
         }
-        let fiveBit = format == .q5_0 || format == .q5_1
-        let hasOffsets = format.hasOffsets, scaledInputs = hasOffsets || fiveBit
+        let fiveBit = format == .q5_0 || format == .q5_1, sixBit = format == .q6_K || format == .q3_K
+        let hasOffsets = format.hasOffsets, scaledInputs = hasOffsets || fiveBit || sixBit
         let blocks = cols / 32
-        // Q4_1's and Q5's inputs scaled per code place and their per-block Σx, as `multiplyQ4_1`
-        // and `multiplyQ5_0` make them.
+        // Inputs scaled per code place and their Σx per block (per 16 columns for Q6_K's
+        // sub-blocks), as the one-vector products make them.
+        let sumWidth = sixBit ? 16 : 32, sumsPerVector = cols / sumWidth
         let scaled = UnsafeMutablePointer<Float>.allocate(capacity: scaledInputs ? count * cols : 0)
-        let sums = UnsafeMutablePointer<Float>.allocate(capacity: scaledInputs ? count * blocks : 0)
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: scaledInputs ? count * sumsPerVector : 0)
         defer { scaled.deallocate(); sums.deallocate() }
         if scaledInputs {
+            let factors = sixBit ? Self.q6ColumnScales : fiveBit ? Self.q5ColumnScales : Self.q4_1ColumnScales
             for i in 0..<count {
                 let row = x + i * xStride
-                for block in 0..<blocks { sums[i * blocks + block] = vectorSum(row + block * 32, 32) }
-                Self.scaleByCodePlace(row, cols: cols, factors: fiveBit ? Self.q5ColumnScales : Self.q4_1ColumnScales,
-                                      into: scaled + i * cols)
+                for k in 0..<sumsPerVector { sums[i * sumsPerVector + k] = vectorSum(row + k * sumWidth, sumWidth) }
+                Self.scaleByCodePlace(row, cols: cols, factors: factors, into: scaled + i * cols)
             }
         }
         let inputs = scaledInputs ? UnsafePointer(scaled) : x, inputStride = scaledInputs ? cols : xStride
@@ -64,22 +67,31 @@ extension QuantizedMatrix {
                         while first < count {
                             let vectors = count - first >= pass ? pass : 1
                             let xs = input.pointer + first * inputStride, o = out + first * 16
-                            let s = blockSums.pointer + first * blocks
-                            if fiveBit {
+                            let s = blockSums.pointer + first * sumsPerVector
+                            if sixBit {
+                                let superBlocks = blocksPerRow, slot = group * superBlocks * 16
+                                let (c, d) = (codes.baseAddress! + slot * 52, fiveBitScales.baseAddress! + slot)
+                                switch (vectors > 1, CPUFeatures.hasAVX512) {
+                                case (true, true): a2ats_q6_k_batch_avx512(c, d, Int32(superBlocks), xs, inputStride, s, sumsPerVector, o, 16)
+                                case (true, false): a2ats_q6_k_batch_avx2(c, d, Int32(superBlocks), xs, inputStride, s, sumsPerVector, o, 16)
+                                case (false, true): a2ats_q6_k_group_avx512(c, d, Int32(superBlocks), xs, s, o)
+                                case (false, false): a2ats_q6_k_group_avx2(c, d, Int32(superBlocks), xs, s, o)
+                                }
+                            } else if fiveBit {
                                 let slot = block * 16
                                 let (c, d) = (codes.baseAddress! + slot * 5, fiveBitScales.baseAddress! + slot)
                                 let off = format == .q5_1 ? UnsafePointer(fiveBitOffsets.baseAddress! + slot) : nil
                                 switch (vectors > 1, CPUFeatures.hasAVX512) {
-                                case (true, true): a2ats_q5_batch_avx512(c, d, off, Int32(blocks), xs, inputStride, s, blocks, o, 16)
-                                case (true, false): a2ats_q5_batch_avx2(c, d, off, Int32(blocks), xs, inputStride, s, blocks, o, 16)
+                                case (true, true): a2ats_q5_batch_avx512(c, d, off, Int32(blocks), xs, inputStride, s, sumsPerVector, o, 16)
+                                case (true, false): a2ats_q5_batch_avx2(c, d, off, Int32(blocks), xs, inputStride, s, sumsPerVector, o, 16)
                                 case (false, true): a2ats_q5_group_avx512(c, d, off, Int32(blocks), xs, s, o)
                                 case (false, false): a2ats_q5_group_avx2(c, d, off, Int32(blocks), xs, s, o)
                                 }
                             } else if hasOffsets {
                                 let (c, h) = (codes.baseAddress! + block * 64, halves.baseAddress! + block * 32)
                                 switch (vectors > 1, CPUFeatures.hasAVX512) {
-                                case (true, true): a2ats_q4_1_batch_avx512(c, h, Int32(blocks), xs, inputStride, s, blocks, o, 16)
-                                case (true, false): a2ats_q4_1_batch_avx2(c, h, Int32(blocks), xs, inputStride, s, blocks, o, 16)
+                                case (true, true): a2ats_q4_1_batch_avx512(c, h, Int32(blocks), xs, inputStride, s, sumsPerVector, o, 16)
+                                case (true, false): a2ats_q4_1_batch_avx2(c, h, Int32(blocks), xs, inputStride, s, sumsPerVector, o, 16)
                                 case (false, true): a2ats_q4_1_group_avx512(c, h, Int32(blocks), xs, s, o)
                                 case (false, false): a2ats_q4_1_group_avx2(c, h, Int32(blocks), xs, s, o)
                                 }

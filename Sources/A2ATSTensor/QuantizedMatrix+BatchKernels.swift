@@ -7,7 +7,7 @@ import Dispatch
 extension QuantizedMatrix {
     /// Whether `multiply(count:…)` has a Swift batch kernel for this format on this CPU.
     var hasSwiftBatchKernel: Bool {
-        CPUFeatures.hasAVX512 && [.q4_K, .q5_K, .q3_K, .q6_K].contains(format)
+        CPUFeatures.hasAVX512 && [.q4_K, .q5_K].contains(format)
     }
 
     /// `y[i] = W·x[i]` for `count` vectors with the Swift batch kernels, split between two workers
@@ -29,18 +29,11 @@ extension QuantizedMatrix {
         let work = { (worker: Int) in
             let range = worker * groupsPerWorker..<min(groups, (worker + 1) * groupsPerWorker)
             let (x, y, sums) = (input.pointer, output.pointer, UnsafePointer(blockSums.pointer))
-            switch format {
-            case .q4_K: multiplyQ4_K(groups: range, count: count, x: x, xStride: xStride, sums: sums, y: y, yStride: yStride,
-                                     accumulate: accumulate, fifthBit: false)
-            case .q5_K: multiplyQ4_K(groups: range, count: count, x: x, xStride: xStride, sums: sums, y: y, yStride: yStride,
-                                     accumulate: accumulate, fifthBit: true)
-            default: multiplyQ6_K(groups: range, count: count, x: x, xStride: xStride, y: y, yStride: yStride,
-                                  accumulate: accumulate)
-            }
+            multiplyQ4_K(groups: range, count: count, x: x, xStride: xStride, sums: sums, y: y, yStride: yStride,
+                         accumulate: accumulate, fifthBit: format == .q5_K)
         }
         Parallel.perform(workers, work)
     }
-
 
     /// `multiplyQ4_K` (Q5_K with `fifthBit`) for `count` vectors, four at a time.
     @inline(__always)
@@ -86,46 +79,6 @@ extension QuantizedMatrix {
                         }
                         pass.store(acc, matrix: self, group: group, y: y, yStride: yStride, accumulate: accumulate)
                     }
-                }
-            }
-        } }
-    }
-
-    /// `multiplyQ6_K` for `count` vectors, four at a time.
-    private func multiplyQ6_K(groups range: Range<Int>, count: Int, x: UnsafePointer<Float>, xStride: Int,
-                              y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
-        let superBlocks = blocksPerRow
-        let sixBits = SIMD16<UInt32>(repeating: 0x3F)
-        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23 + 32)
-        scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
-            for group in range {
-                for pass in FourVectors.passes(count) {
-                    var acc = FourSums()
-                    for s in 0..<superBlocks {
-                        let slot = (group * superBlocks + s) * 16
-                        let words = UnsafeRawPointer(codes.baseAddress! + slot * 52)
-                        func word(_ k: Int) -> SIMD16<UInt32> {
-                            words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self)
-                        }
-                        var total = FourSums()
-                        for sub in 0..<16 {
-                            let xs = pass.inputs(x, stride: xStride, offset: 256 * s + 16 * sub)
-                            var p = FourPartials()
-                            var spare = SIMD16<UInt32>()
-                            for m in 0..<3 {
-                                let w = word(4 + 3 * sub + m)
-                                spare |= (w &>> 30) &<< UInt32(2 * m)
-                                for i in 0..<5 {
-                                    let j = 5 * m + i
-                                    p.add(j % 2, UnsignedCode.float((w &>> UInt32(6 * i)) & sixBits, minus: zero), xs, j)
-                                }
-                            }
-                            p.add(1, UnsignedCode.float(spare, minus: zero), xs, 15)
-                            total.add(p, times: SignedByte.float(unsafeBitCast(word(sub / 4), to: SIMD16<Int32>.self), byte: sub % 4))
-                        }
-                        acc.add(total, times: UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self))
-                    }
-                    pass.store(acc, matrix: self, group: group, y: y, yStride: yStride, accumulate: accumulate)
                 }
             }
         } }

@@ -120,7 +120,8 @@ enum UnsignedCode {
 
     /// partials[lane] += value · x, `lane` 0 or 1 (a constant once the caller's loops unroll):
     /// alternating two accumulators halves the FMA dependency chain. Two, not four: with 16
-    /// AVX2 registers (a SIMD16 takes two), four spilled and ran Q5_0 at 0.6× the speed of two.
+    /// AVX2 registers (a SIMD16 takes two), four spilled and ran the old Swift Q5_0 kernel at 0.6×
+    /// the speed of two.
     @inline(__always)
     static func accumulate(_ partials: inout (SIMD16<Float>, SIMD16<Float>), _ lane: Int, _ value: SIMD16<Float>,
                            _ x: Float) {
@@ -129,17 +130,5 @@ enum UnsignedCode {
         } else {
             partials.1.addProduct(value, SIMD16<Float>(repeating: x))
         }
-    }
-}
-
-/// Signed bytes packed in 32-bit lanes to floats.
-enum SignedByte {
-    /// Byte `byte` (0–3) of each lane, sign-extended, as a float: adding 1.5·2²³'s bits to a small
-    /// signed integer gives that float plus the integer, exactly.
-    @inline(__always)
-    static func float(_ word: SIMD16<Int32>, byte: Int) -> SIMD16<Float> {
-        let signed = (word &<< Int32(24 - 8 * byte)) &>> 24
-        return unsafeBitCast(signed &+ SIMD16<Int32>(repeating: 0x4B40_0000), to: SIMD16<Float>.self)
-            - SIMD16<Float>(repeating: 12_582_912)
     }
 }

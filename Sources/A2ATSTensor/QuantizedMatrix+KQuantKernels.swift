@@ -1,3 +1,4 @@
+import CKernels
 /// Decode kernels for the 256-column K-quant super-blocks (Q4_K and Q5_K, Q6_K and Q3_K), in the
 /// layout of `QuantizedMatrix.pack`: the super-block's `d` is a lane scale, sub-block scales (and Q4_K's
 /// mins) are bytes widened once per sub-block, so the inner loop is one shift and one mask per code.
@@ -54,45 +55,36 @@ extension QuantizedMatrix {
         } }
     }
 
-    /// Q6_K in the layout of `packSixBit`: value d·scale·(code − 32), an int8 scale per 16 columns.
+    /// 2^(−6i) for column 16s + 5m + i of a sub-block, i the place of its code in its word
+    /// (column 16s + 15, assembled from three words' top bits in the kernel: 1); two sub-blocks.
+    static let q6ColumnScales: [Float] = (0..<32).map { column in
+        column % 16 == 15 ? 1 : Float(sign: .plus, exponent: -6 * (column % 16 % 5), significand: 1)
+    }
+
+    /// Q6_K in the layout of `packSixBit`: value d·scale·(code − 32), an int8 scale per 16 columns,
+    /// in the C kernels (`kernels.h`): codes masked in place against inputs scaled by 2^(−6i), the
+    /// zero point once per sub-block through Σx of its 16 columns.
     func multiplyQ6_K(groups range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                       accumulate: Bool) {
         let superBlocks = blocksPerRow
-        let sixBits = SIMD16<UInt32>(repeating: 0x3F)
-        let zero = SIMD16<Float>(repeating: UnsignedCode.twoTo23 + 32)
-        scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
-            for group in range {
-                var acc = SIMD16<Float>()
-                for s in 0..<superBlocks {
-                    let slot = (group * superBlocks + s) * 16
-                    let words = UnsafeRawPointer(codes.baseAddress! + slot * 52)
-                    func word(_ k: Int) -> SIMD16<UInt32> {
-                        words.loadUnaligned(fromByteOffset: k * 64, as: SIMD16<UInt32>.self)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: cols + cols / 16 + 16) { buffer in
+            let xs = buffer.baseAddress!, sums16 = xs + cols, out = sums16 + cols / 16
+            Self.scaleByCodePlace(x, cols: cols, factors: Self.q6ColumnScales, into: xs)
+            for k in 0..<cols / 16 { sums16[k] = vectorSum(x + 16 * k, 16) }
+            scales.withUnsafeBufferPointer { scales in codes.withUnsafeBufferPointer { codes in
+                for group in range {
+                    let slot = group * superBlocks * 16
+                    let (c, d) = (codes.baseAddress! + slot * 52, scales.baseAddress! + slot)
+                    if CPUFeatures.hasAVX512 {
+                        a2ats_q6_k_group_avx512(c, d, Int32(superBlocks), xs, sums16, out)
+                    } else {
+                        a2ats_q6_k_group_avx2(c, d, Int32(superBlocks), xs, sums16, out)
                     }
-                    var total = SIMD16<Float>()
-                    for sub in 0..<16 {
-                        let xs = x + 256 * s + 16 * sub
-                        var p = (SIMD16<Float>(), SIMD16<Float>())
-                        var spare = SIMD16<UInt32>()
-                        for m in 0..<3 {
-                            let w = word(4 + 3 * sub + m)
-                            spare |= (w &>> 30) &<< UInt32(2 * m)
-                            for i in 0..<5 {
-                                let j = 5 * m + i
-                                let value = UnsignedCode.float((w &>> UInt32(6 * i)) & sixBits, minus: zero)
-                                UnsignedCode.accumulate(&p, j % 2, value, xs[j])
-                            }
-                        }
-                        UnsignedCode.accumulate(&p, 1, UnsignedCode.float(spare, minus: zero), xs[15])
-                        let scale = SignedByte.float(unsafeBitCast(word(sub / 4), to: SIMD16<Int32>.self), byte: sub % 4)
-                        total.addProduct(p.0 + p.1, scale)
-                    }
-                    let d = UnsafeRawPointer(scales.baseAddress! + slot).loadUnaligned(as: SIMD16<Float>.self)
-                    acc.addProduct(d, total)
+                    store(UnsafeRawPointer(out).loadUnaligned(as: SIMD16<Float>.self), group: group, y: y,
+                          accumulate: accumulate)
                 }
-                store(acc, group: group, y: y, accumulate: accumulate)
-            }
-        } }
+            } }
+        }
     }
 }
 

@@ -124,6 +124,51 @@ void NAME(const uint32_t *codes, const float *scales, const float *offsets, int 
     } \
 }
 
+// Q6_K (layout, code scaling and zero point as A2ATS_Q6_K_GROUP) for V vectors: `xs` holds V
+// scaled inputs `xstride` apart, `sums16` their Σx per 16 columns `sstride` apart, `out` V rows of 16.
+#define A2ATS_Q6_K_BATCH(NAME, TARGET, VEC, LANES, V, SETZERO, SET1, SET1I, LOADI, AND, OR, SRLI, SLLI, SRAI, CVT, FMA, \
+                         SUB, ADD, LOADF, STOREF) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const uint32_t *codes, const float *scales, int superBlocks, const float *xs, long xstride, \
+          const float *sums16, long sstride, float *out, long ostride) { \
+    for (int half = 0; half < 16; half += LANES) { \
+        VEC acc[V]; \
+        A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) acc[v] = SETZERO(); \
+        for (int sb = 0; sb < superBlocks; sb++) { \
+            const uint32_t *w = codes + sb * 832 + half; \
+            a2ats_prefetch_ahead(codes + sb * 832, 3328); \
+            VEC total[V]; \
+            A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) total[v] = SETZERO(); \
+            for (int sub = 0; sub < 16; sub++) { \
+                const float *x[V]; \
+                A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) x[v] = xs + v * xstride + 256 * sb + 16 * sub; \
+                VEC p0[V], p1[V]; \
+                A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) { p0[v] = SETZERO(); p1[v] = SETZERO(); } \
+                VEC##i_t spare = SET1I(0); \
+                for (int m = 0; m < 3; m++) { \
+                    const VEC##i_t word = LOADI(w + 16 * (4 + 3 * sub + m)); \
+                    spare = OR(spare, SLLI(SRLI(word, 30), 2 * m)); \
+                    A2ATS_BATCH_FMA(V, FMA, SET1, p0, CVT(AND(word, SET1I(0x3F))), 5 * m) \
+                    A2ATS_BATCH_FMA(V, FMA, SET1, p1, CVT(AND(word, SET1I(0x3F << 6))), 5 * m + 1) \
+                    A2ATS_BATCH_FMA(V, FMA, SET1, p0, CVT(AND(word, SET1I(0x3F << 12))), 5 * m + 2) \
+                    A2ATS_BATCH_FMA(V, FMA, SET1, p1, CVT(AND(word, SET1I(0x3F << 18))), 5 * m + 3) \
+                    A2ATS_BATCH_FMA(V, FMA, SET1, p0, CVT(AND(word, SET1I(0x3F << 24))), 5 * m + 4) \
+                } \
+                A2ATS_BATCH_FMA(V, FMA, SET1, p1, CVT(spare), 15) \
+                const VEC##i_t scaleWord = LOADI(w + 16 * (sub / 4)); \
+                const VEC scale = CVT(SRAI(SLLI(scaleWord, 24 - 8 * (sub % 4)), 24)); \
+                A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) { \
+                    const VEC dot = SUB(ADD(p0[v], p1[v]), SET1(32.0f * sums16[v * sstride + 16 * sb + sub])); \
+                    total[v] = FMA(dot, scale, total[v]); \
+                } \
+            } \
+            const VEC d = LOADF(scales + sb * 16 + half); \
+            A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) acc[v] = FMA(d, total[v], acc[v]); \
+        } \
+        A2ATS_BATCH_UNROLL for (int v = 0; v < V; v++) STOREF(out + v * ostride + half, acc[v]); \
+    } \
+}
+
 // Vectors per pass: partial sums of V vectors stay in registers (4·V + V accumulators + one
 // widened code: 21 of AVX-512's 32, 11 of AVX2's 16).
 #define A2ATS_BATCH_AVX512 4
@@ -147,3 +192,11 @@ A2ATS_Q5_BATCH(a2ats_q5_batch_avx2, "avx2,fma", __m256, 8, 2, _mm256_setzero_ps,
 A2ATS_Q5_BATCH(a2ats_q5_batch_avx512, "avx512f", __m512, 16, 4, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
                A2ATS_LOADI512, _mm512_and_si512, _mm512_or_si512, _mm512_srli_epi32, _mm512_slli_epi32,
                _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, _mm512_loadu_ps, _mm512_storeu_ps)
+A2ATS_Q6_K_BATCH(a2ats_q6_k_batch_avx2, "avx2,fma", __m256, 8, 2, _mm256_setzero_ps, _mm256_set1_ps, _mm256_set1_epi32,
+                 A2ATS_LOADI256, _mm256_and_si256, _mm256_or_si256, _mm256_srli_epi32, _mm256_slli_epi32,
+                 _mm256_srai_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_sub_ps, _mm256_add_ps, _mm256_loadu_ps,
+                 _mm256_storeu_ps)
+A2ATS_Q6_K_BATCH(a2ats_q6_k_batch_avx512, "avx512f", __m512, 16, 4, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
+                 A2ATS_LOADI512, _mm512_and_si512, _mm512_or_si512, _mm512_srli_epi32, _mm512_slli_epi32,
+                 _mm512_srai_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_sub_ps, _mm512_add_ps, _mm512_loadu_ps,
+                 _mm512_storeu_ps)

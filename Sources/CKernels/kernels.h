@@ -175,6 +175,47 @@ void NAME(const uint32_t *codes, const float *scales, const float *offsets, int 
     } \
 }
 
+// Q6_K (and Q3_K, repacked into it) in the layout of `packSixBit`: per 256-column super-block,
+// the 16 rows' f32 d side by side in `scales`, then 52 code words of 16 rows: words 0–3 hold the
+// 16 sub-blocks' int8 scales (byte s mod 4 of word s / 4), word 4 + 3s + m the columns 16s + 5m + i
+// at bits 6i and two bits of column 16s + 15 at bits 30–31. Codes masked in place against inputs
+// scaled by 2^(−6i) (`xs`, column 16s + 15 as it is); `sums16` holds Σx per 16 columns, for the zero
+// point: out[r] = Σ d·Σ_s scale_s·(Σ code·x − 32·Σx_s).
+#define A2ATS_Q6_K_GROUP(NAME, TARGET, VEC, LANES, SETZERO, SET1, SET1I, LOADI, AND, OR, SRLI, SLLI, SRAI, CVT, FMA, \
+                         SUB, ADD, LOADF, STOREF) \
+static inline __attribute__((target(TARGET))) \
+void NAME(const uint32_t *codes, const float *scales, int superBlocks, const float *xs, const float *sums16, float *out) { \
+    for (int half = 0; half < 16; half += LANES) { \
+        VEC acc = SETZERO(); \
+        for (int sb = 0; sb < superBlocks; sb++) { \
+            const uint32_t *w = codes + sb * 832 + half; \
+            a2ats_prefetch_ahead(codes + sb * 832, 3328); \
+            VEC total = SETZERO(); \
+            for (int sub = 0; sub < 16; sub++) { \
+                const float *x = xs + 256 * sb + 16 * sub; \
+                VEC p0 = SETZERO(), p1 = SETZERO(); \
+                VEC##i_t spare = SET1I(0); \
+                for (int m = 0; m < 3; m++) { \
+                    const VEC##i_t word = LOADI(w + 16 * (4 + 3 * sub + m)); \
+                    spare = OR(spare, SLLI(SRLI(word, 30), 2 * m)); \
+                    p0 = FMA(CVT(AND(word, SET1I(0x3F))), SET1(x[5 * m]), p0); \
+                    p1 = FMA(CVT(AND(word, SET1I(0x3F << 6))), SET1(x[5 * m + 1]), p1); \
+                    p0 = FMA(CVT(AND(word, SET1I(0x3F << 12))), SET1(x[5 * m + 2]), p0); \
+                    p1 = FMA(CVT(AND(word, SET1I(0x3F << 18))), SET1(x[5 * m + 3]), p1); \
+                    p0 = FMA(CVT(AND(word, SET1I(0x3F << 24))), SET1(x[5 * m + 4]), p0); \
+                } \
+                p1 = FMA(CVT(spare), SET1(x[15]), p1); \
+                const VEC dot = SUB(ADD(p0, p1), SET1(32.0f * sums16[16 * sb + sub])); \
+                const VEC##i_t scaleWord = LOADI(w + 16 * (sub / 4)); \
+                const VEC scale = CVT(SRAI(SLLI(scaleWord, 24 - 8 * (sub % 4)), 24)); \
+                total = FMA(dot, scale, total); \
+            } \
+            acc = FMA(LOADF(scales + sb * 16 + half), total, acc); \
+        } \
+        STOREF(out + half, acc); \
+    } \
+}
+
 #define A2ATS_LOADI256(p) _mm256_loadu_si256((const __m256i *)(p))
 #define A2ATS_LOADI512(p) _mm512_loadu_si512((const void *)(p))
 #define A2ATS_LOADH256(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
@@ -194,6 +235,14 @@ A2ATS_Q5_GROUP(a2ats_q5_group_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _m
 A2ATS_Q5_GROUP(a2ats_q5_group_avx512, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
                A2ATS_LOADI512, _mm512_and_si512, _mm512_or_si512, _mm512_srli_epi32, _mm512_slli_epi32,
                _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, _mm512_loadu_ps, _mm512_storeu_ps)
+A2ATS_Q6_K_GROUP(a2ats_q6_k_group_avx2, "avx2,fma", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_set1_epi32,
+                 A2ATS_LOADI256, _mm256_and_si256, _mm256_or_si256, _mm256_srli_epi32, _mm256_slli_epi32,
+                 _mm256_srai_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_sub_ps, _mm256_add_ps, _mm256_loadu_ps,
+                 _mm256_storeu_ps)
+A2ATS_Q6_K_GROUP(a2ats_q6_k_group_avx512, "avx512f", __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_set1_epi32,
+                 A2ATS_LOADI512, _mm512_and_si512, _mm512_or_si512, _mm512_srli_epi32, _mm512_slli_epi32,
+                 _mm512_srai_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_sub_ps, _mm512_add_ps, _mm512_loadu_ps,
+                 _mm512_storeu_ps)
 A2ATS_Q8_0_GROUP(a2ats_q8_0_group_avx2, "avx2,fma,f16c", __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, A2ATS_LOADI256,
                  _mm256_slli_epi32, _mm256_srai_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps, _mm256_add_ps,
                  A2ATS_LOADH256, _mm256_storeu_ps)
