@@ -146,5 +146,15 @@ final class EqualWorkloadTests: XCTestCase {
         XCTAssertTrue(report.contains("| att=0.03 | quest | 25.0 [4.6–69.9] n=4 (−75.0) | −50.0 (0↑ 2↓) | 3.2% | 3/4 | 20 | 2 | 5.00 |"),
                       report)
         XCTAssertTrue(report.contains("| att=0.03 | a2ats | 75.0 [30.1–95.4] n=4 (−25.0) | — | 3.0% | 4/4 |"), report)
+
+        // The same rows with A²ATS run under its own settings only: the column compares with it.
+        let configured = records.map { record -> ResultRecord in
+            var record = record
+            if record.method == "a2ats" { record.method = "a2ats:centroids=1024" }
+            return record
+        }
+        _ = try ReportWriter.write(records: configured, to: out, title: "t", manifestNotes: [])
+        let second = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        XCTAssertTrue(second.contains("| att=0.03 | quest | 25.0 [4.6–69.9] n=4 (−75.0) | −50.0 (0↑ 2↓) |"), second)
     }
 }
