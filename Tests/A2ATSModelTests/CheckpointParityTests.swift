@@ -67,8 +67,8 @@ final class CheckpointParityTests: XCTestCase {
         XCTAssertEqual(llama3.checkpoint.eosTokenIDs, [2, 3])
         let model = try LlamaModel(source: llama3)
         // bf16 stays 2 bytes a weight: one copy serves prefill and decode, including the tied head.
-        XCTAssertEqual(model.weights.layers[0].prefill.qkv.format, .bf16)
-        XCTAssertEqual(model.weights.embedding.format, .bf16)
+        XCTAssertEqual(model.weights.layers[0].prefill.qkv.resident?.format, .bf16)
+        XCTAssertEqual(model.weights.embedding.resident?.format, .bf16)
         let c = model.config
         let perLayer = ((c.headCount + 2 * c.kvHeadCount) * c.headDim * c.hiddenSize + c.hiddenSize * c.headCount * c.headDim
             + 3 * c.intermediateSize * c.hiddenSize) * 2

@@ -39,6 +39,7 @@ enum RunManifest {
             ])
         }
         extra["codebooks"] = .array(codebooks.manifestEntries)
+        extra["prefill_weights"] = .string(loaded.model.prefillWeights.rawValue)
         for (key, value) in more { extra[key] = value }
         let parts = ManifestParts(
             commandLine: config.commandLine,

@@ -110,7 +110,7 @@ final class Decoder {
         }
         for layer in 0..<c.layerCount {
             let w = model.weights.layers[layer]
-            let matrices = model.decodeWeights == .compact ? w.decode : w.prefill
+            let matrices = model.decodeWeights == .compact ? w.decode : w.prefill.resident!
             normalize(x, weight: w.attentionNorm, count: count)
             lap(\.otherNanoseconds)
             normed.withUnsafeBufferPointer { h in qkv.withUnsafeMutableBufferPointer { y in

@@ -20,12 +20,23 @@ public final class LlamaModel {
     /// default; a step is bound by bytes read) or the matrices prefill uses (f32 for a GGUF, for
     /// comparison; a checkpoint's 16-bit floats are one copy serving both).
     public enum DecodeWeights: String, Sendable { case compact, f32 }
-    public var decodeWeights: DecodeWeights = .compact
+    public var decodeWeights: DecodeWeights = .compact {
+        didSet { precondition(decodeWeights == .compact || hasF32Weights, "f32 decode needs the f32 copies (PrefillWeights.f32)") }
+    }
+
+    /// Where the prefill reads quantized weights from (manifests record it).
+    public var prefillWeights: PrefillWeights { weights.prefillWeights }
+
+    /// Whether the matrices prefill multiplies are in memory, as `decodeWeights = .f32` needs.
+    public var hasF32Weights: Bool { weights.layers.allSatisfy { $0.prefill.resident != nil } && residentHead != nil }
+
+    /// The LM head prefill multiplies, when it is in memory.
+    private var residentHead: QuantizedMatrix? { (weights.lmHead ?? weights.embedding).resident }
 
     /// Weight bytes one decode step reads (projections and LM head) under `decodeWeights`.
     public var decodeWeightBytesPerStep: Int {
         let layers = weights.layers.reduce(0) {
-            $0 + (decodeWeights == .compact ? $1.decode.bytesRead : $1.prefill.bytesRead)
+            $0 + (decodeWeights == .compact ? $1.decode.bytesRead : $1.prefill.resident!.bytesRead)
         }
         return layers + decodeHeadBytesPerStep
     }
@@ -33,12 +44,14 @@ public final class LlamaModel {
     /// Of `decodeWeightBytesPerStep`, the LM head's bytes.
     public var decodeHeadBytesPerStep: Int {
         let head = decodeWeights == .compact ? weights.outputHead : nil
-        return (head ?? weights.lmHead ?? weights.embedding).bytesRead
+        return (head ?? residentHead!).bytesRead
     }
 
-    public init(source: WeightSource) throws {
+    /// `prefillWeights` nil: chosen by `PrefillWeights.choose` (the size of the f32 copies, or
+    /// `A2ATS_PREFILL_WEIGHTS`).
+    public init(source: WeightSource, prefillWeights: PrefillWeights? = nil) throws {
         config = source.config
-        weights = try LlamaWeights(source: source)
+        weights = try LlamaWeights(source: source, prefillWeights: prefillWeights)
         rope = RotaryEmbedding(config: config)
     }
 
@@ -46,7 +59,8 @@ public final class LlamaModel {
 
     /// Logits of the LM head for one normalized hidden state.
     func lmHead(_ hidden: UnsafePointer<Float>, into logits: UnsafeMutablePointer<Float>) {
-        (weights.lmHead ?? weights.embedding).multiply(hidden, into: logits)
+        // Called for f32 decode, or when the file's head is f32 (so resident); else compact.
+        (residentHead ?? weights.outputHead!).multiply(hidden, into: logits)
     }
 
     /// Copies token embeddings into `rows × hidden`.

@@ -143,8 +143,14 @@ extension LlamaModel {
             }
         } }
         normed.withUnsafeBufferPointer { a in logits.withUnsafeMutableBufferPointer { c in
-            (weights.lmHead ?? weights.embedding).multiplyBatch(m: logitRows, a: a.baseAddress!, lda: hidden,
-                                                                c: c.baseAddress!, ldc: config.vocabSize)
+            let head = weights.lmHead ?? weights.embedding
+            // A mapped head would be dequantized whole for a few rows: the decode kernels read its
+            // compact blocks instead.
+            if head.resident == nil, logitRows < 16, let compact = weights.outputHead {
+                compact.multiply(count: logitRows, a.baseAddress!, xStride: hidden, into: c.baseAddress!, yStride: config.vocabSize)
+            } else {
+                head.multiplyBatch(m: logitRows, a: a.baseAddress!, lda: hidden, c: c.baseAddress!, ldc: config.vocabSize)
+            }
         } }
         let last = Array(logits[(logitRows - 1) * config.vocabSize ..< logitRows * config.vocabSize])
         return PrefillResult(tokens: tokens, cache: cache, statistics: statistics, lastLogits: last,

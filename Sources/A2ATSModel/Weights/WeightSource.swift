@@ -23,9 +23,14 @@ public protocol WeightSource: AnyObject {
     /// Matrix `name` in its stored block format when the decode kernels can use it as is
     /// (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K), so decode streams compact weights; nil means "use `tensor(_:)`".
     func compactMatrix(_ name: String) -> QuantizedMatrix?
+    /// Matrix `name`'s rows where they can be read from a mapped file and dequantized on demand
+    /// (`PrefillWeights.mapped`); nil means the prefill keeps its own copy.
+    func mappedRows(_ name: String) -> MappedRows?
 }
 
 extension WeightSource {
     /// Default: no compact form; decode multiplies the f32 tensor.
     public func compactMatrix(_ name: String) -> QuantizedMatrix? { nil }
+    /// Default: nothing mapped.
+    public func mappedRows(_ name: String) -> MappedRows? { nil }
 }
