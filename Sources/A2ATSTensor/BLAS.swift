@@ -34,10 +34,23 @@ public enum BLAS {
     }
 
     /// Whether the two products above run our AVX-512 kernel (`gemm.h`) instead of OpenBLAS's
-    /// sgemm: where the CPU has AVX-512F, unless `A2ATS_GEMM=openblas`. OpenBLAS chooses its kernels
-    /// by CPU model (or as `OPENBLAS_CORETYPE` pins them) and ran AVX2 kernels on this Zen 5 host at
-    /// half the FMA width it has. Tests switch it to compare the two.
-    public static var ownProduct = CPUFeatures.hasAVX512 && ProcessInfo.processInfo.environment["A2ATS_GEMM"] != "openblas"
+    /// sgemm: where the CPU has AVX-512F but OpenBLAS runs narrower kernels. OpenBLAS chooses its
+    /// kernels by CPU model (or as `OPENBLAS_CORETYPE` pins them) and ran AVX2 kernels on a Zen 5
+    /// host at half the FMA width it has; there ours is 1.3–1.5× faster, while OpenBLAS's own
+    /// AVX-512 kernels beat ours (two cores: 451 against 345 GFLOP/s at 1024 × 9728 × 896, 10–20%
+    /// over a whole prefill; `reports/performance.md`, session 13). `A2ATS_GEMM=openblas|a2ats`
+    /// chooses; tests switch it to compare the two.
+    public static var ownProduct = ownProductByDefault(environment: ProcessInfo.processInfo.environment,
+                                                       hasAVX512: CPUFeatures.hasAVX512,
+                                                       openBLASFamily: BLASKernelFamily.current)
+
+    static func ownProductByDefault(environment: [String: String], hasAVX512: Bool, openBLASFamily: String) -> Bool {
+        switch environment["A2ATS_GEMM"] {
+        case "openblas": return false
+        case "a2ats": return hasAVX512
+        default: return hasAVX512 && !BLASKernelFamily.runsAVX512(openBLASFamily)
+        }
+    }
 
     /// Fewer rows than this go to OpenBLAS: our kernel packs all of B for any number of rows, which
     /// a product of one row (the prefill's last logits: a 151,936 × 896 head) would pay in full.

@@ -17,15 +17,24 @@ public enum BLASKernelFamily {
         return String(cString: name)
     }
 
+    /// Whether OpenBLAS's `family` multiplies with AVX-512 (SkylakeX and its successors).
+    static func runsAVX512(_ family: String) -> Bool {
+        ["skylakex", "cooperlake", "sapphirerapids"].contains(family.lowercased())
+    }
+
     /// Families OpenBLAS uses when it does not recognise the CPU, or for CPUs without AVX2.
     static let genericFamilies: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
                                                "coppermine", "northwood", "banias", "unknown"]
 
-    /// The family to ask for, given the CPU's flags, when OpenBLAS chose a generic one; nil when
-    /// its own choice stands (a tuned family already, or a CPU with nothing better to offer).
+    /// The family to ask for, given the CPU's flags, when OpenBLAS chose a generic one, or AVX2
+    /// kernels (Haswell, Zen) on a CPU with AVX-512: on a Zen 5 host its SkylakeX kernels ran
+    /// sgemm at 451 GFLOP/s on two cores, its Haswell ones at ≈ 240 and our own kernel at 345
+    /// (`reports/performance.md`, session 13). Nil when its own choice stands (AVX-512 kernels
+    /// already, or a CPU with nothing better to offer).
     static func better(than chosen: String, cpuFlags: Set<String>) -> String? {
+        let hasAVX512 = ["avx512f", "avx512vl", "avx512bw", "avx512dq"].allSatisfy(cpuFlags.contains)
+        if hasAVX512 && !runsAVX512(chosen) { return "SkylakeX" }
         guard genericFamilies.contains(chosen.lowercased()) else { return nil }
-        if ["avx512f", "avx512vl", "avx512bw", "avx512dq"].allSatisfy(cpuFlags.contains) { return "SkylakeX" }
         if ["avx2", "fma"].allSatisfy(cpuFlags.contains) { return "Haswell" }
         return nil
     }
@@ -40,7 +49,7 @@ public enum BLASKernelFamily {
     }
 
     /// Restarts this process with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to generic
-    /// kernels on a CPU that has AVX2 or AVX-512; returns (doing nothing) otherwise, or when the
+    /// kernels on a CPU that has AVX2 or AVX-512, or to AVX2 kernels on one with AVX-512; returns (doing nothing) otherwise, or when the
     /// variable is already set (by the user, or by this restart), or when the restart fails.
     public static func restartWithTunedKernelsIfNeeded() {
         guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,

@@ -63,7 +63,9 @@ final class MatrixProductTests: XCTestCase {
     /// Every element within 1e-6 of Σ|a·b| (float32 sums over k ≤ 700 stay far inside it), the
     /// padding between rows of C untouched, and two threads equal to one bit for bit.
     func testEqualsAFloat64ProductOnEveryBlockEdge() {
-        XCTAssertTrue(BLAS.ownProduct, "A2ATS_GEMM=openblas is set: nothing to test")
+        let saved = BLAS.ownProduct
+        BLAS.ownProduct = true
+        defer { BLAS.ownProduct = saved }
         for (index, c) in Self.cases.enumerated() {
             for transposedB in [true, false] {
                 let label = "m \(c.m) n \(c.n) k \(c.k) alpha \(c.alpha) beta \(c.beta) transposedB \(transposedB)"
@@ -84,5 +86,22 @@ final class MatrixProductTests: XCTestCase {
                 XCTAssertEqual(two.result.map(\.bitPattern), one.result.map(\.bitPattern), "\(label): two threads")
             }
         }
+    }
+
+    /// Which product runs by default: ours only where OpenBLAS's kernels are narrower than the CPU's
+    /// vectors (measured: OpenBLAS SkylakeX 451, ours 345, OpenBLAS Haswell ≈ 240 GFLOP/s on two
+    /// Zen 5 cores), and `A2ATS_GEMM` overrides either way.
+    func testDefaultProductFollowsOpenBLASKernels() {
+        func own(_ environment: [String: String], avx512: Bool = true, family: String) -> Bool {
+            BLAS.ownProductByDefault(environment: environment, hasAVX512: avx512, openBLASFamily: family)
+        }
+        XCTAssertTrue(own([:], family: "Haswell"))
+        XCTAssertTrue(own([:], family: "Zen"))
+        XCTAssertFalse(own([:], family: "SkylakeX"))
+        XCTAssertFalse(own([:], family: "Cooperlake"))
+        XCTAssertFalse(own([:], avx512: false, family: "Haswell"))
+        XCTAssertFalse(own(["A2ATS_GEMM": "openblas"], family: "Haswell"))
+        XCTAssertTrue(own(["A2ATS_GEMM": "a2ats"], family: "SkylakeX"))
+        XCTAssertFalse(own(["A2ATS_GEMM": "a2ats"], avx512: false, family: "Haswell"))
     }
 }
