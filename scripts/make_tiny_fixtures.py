@@ -2,7 +2,8 @@
 """Writes the tiny random-weight GGUF fixtures and their independent references.
 
 Outputs (in Tests/Fixtures/):
-  tiny-llama-{f32,q8_0,q4_1}.gguf    2-layer Llama models with a real byte-level BPE tokenizer
+  tiny-llama-{f32,q8_0,q4_1,f16,bf16}.gguf
+                                     2-layer Llama models with a real byte-level BPE tokenizer
   tiny-llama-<type>.tensors.json     a few tensors dequantized by gguf.quants.dequantize
   tiny-llama-<type>.logits.json      all logits of 2 token sequences, from reference_forward.py
   tiny-qwen2-{f32,q8_0}.gguf (+ .logits.json)
@@ -334,7 +335,8 @@ def main():
     args = parser.parse_args()
     vocab = len(build_tokenizer()[0])
     for kind, qtype, tied, ffn, seed in (("f32", Q.F32, True, 72, 11), ("q8_0", Q.Q8_0, False, 96, 12),
-                                         ("q4_1", Q.Q4_1, False, 96, 13)):
+                                         ("q4_1", Q.Q4_1, False, 96, 13), ("f16", Q.F16, False, 96, 15),
+                                         ("bf16", Q.BF16, True, 72, 16)):
         path = write_tiny_llama(kind, qtype, tied, ffn, seed)
         write_tensor_reference(path, ["blk.0.attn_k.weight", "blk.1.ffn_norm.weight"],
                                os.path.join(FIXTURES, f"tiny-llama-{kind}.tensors.json"))

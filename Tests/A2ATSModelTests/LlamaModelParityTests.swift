@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import A2ATSTensor
 @testable import A2ATSModel
 
 /// Golden-logit parity of the forward pass (issue 3, part 6; `qwen2`: issue 15, part 2; `mistral`:
@@ -21,8 +22,8 @@ import XCTest
 /// error is set by the size of the row's terms rather than by the logit itself; without it a
 /// logit of 1e-5 would demand an absolute error of 1e-9, below f32 resolution of the sums.
 final class LlamaModelParityTests: XCTestCase {
-    static let formats = ["llama-f32", "llama-q8_0", "llama-q4_1", "qwen2-f32", "qwen2-q8_0", "mistral-q8_0",
-                          "llama-mixed"]
+    static let formats = ["llama-f32", "llama-q8_0", "llama-q4_1", "llama-f16", "llama-bf16", "qwen2-f32", "qwen2-q8_0",
+                          "mistral-q8_0", "llama-mixed"]
     static let relativeTolerance = 1e-4
     static let floorFraction = 5e-2
 
@@ -85,6 +86,21 @@ final class LlamaModelParityTests: XCTestCase {
         let layer = try XCTUnwrap(try Self.load("llama-mixed").weights.layers.first).decode
         XCTAssertEqual(layer.qkv.format, .mixed)
         XCTAssertEqual([layer.output.format, layer.gateUp.format, layer.down.format], [.q5_1, .q4_0, .iq4_NL])
+    }
+
+    /// F16 and BF16 GGUF matrices stay at 2 bytes a weight, one matrix for prefill and decode (no
+    /// f32 copy), as a checkpoint's 16-bit floats do; the parity tests above check their logits.
+    /// A matrix whose rows are not a multiple of 32 wide (the bf16 fixture's 72-wide FFN down) is
+    /// widened to f32 once instead.
+    func testHalfPrecisionFilesKeepOneSixteenBitCopy() throws {
+        for (format, half, downWidth) in [("llama-f16", QuantizedMatrix.Format.f16, 96), ("llama-bf16", .bf16, 72)] {
+            let weights = try Self.load(format).weights
+            let layer = try XCTUnwrap(weights.layers.first)
+            XCTAssertEqual([layer.decode.qkv.format, layer.prefill.qkv.resident?.format], [half, half], format)
+            XCTAssertEqual(weights.embedding.resident?.format, half, "\(format) embedding")
+            XCTAssertEqual(layer.decode.down.cols, downWidth)
+            XCTAssertEqual(layer.decode.down.format, downWidth % 32 == 0 ? half : .f32, "\(format) FFN down")
+        }
     }
 
     /// Prefill rejects what it cannot hold.
