@@ -59,8 +59,9 @@ final class GGUFWeightTypeTests: XCTestCase {
 
     /// Each compact kernel on the raw blocks of `tiny-dequant-types.gguf` (2 × 512) against
     /// `sgemv` on the `gguf` package's dequantized values of the same tensor (the independent
-    /// reference, see `GGUFFileTests`); every dequantizable type without a kernel (F16, BF16,
-    /// Q2_K) must come back nil from `compactMatrix`, so the loader multiplies it as f32.
+    /// reference, see `GGUFFileTests`), F16 and BF16 as 16-bit matrices the same way; every
+    /// dequantizable type without a kernel (Q2_K) must come back nil from `compactMatrix`, so the
+    /// loader multiplies it as f32.
     func testCompactKernelsOnFixtureMatchGGUFPackage() throws {
         let file = try GGUFFile(path: GGUFFixtures.path("tiny-dequant-types.gguf"))
         let reference = try GGUFFixtures.json("tiny-dequant-types.json")
@@ -79,7 +80,7 @@ final class GGUFWeightTypeTests: XCTestCase {
             Self.assertProductsMatch(matrix, dense: expected, x: x, start: start, accumulate: true,
                                      "\(name) (\(type.name)) kernel vs gguf values")
         }
-        XCTAssertEqual(covered, Set(Self.blockFormats.map(\.1)), "fixture has every kernel format")
+        XCTAssertEqual(covered, Set(Self.blockFormats.map(\.1)).union([.f16, .bf16]), "fixture has every kernel format")
     }
 
     /// Stacked parts (fused Q/K/V): one format with whole row groups merges into one matrix; mixed
